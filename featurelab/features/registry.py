@@ -1,0 +1,170 @@
+"""The feature-set registry: the single source of truth for ``--features`` and ``--backend``.
+
+A *feature set* turns one mono signal into a flat, ordered mapping of named columns. The extraction
+driver knows nothing about individual sets: it looks them up here by name, so adding a set (say a
+pretrained embedding) never touches the driver.
+
+Implementations are referenced as ``"module:function"`` strings and imported on first use, so that
+listing the sets (``featurelab extract --help``) never imports heavy modules such as torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..exceptions import ParameterError
+
+__all__ = [
+    "FeatureSet",
+    "register_feature_set",
+    "get_feature_set",
+    "available_feature_sets",
+    "BACKENDS",
+    "resolve_feature_sets",
+]
+
+#: ``compute(y, sr, **params) -> {column: value}`` for one signal.
+ComputeFn = Callable[..., Mapping[str, float]]
+#: ``compute_batch(Y, sr, **params) -> [{column: value}, ...]`` for equal-length signals ``Y[i]``.
+BatchFn = Callable[..., list[Mapping[str, float]]]
+
+
+@dataclass(frozen=True)
+class FeatureSet:
+    """A named group of feature columns computed from one signal.
+
+    Parameters
+    ----------
+    name : str
+        Registry name, used on the command line (``--features NAME``).
+    description : str
+        One line shown in ``--help`` and error messages.
+    compute : str
+        ``"module:function"`` of a function ``f(y, sr, **params) -> Mapping[str, float]``. ``y`` is a
+        finite mono float32 signal of at least one sample; the function must return finite values
+        (documented fallbacks for silence) and the same keys, in the same order, for every input.
+    compute_batch : str or None
+        Optional ``"module:function"`` of ``g(Y, sr, **params) -> list[Mapping]`` computing the same
+        columns for each row of a 2-D array of equal-length signals (used for segment tables).
+    version : str
+        Bumped whenever the definition of a column changes; part of the resume-cache key.
+    requires : tuple of str
+        Importable modules the set needs (checked up front, to fail with an install hint).
+    extra : str or None
+        The pip extra that provides ``requires`` (for the error message).
+    """
+
+    name: str
+    description: str
+    compute: str
+    compute_batch: str | None = None
+    version: str = "1"
+    requires: tuple[str, ...] = ()
+    extra: str | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+
+    def load(self) -> ComputeFn:
+        """Import and return the compute function."""
+        return _import_object(self.compute)
+
+    def load_batch(self) -> BatchFn | None:
+        """Import and return the batch function, or ``None`` when the set has none."""
+        return _import_object(self.compute_batch) if self.compute_batch else None
+
+    def check_available(self) -> None:
+        """Raise :class:`ParameterError` with an install hint if a required module is missing."""
+        for module in self.requires:
+            if importlib.util.find_spec(module) is None:
+                hint = f"pip install 'featurelab[{self.extra}]'" if self.extra else f"pip install {module}"
+                raise ParameterError(
+                    f"Feature set {self.name!r} needs the Python package {module!r}, which is not "
+                    f"installed. Install it with: {hint}"
+                )
+
+    def __call__(self, y: np.ndarray, sr: int, **params: Any) -> Mapping[str, float]:
+        """Compute the set on one signal."""
+        return self.load()(y, sr, **{**self.defaults, **params})
+
+
+def _import_object(spec: str) -> Any:
+    module_name, _, attr = spec.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+_REGISTRY: dict[str, FeatureSet] = {}
+
+
+def register_feature_set(feature_set: FeatureSet, *, replace: bool = False) -> FeatureSet:
+    """Add a feature set to the registry.
+
+    Parameters
+    ----------
+    feature_set : FeatureSet
+        The set to add.
+    replace : bool
+        Allow replacing a set of the same name.
+    """
+    if not replace and feature_set.name in _REGISTRY:
+        raise ParameterError(f"A feature set named {feature_set.name!r} is already registered.")
+    _REGISTRY[feature_set.name] = feature_set
+    return feature_set
+
+
+def available_feature_sets() -> list[str]:
+    """Names of the registered feature sets, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_feature_set(name: str) -> FeatureSet:
+    """Look a feature set up by name; unknown names list the valid ones."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        valid = ", ".join(available_feature_sets())
+        raise ParameterError(
+            f"Unknown feature set {name!r}. Valid feature sets are: {valid}."
+        ) from None
+
+
+#: ``--backend`` -> the feature sets it stands for.
+BACKENDS: dict[str, tuple[str, ...]] = {
+    "librosa": ("gtzan",),
+    "pyaudioanalysis": ("pyaudioanalysis",),
+}
+
+
+def resolve_feature_sets(
+    features: str | list[str] | tuple[str, ...] | None = None, backend: str = "librosa"
+) -> list[FeatureSet]:
+    """Turn ``--features``/``--backend`` into a list of :class:`FeatureSet`.
+
+    Parameters
+    ----------
+    features : str or sequence of str or None
+        Comma-separated names (``"gtzan,contrast"``) or a sequence; ``None`` uses the backend's set.
+    backend : {"librosa", "pyaudioanalysis"}
+        Used when ``features`` is ``None``.
+    """
+    if backend not in BACKENDS:
+        raise ParameterError(
+            f"backend must be one of {', '.join(BACKENDS)}. Got {backend!r} instead."
+        )
+    if features is None:
+        names: list[str] = list(BACKENDS[backend])
+    elif isinstance(features, str):
+        names = [part.strip() for part in features.split(",") if part.strip()]
+    else:
+        names = [str(part).strip() for part in features]
+    if not names:
+        raise ParameterError("features must name at least one feature set. Got an empty list.")
+    if len(set(names)) != len(names):
+        raise ParameterError(f"features lists a set twice: {','.join(names)}.")
+    sets = [get_feature_set(name) for name in names]
+    for feature_set in sets:
+        feature_set.check_available()
+    return sets

@@ -1,0 +1,231 @@
+"""Reading audio and reading/writing feature tables.
+
+Audio is decoded with :mod:`soundfile` (wav, flac, ogg, au/snd, aiff, and mp3 where libsndfile supports
+it) and falls back to :func:`librosa.load` (audioread) for anything else. Tables are CSV or Parquet,
+chosen by extension, and are always written atomically: a temporary file in the destination folder
+is renamed over the target only once it is complete, so a crash never leaves a half-written table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import AudioLoadError, ParameterError, TableError
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "load_audio",
+    "read_table",
+    "write_table",
+    "atomic_path",
+    "table_format",
+]
+
+#: File extensions recognised as audio when scanning folders.
+AUDIO_EXTENSIONS = (".wav", ".au", ".snd", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".m4a")
+
+
+def _to_mono_float(data: np.ndarray) -> np.ndarray:
+    """Average channels (samples x channels -> samples) and return float32."""
+    if data.ndim == 2:
+        data = data.mean(axis=1)
+    return np.ascontiguousarray(data, dtype=np.float32)
+
+
+def load_audio(
+    path: str | os.PathLike,
+    *,
+    sr: int | None = 22050,
+    offset: float = 0.0,
+    duration: float | None = None,
+    res_type: str = "soxr_hq",
+) -> tuple[np.ndarray, int]:
+    """Decode an audio file to a mono float32 signal.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Audio file.
+    sr : int or None
+        Target sampling rate; ``None`` keeps the file's own rate. Resampling uses ``res_type``
+        (librosa's default ``soxr_hq``), as :func:`librosa.load` does.
+    offset : float
+        Start reading after this many seconds.
+    duration : float or None
+        Read at most this many seconds.
+    res_type : str
+        Resampling method passed to :func:`librosa.resample`.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,), dtype=float32]
+        The mono signal (channels averaged).
+    sr : int
+        Its sampling rate.
+
+    Raises
+    ------
+    AudioLoadError
+        The file is missing, empty, not decodable, has no samples in the requested range, or
+        contains non-finite samples.
+    """
+    path = Path(path)
+    if offset < 0:
+        raise AudioLoadError(path, f"offset must be >= 0 seconds, got {offset}")
+    if duration is not None and duration <= 0:
+        raise AudioLoadError(path, f"duration must be > 0 seconds, got {duration}")
+    if not path.exists():
+        raise AudioLoadError(path, "file not found")
+    if not path.is_file():
+        raise AudioLoadError(path, "not a regular file")
+    if path.stat().st_size == 0:
+        raise AudioLoadError(path, "empty file (0 bytes)")
+
+    y, native_sr = _decode(path, offset=offset, duration=duration)
+    if y.size == 0:
+        where = f" at offset {offset:g} s" if offset else ""
+        raise AudioLoadError(path, f"no audio samples{where}")
+    if not np.all(np.isfinite(y)):
+        raise AudioLoadError(path, "audio contains NaN or infinite samples")
+    if sr is not None and native_sr != sr:
+        import librosa
+
+        y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type=res_type)
+        y = np.ascontiguousarray(y, dtype=np.float32)
+        native_sr = sr
+    return y, int(native_sr)
+
+
+def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.ndarray, int]:
+    """Decode with soundfile, falling back to librosa/audioread for other formats."""
+    import soundfile as sf
+
+    try:
+        info = sf.info(str(path))
+    except Exception as sf_error:  # noqa: BLE001 - libsndfile raises a variety of types
+        return _decode_fallback(path, offset=offset, duration=duration, first_error=sf_error)
+    if info.samplerate <= 0:
+        raise AudioLoadError(path, f"invalid sample rate {info.samplerate} in header")
+    if info.channels <= 0:
+        raise AudioLoadError(path, f"invalid channel count {info.channels} in header")
+    start = int(round(offset * info.samplerate))
+    frames = -1 if duration is None else int(round(duration * info.samplerate))
+    try:
+        data, file_sr = sf.read(
+            str(path), start=start, frames=frames, dtype="float32", always_2d=True
+        )
+    except Exception as error:  # noqa: BLE001
+        raise AudioLoadError(path, f"cannot decode audio data ({error})") from error
+    return _to_mono_float(data), int(file_sr)
+
+
+def _decode_fallback(
+    path: Path, *, offset: float, duration: float | None, first_error: Exception
+) -> tuple[np.ndarray, int]:
+    import warnings
+
+    import librosa
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            y, file_sr = librosa.load(
+                str(path), sr=None, mono=True, offset=offset, duration=duration
+            )
+    except Exception as error:  # noqa: BLE001
+        reason = str(first_error).strip() or type(first_error).__name__
+        if path.suffix.lower() == ".mp3":
+            reason = f"cannot decode mp3 (no working mp3 decoder: {reason})"
+        else:
+            reason = f"not a readable audio file ({reason})"
+        raise AudioLoadError(path, reason) from error
+    return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
+
+
+def table_format(path: str | os.PathLike) -> str:
+    """Return ``"csv"`` or ``"parquet"`` from a table path's extension.
+
+    Raises
+    ------
+    ParameterError
+        The extension is neither ``.csv`` nor ``.parquet``/``.pq``.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".csv":
+        return "csv"
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    raise ParameterError(
+        f"Table path must end in .csv or .parquet. Got {str(path)!r} instead; "
+        "choose an output name such as features.csv."
+    )
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path`` that replaces it atomically on success.
+
+    On any exception the temporary file is removed and ``path`` is left untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
+    """Write a table as CSV or Parquet (by extension), atomically.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The table.
+    path : str or path-like
+        Destination ending in ``.csv`` or ``.parquet``.
+
+    Returns
+    -------
+    Path
+        The written path.
+    """
+    fmt = table_format(path)
+    with atomic_path(path) as tmp:
+        if fmt == "csv":
+            df.to_csv(tmp, index=False)
+        else:
+            df.to_parquet(tmp, index=False)
+    return Path(path)
+
+
+def read_table(path: str | os.PathLike) -> pd.DataFrame:
+    """Read a CSV or Parquet feature table.
+
+    Raises
+    ------
+    TableError
+        The file does not exist or cannot be parsed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise TableError(f"Feature table {str(path)!r} does not exist. Create one with `featurelab extract`.")
+    fmt = table_format(path)
+    try:
+        if fmt == "csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except Exception as error:  # noqa: BLE001
+        raise TableError(f"Cannot read feature table {str(path)!r}: {error}") from error
