@@ -1,0 +1,78 @@
+"""The resume cache: one small JSON file per extracted item, written atomically.
+
+An entry is keyed by the file's identity (absolute path, size, modification time), the clip bounds
+and the extraction settings, so a changed file or changed settings never reuse stale rows. Each entry
+is written to a temporary file and renamed with :func:`os.replace`, so a process killed at any instant (Ctrl-C or
+``kill -9``) leaves either a complete entry or none: the rerun recomputes only what is missing, and
+rows are never duplicated or partial.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["ResultCache", "file_identity"]
+
+
+def file_identity(path: str | os.PathLike) -> dict[str, Any]:
+    """``{"path", "size", "mtime_ns"}`` of a file, or ``{"path", "missing": True}``."""
+    path = Path(path)
+    try:
+        stat = path.stat()
+    except OSError:
+        return {"path": str(path.absolute()), "missing": True}
+    return {"path": str(path.resolve()), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+
+
+class ResultCache:
+    """A folder of JSON entries, addressed by a key computed from a JSON-able description.
+
+    Parameters
+    ----------
+    directory : path-like or None
+        Where entries live; ``None`` disables the cache (every ``get`` misses, ``put`` does nothing).
+    """
+
+    def __init__(self, directory: str | os.PathLike | None) -> None:
+        self.directory = Path(directory) if directory is not None else None
+
+    @staticmethod
+    def key(description: dict[str, Any]) -> str:
+        """SHA-256 of the canonical JSON of ``description``."""
+        blob = json.dumps(description, sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+    def _path(self, key: str) -> Path:
+        assert self.directory is not None
+        return self.directory / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        """The stored entry, or ``None`` (missing, disabled, or unreadable -- then recomputed)."""
+        if self.directory is None:
+            return None
+        try:
+            with open(self._path(key), encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, ValueError):
+            return None
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        """Store an entry atomically (no-op when disabled)."""
+        if self.directory is None:
+            return
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(entry, handle, allow_nan=False)
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise

@@ -1,0 +1,608 @@
+"""The extraction driver: corpus in, feature tables out.
+
+``extract`` discovers the inputs (:mod:`featurelab.datasets`), decodes each file once, computes the
+requested feature sets (:mod:`featurelab.features`) for the whole file and/or for consecutive
+segments, and assembles the rows in input order. Files run in parallel worker processes (joblib/loky,
+one BLAS thread per worker) and results stream back through a bounded queue, so memory is bounded by
+the work in flight rather than by the corpus. Every finished item is stored in the resume cache
+(:mod:`featurelab.cache`) at once; an interrupted run started again recomputes only what is missing.
+Inputs that fail are collected with their reason and never stop the run.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .cache import ResultCache, file_identity
+from .datasets import AudioItem, InputProblem, discover, segment_name
+from .exceptions import AudioLoadError, ParameterError
+from .features.registry import FeatureSet, resolve_feature_sets
+
+__all__ = [
+    "ExtractionSettings",
+    "ExtractionResult",
+    "extract",
+    "extract_tables",
+    "extract_features",
+    "segment_bounds",
+    "default_jobs",
+]
+
+TableKind = Literal["track", "segment"]
+
+#: Segment presets: "gtzan" reproduces the published 3 s table (``y[i*w : i*w + w - 1]``).
+SEGMENT_MODES = ("gtzan", "exact")
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    """Everything that determines the numbers in a table (and therefore the cache key).
+
+    Parameters
+    ----------
+    features : tuple of str
+        Feature-set names, in column order.
+    sr : int
+        Decoding sampling rate.
+    segment : float or None
+        Segment window in seconds (``None``: no segment table).
+    segment_hop : float or None
+        Segment hop in seconds (defaults to ``segment``).
+    segment_mode : {"gtzan", "exact"}
+        ``"gtzan"`` drops the last sample of every window, as the published 3 s table does.
+    """
+
+    features: tuple[str, ...] = ("gtzan",)
+    sr: int = 22050
+    segment: float | None = None
+    segment_hop: float | None = None
+    segment_mode: str = "gtzan"
+
+    def cache_description(self, kind: TableKind, versions: dict[str, str]) -> dict[str, Any]:
+        """The part of a cache key that describes the settings of one table kind."""
+        desc: dict[str, Any] = {
+            "kind": kind,
+            "features": [[name, versions[name]] for name in self.features],
+            "sr": self.sr,
+        }
+        if kind == "segment":
+            desc.update(
+                segment=self.segment, segment_hop=self.segment_hop, segment_mode=self.segment_mode
+            )
+        return desc
+
+    def meta(self, kind: TableKind, backend: str) -> dict[str, Any]:
+        """The ``<table>.meta.json`` sidecar contents."""
+        return {
+            "table": kind,
+            "features": list(self.features),
+            "sr": self.sr,
+            "segment": self.segment if kind == "segment" else None,
+            "segment_hop": (self.segment_hop or self.segment) if kind == "segment" else None,
+            "segment_mode": self.segment_mode if kind == "segment" else None,
+            "backend": backend,
+            "featurelab_version": __version__,
+        }
+
+
+@dataclass
+class ExtractionResult:
+    """Tables and failures of one extraction run.
+
+    Attributes
+    ----------
+    tables : dict
+        ``{"track": DataFrame, "segment": DataFrame}`` (only the kinds requested).
+    errors : pandas.DataFrame
+        One row per failed input: ``path, reason``.
+    settings : ExtractionSettings
+    n_cached : int
+        Items served from the resume cache.
+    n_computed : int
+        Items computed in this run.
+    audio_seconds : float
+        Seconds of audio decoded in this run (cached items excluded).
+    """
+
+    tables: dict[str, pd.DataFrame]
+    errors: pd.DataFrame
+    settings: ExtractionSettings
+    n_cached: int = 0
+    n_computed: int = 0
+    audio_seconds: float = 0.0
+    elapsed: float = 0.0
+    meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def default_jobs() -> int:
+    """All usable cores (respects CPU affinity and container limits)."""
+    from joblib import cpu_count
+
+    return max(1, cpu_count(only_physical_cores=False))
+
+
+def _check_positive(name: str, value: float | None, *, allow_none: bool = True) -> None:
+    if value is None and allow_none:
+        return
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise ParameterError(f"{name} must be a positive number. Got {value!r} instead.")
+
+
+def segment_bounds(n: int, sr: int, segment: float, hop: float | None = None, mode: str = "gtzan") -> list[tuple[int, int]]:
+    """Sample bounds ``[(start, stop), ...]`` of the consecutive segments of an ``n``-sample signal.
+
+    Segment ``i`` starts at ``i * hop`` samples; windows that do not fit entirely are dropped. In
+    ``"gtzan"`` mode each segment stops one sample short (``y[i*66150 : i*66150 + 66149]`` for 3 s at
+    22050 Hz), reproducing the published ``features_3_sec.csv``.
+
+    Examples
+    --------
+    >>> segment_bounds(661794, 22050, 3.0)[:2]
+    [(0, 66149), (66150, 132299)]
+    >>> len(segment_bounds(661794, 22050, 3.0))
+    10
+    """
+    win = int(round(segment * sr))
+    step = int(round((hop or segment) * sr))
+    if win < 1 or step < 1:
+        raise ParameterError(
+            f"segment and segment_hop must be at least one sample at sr={sr}. Got {segment} s / {hop} s."
+        )
+    length = win - 1 if mode == "gtzan" else win
+    if length < 1:
+        raise ParameterError("A gtzan-mode segment must be at least two samples long.")
+    count = 0 if n < win else (n - win) // step + 1
+    return [(i * step, i * step + length) for i in range(count)]
+
+
+# ----------------------------------------------------------------------------- worker side
+def _compute_sets(
+    sets: Sequence[FeatureSet], y_units: np.ndarray, sr: int
+) -> list[dict[str, float]]:
+    """Compute every feature set on each row of ``y_units`` (shape (k, n)); merged rows."""
+    rows: list[dict[str, float]] = [{} for _ in range(len(y_units))]
+    for feature_set in sets:
+        batch = feature_set.load_batch()
+        if batch is not None and len(y_units) > 1:
+            results = batch(y_units, sr, **feature_set.defaults)
+        else:
+            compute = feature_set.load()
+            results = [compute(unit, sr, **feature_set.defaults) for unit in y_units]
+        for row, result in zip(rows, results):
+            for key, value in result.items():
+                if key in row:
+                    raise ParameterError(f"Feature sets produce the column {key!r} twice.")
+                row[key] = float(value)
+    for row in rows:
+        bad = [key for key, value in row.items() if not math.isfinite(value)]
+        if bad:
+            raise ValueError(f"non-finite feature values in {', '.join(bad[:5])}")
+    return rows
+
+
+def _describe_error(error: BaseException) -> str:
+    if isinstance(error, AudioLoadError):
+        return error.reason
+    text = str(error).strip() or type(error).__name__
+    return f"{type(error).__name__}: {text}" if not isinstance(error, (ValueError, OSError)) else text
+
+
+def process_item(
+    item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]
+) -> dict[str, Any]:
+    """Decode one item once and compute its rows for each requested table kind.
+
+    Never raises for bad input: failures come back as ``{"error": reason}`` per kind.
+
+    Returns
+    -------
+    dict
+        ``{kind: {"rows": [...], "error": str | None}}`` and ``"seconds"`` (audio duration).
+    """
+    from .io import load_audio
+
+    out: dict[str, Any] = {"seconds": 0.0}
+    try:
+        sets = resolve_feature_sets(list(settings.features))
+        y, sr = load_audio(
+            item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration
+        )
+        if item.duration is not None:
+            expected = int(round(item.duration * sr))
+            if len(y) < expected - max(1, sr // 100):
+                got = (item.start or 0.0) + len(y) / sr
+                raise AudioLoadError(
+                    item.path,
+                    f"clip end {item.end:g} s is beyond the end of the file ({got:.3f} s)",
+                )
+    except Exception as error:  # noqa: BLE001 - reported, never raised
+        reason = _describe_error(error)
+        return {**out, **{kind: {"rows": [], "error": reason} for kind in kinds}}
+    out["seconds"] = len(y) / sr
+    for kind in kinds:
+        try:
+            if kind == "track":
+                rows = _compute_sets(sets, y[np.newaxis, :], sr)
+                for row in rows:
+                    row["length"] = len(y)
+            else:
+                assert settings.segment is not None
+                bounds = segment_bounds(
+                    len(y), sr, settings.segment, settings.segment_hop, settings.segment_mode
+                )
+                if not bounds:
+                    raise ValueError(
+                        f"shorter than one {settings.segment:g} s segment "
+                        f"({len(y) / sr:.3f} s): no segment rows"
+                    )
+                units = np.stack([y[a:b] for a, b in bounds])
+                rows = _compute_sets(sets, units, sr)
+                for row, (a, b) in zip(rows, bounds):
+                    row["length"] = b - a
+            out[kind] = {"rows": rows, "error": None}
+        except Exception as error:  # noqa: BLE001
+            out[kind] = {"rows": [], "error": _describe_error(error)}
+    return out
+
+
+def _worker(item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]) -> dict[str, Any]:
+    """Entry point in a worker process: one BLAS/OpenMP thread, so workers never oversubscribe."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        return process_item(item, settings, kinds)
+
+
+# ----------------------------------------------------------------------------- driver side
+def _iter_results(
+    todo: list[AudioItem],
+    settings: ExtractionSettings,
+    kinds: tuple[TableKind, ...],
+    n_jobs: int,
+) -> Iterator[dict[str, Any]]:
+    if not todo:
+        return
+    if n_jobs == 1 or len(todo) == 1:
+        for item in todo:
+            yield _worker(item, settings, kinds)
+        return
+    from joblib import Parallel, delayed
+
+    parallel = Parallel(
+        n_jobs=min(n_jobs, len(todo)),
+        return_as="generator",
+        batch_size=1,
+        pre_dispatch="2*n_jobs",
+    )
+    yield from parallel(delayed(_worker)(item, settings, kinds) for item in todo)
+
+
+def _item_key(item: AudioItem, settings: ExtractionSettings, kind: TableKind, versions: dict[str, str]) -> str:
+    return ResultCache.key(
+        {
+            "file": file_identity(item.path),
+            "start": item.start,
+            "end": item.end,
+            "settings": settings.cache_description(kind, versions),
+        }
+    )
+
+
+def extract_tables(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    segment: float | None = None,
+    segment_hop: float | None = None,
+    segment_mode: str = "gtzan",
+    tables: Sequence[TableKind] | None = None,
+    features: str | Sequence[str] | None = None,
+    backend: str = "librosa",
+    sr: int = 22050,
+    n_jobs: int = 1,
+    cache: str | os.PathLike | None = None,
+    manifest: bool | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+) -> ExtractionResult:
+    """Extract one or several feature tables from an audio corpus, decoding each file once.
+
+    Parameters
+    ----------
+    source : path or sequence of paths
+        A folder in the GTZAN layout ``<root>/<label>/<file>``, a manifest CSV (``path,label`` and
+        optional ``start,end,group``), one audio file, or a list of audio files.
+    segment : float or None
+        Segment window in seconds for the segment table (3.0 for the GTZAN 3 s table).
+    segment_hop : float or None
+        Hop between segment starts in seconds (default: ``segment``).
+    segment_mode : {"gtzan", "exact"}
+        ``"gtzan"``: segment ``i`` is ``y[i*w : i*w + w - 1]`` like the published table.
+    tables : sequence of {"track", "segment"} or None
+        Which tables to build. Default: ``["segment"]`` when ``segment`` is given, else ``["track"]``.
+    features : str or sequence of str or None
+        Feature sets (``"gtzan,contrast"``); ``None`` uses the backend's set.
+    backend : {"librosa", "pyaudioanalysis"}
+        Default feature set: the GTZAN schema (librosa) or pyAudioAnalysis statistics.
+    sr : int
+        Decoding sampling rate (audio is resampled to it).
+    n_jobs : int
+        Worker processes; ``-1`` or ``0`` = all cores. Row order does not depend on it.
+    cache : path or None
+        Resume-cache folder; ``None`` disables caching.
+    manifest : bool or None
+        Force manifest interpretation of ``source`` (default: by ``.csv`` extension).
+    progress : bool or callable
+        Show a progress bar (rich), or call ``progress(done, total)`` after each item.
+
+    Returns
+    -------
+    ExtractionResult
+    """
+    _check_positive("sr", sr, allow_none=False)
+    if int(sr) != sr:
+        raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
+    _check_positive("segment", segment)
+    _check_positive("segment_hop", segment_hop)
+    if segment_mode not in SEGMENT_MODES:
+        raise ParameterError(
+            f"segment_mode must be one of {', '.join(SEGMENT_MODES)}. Got {segment_mode!r} instead."
+        )
+    if tables is None:
+        tables = ("segment",) if segment is not None else ("track",)
+    kinds: tuple[TableKind, ...] = tuple(dict.fromkeys(tables))  # type: ignore[arg-type]
+    for kind in kinds:
+        if kind not in ("track", "segment"):
+            raise ParameterError(f"tables must contain 'track' and/or 'segment'. Got {kind!r} instead.")
+    if "segment" in kinds and segment is None:
+        raise ParameterError("A segment table needs segment=SECONDS (e.g. segment=3.0).")
+    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool):
+        raise ParameterError(f"n_jobs must be an integer. Got {n_jobs!r} instead.")
+    n_jobs = default_jobs() if n_jobs in (0, -1) else n_jobs
+    if n_jobs < 1:
+        raise ParameterError(f"n_jobs must be >= 1, or 0/-1 for all cores. Got {n_jobs} instead.")
+
+    sets = resolve_feature_sets(features, backend=backend)
+    settings = ExtractionSettings(
+        features=tuple(s.name for s in sets),
+        sr=int(sr),
+        segment=float(segment) if segment is not None else None,
+        segment_hop=float(segment_hop) if segment_hop is not None else None,
+        segment_mode=segment_mode,
+    )
+    versions = {s.name: s.version for s in sets}
+    items, problems = discover(source, manifest=manifest)
+    store = ResultCache(cache)
+
+    started = time.perf_counter()
+    results: dict[int, dict[str, Any]] = {}
+    keys: dict[int, dict[TableKind, str]] = {}
+    todo_idx: list[int] = []
+    for index, item in enumerate(items):
+        keys[index] = {kind: _item_key(item, settings, kind, versions) for kind in kinds}
+        cached = {kind: store.get(keys[index][kind]) for kind in kinds}
+        if all(entry is not None for entry in cached.values()):
+            results[index] = cached
+        else:
+            todo_idx.append(index)
+    n_cached = len(results)
+
+    report = _make_progress(progress, total=len(items), already=n_cached)
+    audio_seconds = 0.0
+    try:
+        todo = [items[i] for i in todo_idx]
+        for index, outcome in zip(todo_idx, _iter_results(todo, settings, kinds, n_jobs)):
+            audio_seconds += outcome.get("seconds", 0.0)
+            for kind in kinds:
+                store.put(keys[index][kind], outcome[kind])
+            results[index] = {kind: outcome[kind] for kind in kinds}
+            report.advance()
+    finally:
+        report.close()
+
+    has_manifest_cols = {
+        "group": any(item.group is not None for item in items),
+        "start": any(item.start is not None for item in items),
+        "end": any(item.end is not None for item in items),
+    }
+    error_rows = [asdict(p) for p in problems]
+    frames: dict[str, pd.DataFrame] = {}
+    for kind in kinds:
+        records: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            entry = results[index][kind]
+            if entry.get("error"):
+                error_rows.append({"path": str(item.path), "reason": entry["error"]})
+                continue
+            for i, row in enumerate(entry["rows"]):
+                name = item.name if kind == "track" else segment_name(item.name, i)
+                record = {"filename": name, "length": int(row["length"])}
+                record.update((k, v) for k, v in row.items() if k != "length")
+                record["label"] = item.label
+                if has_manifest_cols["group"]:
+                    record["group"] = item.group or ""
+                if has_manifest_cols["start"]:
+                    record["start"] = item.start if item.start is not None else 0.0
+                if has_manifest_cols["end"]:
+                    record["end"] = item.end if item.end is not None else float("nan")
+                records.append(record)
+        frames[kind] = _frame(records, sets)
+    errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
+    return ExtractionResult(
+        tables=frames,
+        errors=errors,
+        settings=settings,
+        n_cached=n_cached,
+        n_computed=len(todo_idx),
+        audio_seconds=audio_seconds,
+        elapsed=time.perf_counter() - started,
+        meta={kind: settings.meta(kind, backend) for kind in kinds},
+    )
+
+
+def _frame(records: list[dict[str, Any]], sets: Sequence[FeatureSet]) -> pd.DataFrame:
+    if records:
+        return pd.DataFrame.from_records(records)
+    columns = ["filename", "length"]
+    if [s.name for s in sets] == ["gtzan"]:
+        from .features.schema import GTZAN_FEATURE_COLUMNS
+
+        columns += list(GTZAN_FEATURE_COLUMNS)
+    return pd.DataFrame(columns=[*columns, "label"])
+
+
+def extract(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    segment: float | None = None,
+    features: str | Sequence[str] | None = None,
+    backend: str = "librosa",
+    sr: int = 22050,
+    n_jobs: int = 1,
+    cache: str | os.PathLike | None = None,
+    progress: bool = False,
+    **kwargs: Any,
+) -> pd.DataFrame:
+    """Extract a feature table from an audio corpus (the notebook entry point).
+
+    Parameters
+    ----------
+    source : path or sequence of paths
+        A GTZAN-layout folder, a manifest CSV, one audio file or a list of files.
+    segment : float or None
+        ``None``: one row per file (``features_30_sec.csv`` schema); ``3.0``: one row per 3 s
+        segment (``features_3_sec.csv`` schema).
+    features, backend, sr, n_jobs, cache, progress, **kwargs
+        See :func:`extract_tables`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The table. Failed inputs are in ``df.attrs["errors"]`` (a DataFrame with ``path, reason``).
+
+    Examples
+    --------
+    >>> import featurelab  # doctest: +SKIP
+    >>> df = featurelab.extract("gtzan/genres_original", n_jobs=-1)  # doctest: +SKIP
+    """
+    result = extract_tables(
+        source,
+        segment=segment,
+        features=features,
+        backend=backend,
+        sr=sr,
+        n_jobs=n_jobs,
+        cache=cache,
+        progress=progress,
+        **kwargs,
+    )
+    kind = "segment" if segment is not None else "track"
+    frame = result.tables[kind]
+    frame.attrs["errors"] = result.errors
+    frame.attrs["meta"] = result.meta[kind]
+    return frame
+
+
+def extract_features(
+    y: np.ndarray,
+    sr: int,
+    *,
+    features: str | Sequence[str] | None = None,
+    backend: str = "librosa",
+) -> dict[str, float]:
+    """Compute feature columns for one in-memory signal.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,) or (channels, n)]
+        The signal; multi-channel input is averaged to mono.
+    sr : int > 0
+        Its sampling rate.
+    features, backend
+        See :func:`extract_tables`.
+
+    Returns
+    -------
+    dict
+        ``{column: value}``; with the default set, the 57 GTZAN feature columns in published order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> sr = 22050
+    >>> y = np.sin(2 * np.pi * 440 * np.arange(2 * sr) / sr)
+    >>> row = extract_features(y, sr)
+    >>> len(row)
+    57
+    """
+    _check_positive("sr", sr, allow_none=False)
+    y = np.asarray(y, dtype=np.float32)
+    if y.ndim == 2:
+        y = y.mean(axis=0)
+    if y.ndim != 1 or y.size == 0:
+        raise ParameterError(f"y must be a non-empty 1-D or 2-D signal. Got shape {y.shape} instead.")
+    if not np.all(np.isfinite(y)):
+        raise ParameterError("y must contain only finite samples. Got NaN or infinite values.")
+    sets = resolve_feature_sets(features, backend=backend)
+    return _compute_sets(sets, y[np.newaxis, :], int(sr))[0]
+
+
+# ----------------------------------------------------------------------------- progress
+class _Progress:
+    def __init__(self, total: int, already: int, callback: Callable[[int, int], None] | None, bar: bool) -> None:
+        self.total = total
+        self.done = already
+        self.callback = callback
+        self._bar = None
+        if bar and total:
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                ProgressColumn,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+            from rich.text import Text
+
+            class _Rate(ProgressColumn):
+                def render(self, task):  # noqa: ANN001, ANN202
+                    return Text(f"{task.speed:.2f} files/s" if task.speed else "", style="cyan")
+
+            self._bar = Progress(
+                TextColumn("[bold]extract"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                _Rate(),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("extract", total=total, completed=already)
+
+    def advance(self) -> None:
+        self.done += 1
+        if self.callback is not None:
+            self.callback(self.done, self.total)
+        if self._bar is not None:
+            self._bar.advance(self._task)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
+def _make_progress(progress: bool | Callable[[int, int], None], total: int, already: int) -> _Progress:
+    if callable(progress):
+        return _Progress(total, already, progress, bar=False)
+    return _Progress(total, already, None, bar=bool(progress))
