@@ -40,6 +40,43 @@ register_feature_set(
         description="pyAudioAnalysis mid-term statistics (mean/std) of its 68 short-term features.",
         compute="featurelab.features.pyaa:pyaudioanalysis_features",
         version="1",
-        requires=("pyAudioAnalysis",),
+        requires=("pyAudioAnalysis", "eyed3", "pydub"),
+    )
+)
+register_feature_set(
+    FeatureSet(
+        name="contrast",
+        description="Spectral contrast of 6 octave bands + residual (dB): mean/var "
+        "(contrast1_mean..contrast7_var).",
+        compute="featurelab.features.extras:contrast_features",
+    )
+)
+register_feature_set(
+    FeatureSet(
+        name="tonnetz",
+        description="Tonal centroids from chroma_cqt: mean/var (tonnetz1_mean..tonnetz6_var).",
+        compute="featurelab.features.extras:tonnetz_features",
+    )
+)
+register_feature_set(
+    FeatureSet(
+        name="mfcc_delta",
+        description="Delta and delta-delta of the 20 MFCCs: mean/var "
+        "(mfcc1_delta_mean..mfcc20_delta2_var).",
+        compute="featurelab.features.extras:mfcc_delta_features",
+    )
+)
+register_feature_set(
+    FeatureSet(
+        name="spectral_flatness",
+        description="Spectral flatness: mean/var.",
+        compute="featurelab.features.extras:spectral_flatness_features",
+    )
+)
+register_feature_set(
+    FeatureSet(
+        name="onset",
+        description="Onset strength mean/var and detected onsets per second (onset_rate).",
+        compute="featurelab.features.extras:onset_features",
     )
 )

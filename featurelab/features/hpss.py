@@ -25,8 +25,9 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
     ----------
     data : np.ndarray [shape=(..., n, ...)]
         Real-valued input without NaN.
-    width : int > 0
-        Window length (odd for a symmetric window; even widths follow scipy's centring).
+    width : int > 0, odd
+        Window length. Even widths are refused: scipy then picks the upper of the two middle
+        values while a sliding median averages them.
     axis : int
         Axis to filter along.
 
@@ -37,19 +38,16 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
     """
     import bottleneck as bn
 
-    if width < 1:
-        raise ValueError(f"width must be a positive integer. Got {width} instead.")
+    if width < 1 or width % 2 == 0:
+        raise ValueError(f"width must be a positive odd integer. Got {width} instead.")
     if width == 1:
         return data.copy()
     axis = axis % data.ndim
-    # scipy centres a window of size w on index i as [i - w//2, i - w//2 + w).
-    before, after = width // 2, width - 1 - width // 2
+    half = width // 2  # scipy centres the window: [i - half, i + half]
     pad = [(0, 0)] * data.ndim
-    pad[axis] = (before, after)
+    pad[axis] = (half, half)
     padded = np.pad(data, pad, mode="symmetric")
     n = data.shape[axis]
-    if padded.shape[axis] < width:  # pragma: no cover - np.pad grows it to n + width - 1 >= width
-        raise ValueError("median window longer than the padded signal")
     if axis != data.ndim - 1:
         # bottleneck is fastest along a contiguous last axis.
         moved = np.ascontiguousarray(np.moveaxis(padded, axis, -1))

@@ -1,0 +1,48 @@
+"""Validation of the ``(y, sr)`` pair that every feature-set function receives."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from ..exceptions import ParameterError
+
+__all__ = ["check_signal"]
+
+
+def check_signal(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
+    """Check a mono signal and its sampling rate at a feature set's public boundary.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Mono audio signal, at least one sample, finite floating-point values.
+    sr : int > 0
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(n,)]
+        The same signal (not copied).
+    sr : int
+        The sampling rate as a Python ``int``.
+
+    Raises
+    ------
+    ParameterError
+        If ``y`` is not a non-empty 1-D floating-point array of finite values, or ``sr`` is not a
+        positive integer.
+    """
+    if not isinstance(y, np.ndarray) or y.ndim != 1:
+        shape = getattr(y, "shape", type(y).__name__)
+        raise ParameterError(f"y must be a 1-D numpy array (mono signal). Got {shape} instead.")
+    if not np.issubdtype(y.dtype, np.floating):
+        raise ParameterError(f"y must hold floating-point samples. Got dtype {y.dtype} instead.")
+    if y.size == 0:
+        raise ParameterError("y must contain at least one sample. Got an empty array instead.")
+    if not np.isfinite(y).all():
+        raise ParameterError("y must contain only finite values. Got NaN or infinite samples.")
+    if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or sr <= 0:
+        raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
+    return y, int(sr)
