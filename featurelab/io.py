@@ -28,6 +28,9 @@ __all__ = [
     "table_format",
 ]
 
+#: Formats that libsndfile decodes natively; other extensions (mp3, m4a) may fall back to audioread.
+_SNDFILE_EXTENSIONS = (".wav", ".au", ".snd", ".flac", ".ogg", ".oga", ".aif", ".aiff")
+
 #: File extensions recognised as audio when scanning folders.
 AUDIO_EXTENSIONS = (".wav", ".au", ".snd", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".m4a")
 
@@ -110,6 +113,9 @@ def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.nd
     try:
         info = sf.info(str(path))
     except Exception as sf_error:  # noqa: BLE001 - libsndfile raises a variety of types
+        if path.suffix.lower() in _SNDFILE_EXTENSIONS:
+            reason = str(sf_error).strip() or type(sf_error).__name__
+            raise AudioLoadError(path, f"not a readable audio file ({reason})") from sf_error
         return _decode_fallback(path, offset=offset, duration=duration, first_error=sf_error)
     if info.samplerate <= 0:
         raise AudioLoadError(path, f"invalid sample rate {info.samplerate} in header")

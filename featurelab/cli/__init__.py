@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 import click
+import typer
 
 from ..exceptions import FeaturelabError
 from ._app import EXIT_INTERRUPTED, EXIT_USAGE, app
@@ -19,20 +20,30 @@ from . import _extract, _models, _select, _neural, _demo  # noqa: E402, F401, I0
 
 __all__ = ["app", "main"]
 
+# typer >= 0.22 vendors click; older versions raise click's own exceptions. Catch both.
+_USAGE_ERRORS: tuple[type[Exception], ...] = (click.exceptions.ClickException,) + (
+    (typer.TyperException,) if hasattr(typer, "TyperException") else ()
+)
+_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (see ``featurelab --help``)."""
     try:
         code = app(args=argv, prog_name="featurelab", standalone_mode=False)
-    except click.exceptions.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Abort:
+    except _ABORTS:
         click.echo("Aborted.", err=True)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
+    except _USAGE_ERRORS as error:
+        show = getattr(error, "show", None)
+        if callable(show):
+            show()
+        else:
+            click.echo(f"Error: {error}", err=True)
+        return int(getattr(error, "exit_code", EXIT_USAGE))
     except FeaturelabError as error:
         click.echo(f"Error: {error}", err=True)
         return EXIT_USAGE

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numbers
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import numpy as np
 
 from ..exceptions import ParameterError
 
-__all__ = ["check_signal"]
+__all__ = ["check_signal", "quiet_edge_warnings"]
 
 
 def check_signal(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
@@ -46,3 +49,19 @@ def check_signal(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
     if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or sr <= 0:
         raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
     return y, int(sr)
+
+
+@contextmanager
+def quiet_edge_warnings() -> Iterator[None]:
+    """Silence librosa's two warnings about documented edge cases, within this block only.
+
+    Signals shorter than ``n_fft`` are zero-padded by the STFT ("n_fft=... is too large"), and silent
+    signals have no pitch to estimate a chroma tuning from ("Trying to estimate tuning from empty
+    frequency set"; a tuning of 0 is used). Both give finite, documented values.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message="Trying to estimate tuning from empty", category=UserWarning
+        )
+        yield

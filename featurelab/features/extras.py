@@ -24,14 +24,12 @@ the centred frame is reflect-padded as librosa does). Fallbacks are documented p
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 
 import librosa
 import numpy as np
 
-from ._signal import check_signal
+from ._signal import check_signal, quiet_edge_warnings
 
 __all__ = [
     "contrast_features",
@@ -47,17 +45,6 @@ _STFT = {"n_fft": N_FFT, "hop_length": HOP_LENGTH, "center": True, "pad_mode": "
 N_MFCC = 20
 #: librosa.feature.delta's default (and largest) width.
 DELTA_WIDTH = 9
-
-
-@contextmanager
-def _quiet_short_signals() -> Iterator[None]:
-    """Silence librosa's warnings about signals shorter than a frame, for this call only."""
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"n_fft=\d+ is too large", category=UserWarning)
-        warnings.filterwarnings(
-            "ignore", message="Trying to estimate tuning from empty", category=UserWarning
-        )
-        yield
 
 
 def _mean_var(names: Sequence[str], features: np.ndarray) -> dict[str, float]:
@@ -96,7 +83,7 @@ def contrast_features(y: np.ndarray, sr: int) -> dict[str, float]:
     14
     """
     y, sr = check_signal(y, sr)
-    with _quiet_short_signals():
+    with quiet_edge_warnings():
         contrast = librosa.feature.spectral_contrast(y=y, sr=sr, **_STFT)
     return _mean_var([f"contrast{i}" for i in range(1, contrast.shape[0] + 1)], contrast)
 
@@ -121,7 +108,7 @@ def tonnetz_features(y: np.ndarray, sr: int) -> dict[str, float]:
         all-zero chroma is left at zero by librosa's normalisation).
     """
     y, sr = check_signal(y, sr)
-    with _quiet_short_signals():
+    with quiet_edge_warnings():
         tonnetz = librosa.feature.tonnetz(y=y, sr=sr, hop_length=HOP_LENGTH)
     return _mean_var([f"tonnetz{i}" for i in range(1, 7)], tonnetz)
 
@@ -156,7 +143,7 @@ def mfcc_delta_features(y: np.ndarray, sr: int) -> dict[str, float]:
     all 80 values are 0. Silence has constant MFCCs, hence zero deltas.
     """
     y, sr = check_signal(y, sr)
-    with _quiet_short_signals():
+    with quiet_edge_warnings():
         mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=N_MFCC, **_STFT)
     width = _delta_width(mfcc.shape[1])
     if width >= 3:
@@ -188,7 +175,7 @@ def spectral_flatness_features(y: np.ndarray, sr: int) -> dict[str, float]:
         Silence gives 1 (up to float32 rounding): the floored spectrum is perfectly flat.
     """
     y, sr = check_signal(y, sr)
-    with _quiet_short_signals():
+    with quiet_edge_warnings():
         flatness = librosa.feature.spectral_flatness(y=y, **_STFT)
     return _mean_var(["spectral_flatness"], flatness)
 
@@ -212,7 +199,7 @@ def onset_features(y: np.ndarray, sr: int) -> dict[str, float]:
         duration ``n / sr`` in seconds. Silence gives 0 for all three.
     """
     y, sr = check_signal(y, sr)
-    with _quiet_short_signals():
+    with quiet_edge_warnings():
         envelope = librosa.onset.onset_strength(y=y, sr=sr, **_STFT)
     onsets = librosa.onset.onset_detect(onset_envelope=envelope, sr=sr, hop_length=HOP_LENGTH)
     out = _mean_var(["onset_strength"], envelope)

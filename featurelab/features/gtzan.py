@@ -14,6 +14,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ._signal import quiet_edge_warnings
 from .hpss import hpss_spectrogram
 
 __all__ = ["gtzan_features", "gtzan_features_batch", "N_FFT", "HOP_LENGTH"]
@@ -76,16 +77,10 @@ def gtzan_features_batch(Y: np.ndarray, sr: int) -> list[Mapping[str, float]]:
     list of dict
         One ``{column: value}`` mapping per row of ``Y``.
     """
-    import warnings
-
     Y = np.ascontiguousarray(Y, dtype=np.float32)
     if Y.ndim != 2:
         raise ValueError(f"Y must be a 2-D array of signals. Got shape {Y.shape} instead.")
-    with warnings.catch_warnings():
-        # Documented behaviour rather than noise: signals shorter than n_fft are zero-padded by the
-        # STFT, and silent signals have no pitch to estimate a tuning from (tuning 0 is used).
-        warnings.filterwarnings("ignore", message="n_fft=.* is too large", category=UserWarning)
-        warnings.filterwarnings("ignore", message="Trying to estimate tuning", category=UserWarning)
+    with quiet_edge_warnings():
         return _batch(Y, sr)
 
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._signal import quiet_edge_warnings
+
 __all__ = ["reference_gtzan_features"]
 
 
@@ -38,6 +40,11 @@ def reference_gtzan_features(y: np.ndarray, sr: int) -> dict[str, float]:
     dict
         ``{column: value}`` in the published column order.
     """
+    with quiet_edge_warnings():
+        return _reference(y, sr)
+
+
+def _reference(y: np.ndarray, sr: int) -> dict[str, float]:
     import librosa
 
     pad = "reflect"

@@ -1,0 +1,223 @@
+"""The extraction driver and ``featurelab extract``: schema, segments, naming, manifests, CLI, cache."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SR, music_like, noise, sine
+from numpy.testing import assert_allclose
+
+from featurelab.cli import main
+from featurelab.datasets import discover, read_split_dir, segment_name, track_of_segment
+from featurelab.exceptions import ParameterError
+from featurelab.extraction import extract, extract_features, extract_tables, segment_bounds
+from featurelab.features.reference import reference_gtzan_features
+from featurelab.features.schema import GTZAN_FEATURE_COLUMNS, gtzan_columns
+
+
+def test_track_table_schema_and_values(tiny_corpus):
+    df = extract(tiny_corpus)
+    assert list(df.columns) == gtzan_columns()
+    assert len(df) == 9 and df["filename"].is_unique
+    assert sorted(set(df["label"])) == ["bright", "dark", "rhythm"]
+    assert df[list(GTZAN_FEATURE_COLUMNS)].notna().all().all()
+    # each row equals the reference computation on the decoded file
+    import soundfile as sf
+
+    row = df.iloc[4]
+    y, _ = sf.read(tiny_corpus / row["label"] / row["filename"], dtype="float32")
+    ref = reference_gtzan_features(y, SR)
+    assert row["length"] == len(y)
+    assert_allclose(row[list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9)
+
+
+def test_segment_bounds_gtzan_preset():
+    bounds = segment_bounds(661794, 22050, 3.0)
+    assert len(bounds) == 10
+    assert bounds[0] == (0, 66149) and bounds[1] == (66150, 132299)
+    assert segment_bounds(66150, 22050, 3.0) == [(0, 66149)]
+    assert segment_bounds(66149, 22050, 3.0) == []  # partial window dropped
+    assert segment_bounds(100, 10, 3.0, hop=1.0, mode="exact") == [(0, 30), (10, 40), (20, 50), (30, 60), (40, 70), (50, 80), (60, 90), (70, 100)]
+
+
+def test_segment_table_rows_are_features_of_the_slices(tiny_corpus):
+    result = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"))
+    seg = result.tables["segment"]
+    track = result.tables["track"]
+    assert list(seg.columns) == gtzan_columns()
+    assert len(seg) == 2 * len(track)  # 2.2 s files -> two full 1 s windows each
+    assert seg["filename"].iloc[:2].tolist() == ["bright.00000.0.wav", "bright.00000.1.wav"]
+    assert (seg["length"] == SR - 1).all()
+    import soundfile as sf
+
+    y, _ = sf.read(tiny_corpus / "bright" / "bright.00000.wav", dtype="float32")
+    ref = reference_gtzan_features(y[SR : 2 * SR - 1], SR)
+    assert_allclose(seg.iloc[1][list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9)
+    # the track table from the same run equals a track-only run
+    pd.testing.assert_frame_equal(track, extract(tiny_corpus))
+
+
+def test_segment_names_round_trip():
+    assert segment_name("blues.00000.wav", 3) == "blues.00000.3.wav"
+    assert track_of_segment("blues.00000.3.wav") == "blues.00000"
+    assert track_of_segment("rock/intro.12.wav") == "rock/intro"
+
+
+def test_parallel_equals_serial(tiny_corpus):
+    serial = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"), n_jobs=1)
+    parallel = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"), n_jobs=2)
+    for kind in ("track", "segment"):
+        pd.testing.assert_frame_equal(serial.tables[kind], parallel.tables[kind])
+
+
+def test_extract_features_single_signal_and_validation():
+    row = extract_features(sine(440, 1.0), SR)
+    assert list(row) == list(GTZAN_FEATURE_COLUMNS)
+    stereo = np.stack([sine(440, 1.0), sine(440, 1.0)])
+    assert extract_features(stereo, SR) == pytest.approx(row)
+    with pytest.raises(ParameterError, match="finite"):
+        extract_features(np.array([0.0, np.nan]), SR)
+    with pytest.raises(ParameterError, match="Unknown feature set 'nope'. Valid feature sets are: gtzan"):
+        extract_features(sine(440, 0.1), SR, features="nope")
+    with pytest.raises(ParameterError, match="backend must be one of"):
+        extract_features(sine(440, 0.1), SR, backend="essentia")
+
+
+def test_extra_feature_sets_are_appended(tiny_corpus):
+    df = extract(tiny_corpus, features="gtzan,spectral_flatness")
+    assert list(df.columns) == [*gtzan_columns()[:-1], "spectral_flatness_mean", "spectral_flatness_var", "label"]
+
+
+def test_duplicate_basenames_get_relative_paths(tmp_path, write_wav):
+    write_wav("c/rock/intro.wav", sine(300, 0.5))
+    write_wav("c/jazz/intro.wav", sine(500, 0.5))
+    write_wav("c/jazz/solo.wav", sine(700, 0.5))
+    df = extract(tmp_path / "c")
+    assert df["filename"].tolist() == ["jazz/intro.wav", "solo.wav", "rock/intro.wav"]
+
+
+def test_non_ascii_labels_round_trip(tmp_path, write_wav):
+    write_wav("c/música_ñ/canção.wav", sine(300, 0.5))
+    write_wav("c/電子/曲.wav", sine(600, 0.5))
+    out = tmp_path / "t.csv"
+    assert main(["extract", str(tmp_path / "c"), "-o", str(out), "--quiet", "--jobs", "1"]) == 0
+    df = pd.read_csv(out)
+    assert set(df["label"]) == {"música_ñ", "電子"}
+    assert "canção.wav" in set(df["filename"])
+
+
+def test_manifest_clips_groups_and_bad_rows(tmp_path, write_wav):
+    y = music_like(4.0, seed=1)
+    write_wav("audio/long.wav", y)
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "path,label,start,end,group\n"
+        "audio/long.wav,a,0,1.5,t1\n"
+        "audio/long.wav,b,2,3.5,t1\n"
+        "audio/missing.wav,a,,,t2\n"
+        "audio/long.wav,a,3,9,t1\n"  # end beyond the 4 s file
+        "audio/long.wav,a,2,1,t1\n"  # end before start
+        "audio/long.wav,a,x,1,t1\n"  # not a number
+        "audio/long.wav,a,10,11,t1\n",  # start beyond the file
+        encoding="utf-8",
+    )
+    result = extract_tables(manifest)
+    df = result.tables["track"]
+    assert df["filename"].tolist() == ["long.0-1.5s.wav", "long.2-3.5s.wav"]
+    assert list(df.columns[-4:]) == ["label", "group", "start", "end"]
+    assert df["group"].tolist() == ["t1", "t1"] and df["end"].tolist() == [1.5, 3.5]
+    assert df["length"].tolist() == [int(1.5 * SR)] * 2
+    import soundfile as sf
+
+    decoded, _ = sf.read(tmp_path / "audio" / "long.wav", dtype="float32")
+    ref = reference_gtzan_features(decoded[2 * SR : int(3.5 * SR)], SR)
+    assert df.iloc[1]["spectral_centroid_mean"] == pytest.approx(ref["spectral_centroid_mean"], rel=1e-5)
+    reasons = " | ".join(result.errors["reason"])
+    assert len(result.errors) == 5, reasons
+    for needle in ("file not found", "beyond the end of the file", "must be after start", "bad start/end", "no audio samples"):
+        assert needle in reasons
+
+
+def test_manifest_without_path_column(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("file,label\nx.wav,a\n", encoding="utf-8")
+    with pytest.raises(ParameterError, match="must have a 'path' column"):
+        discover(bad)
+
+
+def test_single_files_have_empty_label(tmp_path, write_wav):
+    a = write_wav("a.wav", sine(300, 0.5))
+    b = write_wav("sub/b.flac", sine(600, 0.5))
+    df = extract([a, b])
+    assert df["filename"].tolist() == ["a.wav", "b.flac"]
+    assert df["label"].fillna("").tolist() == ["", ""]
+
+
+def test_read_split_dir(tmp_path):
+    (tmp_path / "train_filtered.txt").write_text("blues/blues.00001.wav\nrock/rock.00002.wav\n")
+    (tmp_path / "test_filtered.txt").write_text("jazz/jazz.00003.wav\n")
+    splits = read_split_dir(tmp_path)
+    assert splits == {"train": ["blues.00001.wav", "rock.00002.wav"], "valid": [], "test": ["jazz.00003.wav"]}
+    with pytest.raises(ParameterError, match="does not exist"):
+        read_split_dir(tmp_path / "nope")
+
+
+# ----------------------------------------------------------------------------- CLI
+def test_cli_writes_table_meta_and_exit_codes(tiny_corpus, tmp_path, capsys):
+    out = tmp_path / "out" / "t.parquet"
+    assert main(["extract", str(tiny_corpus), "-o", str(out), "--segment", "1", "--track-out", str(tmp_path / "out" / "tr.csv"), "-q"]) == 0
+    seg = pd.read_parquet(out)
+    assert len(seg) == 18 and list(seg.columns) == gtzan_columns()
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert meta["table"] == "segment" and meta["segment"] == 1.0 and meta["features"] == ["gtzan"]
+    assert len(pd.read_csv(tmp_path / "out" / "tr.csv")) == 9
+    assert not (tmp_path / "out" / "t.errors.csv").exists()
+
+
+def test_cli_usage_errors(tmp_path, capsys):
+    assert main(["extract", str(tmp_path / "missing"), "-o", str(tmp_path / "t.csv")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.xlsx")]) == 2
+    assert ".csv or .parquet" in capsys.readouterr().err
+    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
+    assert "Valid feature sets are" in capsys.readouterr().err
+    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--segment", "-1"]) == 2
+    assert "segment must be a positive number" in capsys.readouterr().err
+    assert main(["extract", "--bogus"]) == 2
+    assert main(["--version"]) == 0
+    assert "featurelab" in capsys.readouterr().out
+
+
+def test_cli_partial_failure_exit_code_and_errors_table(tmp_path, write_wav, capsys):
+    write_wav("c/a/good.wav", sine(300, 0.5))
+    (tmp_path / "c" / "a" / "bad.wav").write_bytes(b"this is not audio at all")
+    out = tmp_path / "t.csv"
+    assert main(["extract", str(tmp_path / "c"), "-o", str(out)]) == 1
+    assert pd.read_csv(out)["filename"].tolist() == ["good.wav"]
+    errors = pd.read_csv(tmp_path / "t.errors.csv")
+    assert errors["path"].str.endswith("bad.wav").all()
+    assert "not a readable audio file" in errors["reason"].iloc[0]
+    assert "1 inputs failed" in capsys.readouterr().err
+    # fixing the input removes the stale errors table
+    (tmp_path / "c" / "a" / "bad.wav").unlink()
+    assert main(["extract", str(tmp_path / "c"), "-o", str(out), "-q"]) == 0
+    assert not (tmp_path / "t.errors.csv").exists()
+
+
+# ----------------------------------------------------------------------------- cache
+def test_cache_reuses_rows_and_invalidates_on_change(tiny_corpus, tmp_path, write_wav):
+    cache = tmp_path / "cache"
+    first = extract_tables(tiny_corpus, cache=cache)
+    assert (first.n_computed, first.n_cached) == (9, 0)
+    second = extract_tables(tiny_corpus, cache=cache)
+    assert (second.n_computed, second.n_cached) == (0, 9)
+    pd.testing.assert_frame_equal(first.tables["track"], second.tables["track"])
+    # a changed file and changed settings are recomputed
+    write_wav("corpus/dark/dark.00001.wav", noise(2.2, seed=99))
+    third = extract_tables(tiny_corpus, cache=cache)
+    assert (third.n_computed, third.n_cached) == (1, 8)
+    fourth = extract_tables(tiny_corpus, cache=cache, sr=16000)
+    assert fourth.n_computed == 9
