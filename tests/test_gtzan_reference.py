@@ -109,3 +109,28 @@ def test_sliding_median_short_axis(rng):
 def test_chirp_is_a_real_signal():
     # Guard against a degenerate fixture: the chirp sweeps, so its centroid varies over time.
     assert gtzan_features(chirp(200, 4000, 1.5), SR)["spectral_centroid_var"] > 1e5
+
+
+@pytest.mark.parametrize("block_frames", [7, 40, 100])
+def test_block_processing_equals_whole_signal(block_frames):
+    # 4 s = 173 frames: several blocks, each with less context than the HPSS/istft margins needs
+    # when blocks are this small -- the result must not depend on the block size.
+    y = music_like(4.0, seed=7)
+    whole = gtzan_features(y, SR)
+    blocked = gtzan_features(y, SR, block_frames=block_frames)
+    assert_matches_reference(blocked, whole)
+    for column in ("harmony_var", "perceptr_var", "tempo", "chroma_stft_var", "rms_var"):
+        assert blocked[column] == pytest.approx(whole[column], rel=1e-6), column
+
+
+def test_padded_slice_equals_padding_the_whole_signal(rng):
+    from featurelab.features.gtzan import _padded_slice
+
+    for n in (1, 5, 1025, 5000):
+        y = rng.random((2, n)).astype(np.float32)
+        for mode in ("reflect", "edge"):
+            full = np.pad(y, ((0, 0), (1024, 1024)), mode=mode)
+            for start in range(0, n + 2048, 331):
+                for stop in (start + 1, start + 2048, n + 2048):
+                    if start < stop <= n + 2048:
+                        assert np.array_equal(_padded_slice(y, start, stop, mode), full[:, start:stop])

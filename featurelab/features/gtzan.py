@@ -4,8 +4,16 @@ Computes the 57 columns of the published GTZAN tables (see :mod:`featurelab.feat
 the definitions) from **one** STFT per signal: the magnitude spectrogram feeds centroid, bandwidth and
 rolloff; its square feeds chroma and the mel spectrogram; the log-mel spectrogram feeds both the MFCCs
 and the onset envelope behind the tempo; the complex STFT feeds harmonic/percussive separation, whose
-median filters use a sliding-window median (:mod:`featurelab.features.hpss`). The results equal the
-one-call-per-feature reference up to floating-point rounding (see ``tests/test_gtzan_reference.py``).
+median filters use a sliding-window median (:mod:`featurelab.features.hpss`).
+
+Memory is bounded by the block, not by the signal: frames are processed in blocks of
+``block_frames`` with just enough context on each side (15 frames for the harmonic median filter,
+3 more for the overlap-add of the inverse STFT) that every per-frame value, and every sample of the
+harmonic/percussive waveforms, equals the whole-signal computation exactly. Only small per-frame
+arrays (mel bands, frame statistics) and the two separated waveforms are kept for the whole signal.
+The three global steps -- the chroma tuning estimate, the 80 dB floor of the log-mel spectrogram and
+the tempo -- run on those. Results equal the one-call-per-feature reference up to float32 rounding
+(see ``tests/test_gtzan_reference.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +23,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._signal import quiet_edge_warnings
-from .hpss import hpss_spectrogram
+from .hpss import median_filter_1d
 
 __all__ = ["gtzan_features", "gtzan_features_batch", "N_FFT", "HOP_LENGTH"]
 
@@ -25,14 +33,18 @@ PAD_MODE = "reflect"
 ROLL_PERCENT = 0.85
 N_MFCC = 20
 HPSS_KERNEL = 31
+#: Frames per block (~47 s at 22050 Hz): a 30 s track is one block.
+BLOCK_FRAMES = 2048
+# Context frames on each side of a block: the harmonic median (kernel // 2) plus the frames that
+# overlap a sample in the inverse STFT (n_fft / hop - 1).
+_ISTFT_CONTEXT = N_FFT // HOP_LENGTH - 1
+_CONTEXT = HPSS_KERNEL // 2 + _ISTFT_CONTEXT
+#: Keep the power spectrogram for the second (chroma) pass when the signal has at most this many
+#: frames (~3 min); longer signals recompute their STFT instead of holding it.
+_KEEP_POWER_FRAMES = 8192
 
 
-def _moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and variance over the last axis (frames), as np.mean / np.var compute them."""
-    return np.mean(x, axis=-1), np.var(x, axis=-1)
-
-
-def gtzan_features(y: np.ndarray, sr: int) -> dict[str, float]:
+def gtzan_features(y: np.ndarray, sr: int, *, block_frames: int = BLOCK_FRAMES) -> dict[str, float]:
     """Compute the 57 GTZAN feature columns of one signal.
 
     Parameters
@@ -41,6 +53,8 @@ def gtzan_features(y: np.ndarray, sr: int) -> dict[str, float]:
         Mono signal, finite, at least one sample.
     sr : int > 0
         Sampling rate.
+    block_frames : int > 0
+        Frames per processing block; only memory use depends on it, never the result.
 
     Returns
     -------
@@ -56,14 +70,17 @@ def gtzan_features(y: np.ndarray, sr: int) -> dict[str, float]:
     >>> round(row["spectral_centroid_mean"]) in range(400, 500)
     True
     """
-    return gtzan_features_batch(np.asarray(y)[np.newaxis, :], sr)[0]
+    return dict(gtzan_features_batch(np.asarray(y)[np.newaxis, :], sr, block_frames=block_frames)[0])
 
 
-def gtzan_features_batch(Y: np.ndarray, sr: int) -> list[Mapping[str, float]]:
+def gtzan_features_batch(
+    Y: np.ndarray, sr: int, *, block_frames: int = BLOCK_FRAMES
+) -> list[Mapping[str, float]]:
     """Compute the GTZAN columns for each row of a 2-D array of equal-length signals.
 
     Spectral work (STFT, median filters, masks, inverse STFTs, mel/MFCC) runs on the whole batch at
-    once; only chroma tuning and tempo, which librosa estimates per signal, are done per row.
+    once; the chroma tuning, the log-mel floor and the tempo, which librosa estimates per signal,
+    are computed per row.
 
     Parameters
     ----------
@@ -71,6 +88,8 @@ def gtzan_features_batch(Y: np.ndarray, sr: int) -> list[Mapping[str, float]]:
         ``k`` mono signals of ``n`` samples each.
     sr : int > 0
         Sampling rate.
+    block_frames : int > 0
+        Frames per processing block.
 
     Returns
     -------
@@ -78,81 +97,215 @@ def gtzan_features_batch(Y: np.ndarray, sr: int) -> list[Mapping[str, float]]:
         One ``{column: value}`` mapping per row of ``Y``.
     """
     Y = np.ascontiguousarray(Y, dtype=np.float32)
-    if Y.ndim != 2:
-        raise ValueError(f"Y must be a 2-D array of signals. Got shape {Y.shape} instead.")
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ValueError(f"Y must be a 2-D array of non-empty signals. Got shape {Y.shape} instead.")
+    if block_frames < 1:
+        raise ValueError(f"block_frames must be a positive integer. Got {block_frames} instead.")
     with quiet_edge_warnings():
-        return _batch(Y, sr)
+        return _batch(Y, int(sr), int(block_frames))
 
 
-def _batch(Y: np.ndarray, sr: int) -> list[Mapping[str, float]]:
+def _padded_slice(Y: np.ndarray, start: int, stop: int, mode: str) -> np.ndarray:
+    """``np.pad(Y, n_fft // 2, mode)[:, start:stop]`` without padding (copying) the whole signal."""
+    n = Y.shape[-1]
+    half = N_FFT // 2
+    lo, hi = start - half, stop - half  # signal coordinates, possibly beyond either end
+    if lo >= 0 and hi <= n:
+        return Y[:, lo:hi]
+    left, right = max(0, -lo), max(0, hi - n)
+    ext_lo = 0 if left else lo
+    ext_hi = n if right else hi
+    if left:  # a reflection needs the samples 1..left beside the edge
+        ext_hi = max(ext_hi, min(n, left + 1))
+    if right:
+        ext_lo = min(ext_lo, max(0, n - right - 1))
+    piece = np.pad(Y[:, ext_lo:ext_hi], ((0, 0), (left, right)), mode=mode)
+    origin = ext_lo - left
+    return piece[:, lo - origin : hi - origin]
+
+
+class _Blocks:
+    """Frame blocks of a centred STFT, computed from the padded signal on demand."""
+
+    def __init__(self, Y: np.ndarray, block_frames: int) -> None:
+        self.Y = Y
+        self.n_frames = 1 + Y.shape[-1] // HOP_LENGTH
+        self.bounds = [
+            (a, min(a + block_frames, self.n_frames)) for a in range(0, self.n_frames, block_frames)
+        ]
+
+    def samples(self, a: int, b: int, mode: str = PAD_MODE) -> np.ndarray:
+        """The padded samples covered by frames ``[a, b)``.
+
+        ``mode="reflect"`` is the padding of ``librosa.stft(center=True, pad_mode="reflect")`` and
+        ``librosa.feature.rms``; ``"edge"`` that of ``librosa.feature.zero_crossing_rate``.
+        """
+        return _padded_slice(self.Y, a * HOP_LENGTH, (b - 1) * HOP_LENGTH + N_FFT, mode)
+
+    def stft(self, a: int, b: int) -> np.ndarray:
+        import librosa
+
+        return librosa.stft(self.samples(a, b), n_fft=N_FFT, hop_length=HOP_LENGTH, center=False)
+
+
+def _tuning(pitches: list[np.ndarray], mags: list[np.ndarray]) -> float:
+    """librosa.estimate_tuning from the piptrack peaks of all blocks (order-independent steps)."""
+    import librosa
+
+    pitch = np.concatenate(pitches) if pitches else np.zeros(0, np.float32)
+    mag = np.concatenate(mags) if mags else np.zeros(0, np.float32)
+    threshold = np.median(mag) if pitch.size else 0.0
+    return float(librosa.pitch_tuning(pitch[mag >= threshold], bins_per_octave=12))
+
+
+def _tempo(onset_env: np.ndarray, sr: int, block_frames: int) -> float:
+    """``librosa.beat.beat_track``'s tempo, without its (unused) beat-tracking dynamic programme.
+
+    The tempogram (8 s autocorrelation windows, one per frame) is built block by block, exactly as
+    :func:`librosa.feature.tempogram` frames it, so its FFT buffers stay small for long signals.
+    """
+    import librosa
+
+    if not onset_env.any():
+        return 0.0  # beat_track's answer for an envelope without onsets
+    win = int(librosa.time_to_frames(8.0, sr=sr, hop_length=HOP_LENGTH).item())
+    n = onset_env.shape[-1]
+    padded = np.pad(onset_env, (win // 2, win // 2), mode="linear_ramp", end_values=[0, 0])
+    tg = None
+    for a in range(0, n, block_frames):
+        b = min(n, a + block_frames)
+        part = librosa.feature.tempogram(
+            onset_envelope=padded[a : b - 1 + win], sr=sr, hop_length=HOP_LENGTH,
+            win_length=win, center=False,
+        )
+        if tg is None:
+            tg = np.empty((win, n), dtype=part.dtype)
+        tg[:, a:b] = part
+    return float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP_LENGTH)[0])
+
+
+def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float]]:
     import librosa
 
     k, n = Y.shape
-    D = librosa.stft(Y, n_fft=N_FFT, hop_length=HOP_LENGTH, pad_mode=PAD_MODE)  # (k, f, t)
-    S = np.abs(D)
-    power = S**2
+    blocks = _Blocks(Y, block_frames)
+    T = blocks.n_frames
+    frame_stats: dict[str, list[np.ndarray]] = {
+        name: [] for name in ("rms", "spectral_centroid", "spectral_bandwidth", "rolloff", "zcr")
+    }
+    mel_blocks: list[np.ndarray] = []
+    peaks: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in range(k)]
+    kept_power: list[np.ndarray] | None = [] if T <= _KEEP_POWER_FRAMES else None
+    # Harmonic and percussive waveforms in padded coordinates (sample 0 = first frame's start).
+    waves = np.zeros((2, k, (T - 1) * HOP_LENGTH + N_FFT), dtype=np.float32)
 
-    cols: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for a, b in blocks.bounds:
+        ea, eb = max(0, a - _CONTEXT), min(T, b + _CONTEXT)
+        D_ext = blocks.stft(ea, eb)  # (k, f, eb - ea)
+        S_ext = np.abs(D_ext)
+        core = slice(a - ea, b - ea)
+        S = S_ext[..., core]
+        power = S**2
 
-    # Chroma: librosa estimates the tuning from each signal's own spectrogram.
-    chroma = np.stack(
-        [librosa.feature.chroma_stft(S=power[i], sr=sr, n_fft=N_FFT) for i in range(k)]
-    )
-    cols["chroma_stft"] = _moments(chroma.reshape(k, -1))
-    cols["rms"] = _moments(
-        librosa.feature.rms(y=Y, frame_length=N_FFT, hop_length=HOP_LENGTH, pad_mode=PAD_MODE)[:, 0]
-    )
-    cols["spectral_centroid"] = _moments(
-        librosa.feature.spectral_centroid(S=S, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH)[:, 0]
-    )
-    cols["spectral_bandwidth"] = _moments(
-        librosa.feature.spectral_bandwidth(S=S, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH)[:, 0]
-    )
-    cols["rolloff"] = _moments(
-        librosa.feature.spectral_rolloff(
-            S=S, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH, roll_percent=ROLL_PERCENT
-        )[:, 0]
-    )
-    cols["zero_crossing_rate"] = _moments(
-        librosa.feature.zero_crossing_rate(Y, frame_length=N_FFT, hop_length=HOP_LENGTH)[:, 0]
-    )
-
-    D_harm, D_perc = hpss_spectrogram(D, kernel_size=HPSS_KERNEL)
-    waves = librosa.istft(
-        np.stack([D_harm, D_perc]), hop_length=HOP_LENGTH, n_fft=N_FFT, length=n, dtype=Y.dtype
-    )  # (2, k, n)
-    del D, D_harm, D_perc
-    cols["harmony"] = _moments(waves[0])
-    cols["perceptr"] = _moments(waves[1])
-    del waves
-
-    mel = librosa.feature.melspectrogram(S=power, sr=sr, n_fft=N_FFT, hop_length=HOP_LENGTH)
-    # power_to_db clips at (max - 80 dB) of *each* signal: never across the batch.
-    log_mel = np.stack([librosa.power_to_db(m) for m in mel])
-    del S, power, mel
-    tempo = np.empty(k)
-    for i in range(k):
-        onset_env = librosa.onset.onset_strength(
-            S=log_mel[i], sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
+        centroid = librosa.feature.spectral_centroid(S=S, sr=sr, n_fft=N_FFT)
+        frame_stats["spectral_centroid"].append(centroid[:, 0])
+        frame_stats["spectral_bandwidth"].append(
+            librosa.feature.spectral_bandwidth(S=S, sr=sr, n_fft=N_FFT, centroid=centroid)[:, 0]
         )
-        # beat_track's tempo without its (unused) beat-tracking dynamic programme.
-        tempo[i] = (
-            float(librosa.feature.tempo(onset_envelope=onset_env, sr=sr, hop_length=HOP_LENGTH)[0])
-            if onset_env.any()
-            else 0.0
+        frame_stats["rolloff"].append(
+            librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=N_FFT, roll_percent=ROLL_PERCENT)[:, 0]
         )
-    mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)  # (k, 20, t)
-    mfcc_mean, mfcc_var = _moments(mfcc)
+        frame_stats["rms"].append(
+            librosa.feature.rms(
+                y=blocks.samples(a, b), frame_length=N_FFT, hop_length=HOP_LENGTH, center=False
+            )[:, 0]
+        )
+        frame_stats["zcr"].append(
+            librosa.feature.zero_crossing_rate(
+                blocks.samples(a, b, mode="edge"),
+                frame_length=N_FFT,
+                hop_length=HOP_LENGTH,
+                center=False,
+            )[:, 0]
+        )
+        mel_blocks.append(librosa.feature.melspectrogram(S=power, sr=sr, n_fft=N_FFT))
+        for i in range(k):
+            pitch, mag = librosa.piptrack(S=power[i], sr=sr, n_fft=N_FFT)
+            mask = pitch > 0
+            peaks[i][0].append(pitch[mask])
+            peaks[i][1].append(mag[mask])
+        if kept_power is not None:
+            kept_power.append(power)
+        del power
+
+        # Harmonic/percussive separation for the frames that overlap this block's samples.
+        ia, ib = max(0, a - _ISTFT_CONTEXT) - ea, min(T, b + _ISTFT_CONTEXT) - ea
+        harm = median_filter_1d(S_ext, HPSS_KERNEL, axis=-1)[..., ia:ib]
+        S_mid = S_ext[..., ia:ib]
+        perc = median_filter_1d(S_mid, HPSS_KERNEL, axis=-2)
+        mask_harm = librosa.util.softmask(harm, perc, power=2.0, split_zeros=True)
+        mask_perc = librosa.util.softmask(perc, harm, power=2.0, split_zeros=True)
+        del harm, perc, S_ext
+        phase = librosa.magphase(D_ext[..., ia:ib])[1]
+        del D_ext
+        separated = np.stack([(S_mid * mask_harm) * phase, (S_mid * mask_perc) * phase])
+        del mask_harm, mask_perc, phase, S_mid
+        wave = librosa.istft(
+            separated, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False, dtype=np.float32
+        )  # (2, k, samples) starting at padded sample (ea + ia) * hop
+        del separated
+        first = (ea + ia) * HOP_LENGTH
+        lo = a * HOP_LENGTH
+        hi = b * HOP_LENGTH if b < T else waves.shape[-1]
+        waves[..., lo:hi] = wave[..., lo - first : hi - first]
+        del wave
+
+    stats = {name: np.concatenate(parts, axis=-1) for name, parts in frame_stats.items()}
+    half = N_FFT // 2
+    harmonic, percussive = waves[0, :, half : half + n], waves[1, :, half : half + n]
+    mel = np.concatenate(mel_blocks, axis=-1)
+    del mel_blocks
+
+    # Chroma needs each signal's tuning, known only now: second pass over the power spectrogram.
+    tunings = [_tuning(*peaks[i]) for i in range(k)]
+    chroma_blocks = []
+    for index, (a, b) in enumerate(blocks.bounds):
+        power = kept_power[index] if kept_power is not None else np.abs(blocks.stft(a, b)) ** 2
+        chroma_blocks.append(
+            np.stack(
+                [
+                    librosa.feature.chroma_stft(S=power[i], sr=sr, n_fft=N_FFT, tuning=tunings[i])
+                    for i in range(k)
+                ]
+            )
+        )
+    chroma = np.concatenate(chroma_blocks, axis=-1)  # (k, 12, T)
 
     rows: list[Mapping[str, float]] = []
     for i in range(k):
+        log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
+        onset_env = librosa.onset.onset_strength(
+            S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
+        )
+        tempo = _tempo(onset_env, sr, block_frames)
+        mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
+        columns = (
+            ("chroma_stft", chroma[i].reshape(-1)),
+            ("rms", stats["rms"][i]),
+            ("spectral_centroid", stats["spectral_centroid"][i]),
+            ("spectral_bandwidth", stats["spectral_bandwidth"][i]),
+            ("rolloff", stats["rolloff"][i]),
+            ("zero_crossing_rate", stats["zcr"][i]),
+            ("harmony", harmonic[i]),
+            ("perceptr", percussive[i]),
+        )
         row: dict[str, float] = {}
-        for name, (mean, var) in cols.items():
-            row[f"{name}_mean"] = float(mean[i])
-            row[f"{name}_var"] = float(var[i])
-        row["tempo"] = float(tempo[i])
+        for name, values in columns:
+            row[f"{name}_mean"] = float(np.mean(values))
+            row[f"{name}_var"] = float(np.var(values))
+        row["tempo"] = tempo
         for j in range(N_MFCC):
-            row[f"mfcc{j + 1}_mean"] = float(mfcc_mean[i, j])
-            row[f"mfcc{j + 1}_var"] = float(mfcc_var[i, j])
+            row[f"mfcc{j + 1}_mean"] = float(np.mean(mfcc[j]))
+            row[f"mfcc{j + 1}_var"] = float(np.var(mfcc[j]))
         rows.append(row)
     return rows
