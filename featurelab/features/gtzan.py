@@ -228,7 +228,11 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
                 center=False,
             )[:, 0]
         )
-        mel_blocks.append(librosa.feature.melspectrogram(S=power, sr=sr, n_fft=N_FFT))
+        # Per signal, not batched: the mel projection then runs through exactly the same BLAS call
+        # (and rounding) as librosa's on one signal.
+        mel_blocks.append(
+            np.stack([librosa.feature.melspectrogram(S=power[i], sr=sr, n_fft=N_FFT) for i in range(k)])
+        )
         for i in range(k):
             pitch, mag = librosa.piptrack(S=power[i], sr=sr, n_fft=N_FFT)
             mask = pitch > 0

@@ -1,0 +1,208 @@
+"""Extraction benchmark: the naive librosa loop against featurelab, same files, one run.
+
+The naive loop is how the studies compute the published tables: decode each file, call librosa once
+per feature (each call recomputing its STFT), once for the track table and once per 3 s segment, in a
+single process (``featurelab.features.reference`` is exactly that code). featurelab computes both
+tables from one decoding per file with its fast engine, with 1 and with 2 worker processes.
+
+Each mode runs in its own child process so that its peak RSS is its own. Prints audio seconds,
+x-realtime, speed-up ratios, peak RSS and the largest relative deviation per column between the naive
+and the featurelab tables. Uses ../shared/data/gtzan-excerpts when present, synthesized audio otherwise.
+
+    python bench/extract_bench.py                 # 2 files per genre
+    python bench/extract_bench.py --per-genre 10  # all 100 excerpts
+    python bench/extract_bench.py --long          # also: peak RSS of one 10-minute file
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent.parent / "shared" / "data" / "gtzan-excerpts"
+
+
+def peak_rss_mb() -> float:
+    """Peak RSS of this process plus the largest finished child (Linux reports kB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return (own + children) / 1024
+
+
+class TreeMemory:
+    """Samples the summed RSS of a process and all its descendants (worker pools stay alive, so
+    getrusage cannot see them); keeps the peak."""
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        import threading
+
+        import psutil
+
+        self.proc, self.peak, self.interval = psutil.Process(pid), 0.0, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                procs = [self.proc, *self.proc.children(recursive=True)]
+                total = sum(p.memory_info().rss for p in procs if p.is_running())
+                self.peak = max(self.peak, total / 2**20)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def pick_files(per_genre: int, workdir: Path) -> list[Path]:
+    if DATA.is_dir():
+        files = []
+        for genre in sorted(p for p in DATA.iterdir() if p.is_dir()):
+            files += sorted(genre.glob("*.wav"))[:per_genre]
+        return files
+    from featurelab.synthetic import make_synthetic_corpus
+
+    frame = make_synthetic_corpus(workdir / "synthetic", n_per_class=per_genre, duration=20.0, seed=0)
+    return [Path(p) for p in frame["path"]]
+
+
+def run_naive(files: list[Path], out: Path) -> dict:
+    import librosa
+
+    from featurelab.datasets import segment_name
+    from featurelab.extraction import segment_bounds
+    from featurelab.features.reference import reference_gtzan_features
+
+    track_rows, segment_rows, seconds = [], [], 0.0
+    started = time.perf_counter()
+    for path in files:  # the 30 s table script
+        y, sr = librosa.load(path, sr=22050)
+        seconds += len(y) / sr
+        track_rows.append({"filename": path.name, **reference_gtzan_features(y, sr)})
+    for path in files:  # the 3 s table script
+        y, sr = librosa.load(path, sr=22050)
+        for i, (a, b) in enumerate(segment_bounds(len(y), sr, 3.0)):
+            segment_rows.append({"filename": segment_name(path.name, i), **reference_gtzan_features(y[a:b], sr)})
+    elapsed = time.perf_counter() - started
+    pd.DataFrame(track_rows).to_parquet(out / "naive_track.parquet")
+    pd.DataFrame(segment_rows).to_parquet(out / "naive_segment.parquet")
+    return {"elapsed": elapsed, "seconds": seconds}
+
+
+def run_featurelab(files: list[Path], out: Path, jobs: int) -> dict:
+    from featurelab.extraction import extract_tables
+
+    started = time.perf_counter()
+    result = extract_tables(files, segment=3.0, tables=("track", "segment"), n_jobs=jobs)
+    elapsed = time.perf_counter() - started
+    for kind, table in result.tables.items():
+        table.to_parquet(out / f"featurelab{jobs}_{kind}.parquet")
+    return {"elapsed": elapsed, "seconds": result.audio_seconds}
+
+
+def run_long(out: Path) -> dict:
+    import soundfile as sf
+
+    from featurelab.extraction import extract_tables
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(600 * sr) / sr
+    y = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+    y += 0.05 * rng.standard_normal(t.size)
+    path = out / "ten_minutes.wav"
+    sf.write(path, y.astype(np.float32), sr, subtype="PCM_16")
+    del y, t
+    base = peak_rss_mb()
+    started = time.perf_counter()
+    extract_tables([path], segment=3.0, tables=("track", "segment"), n_jobs=1)
+    return {"elapsed": time.perf_counter() - started, "seconds": 600.0, "baseline_rss_mb": base}
+
+
+def child(mode: str, files: list[Path], out: Path) -> None:
+    if mode == "naive":
+        info = run_naive(files, out)
+    elif mode.startswith("featurelab"):
+        info = run_featurelab(files, out, int(mode[len("featurelab") :]))
+    else:
+        info = run_long(out)
+    info["peak_rss_mb"] = peak_rss_mb()
+    print(json.dumps(info))
+
+
+def deviations(naive: pd.DataFrame, fast: pd.DataFrame) -> pd.Series:
+    fast = fast.set_index("filename").loc[naive["filename"]]
+    naive = naive.set_index("filename")
+    cols = [c for c in naive.columns if c in fast.columns]
+    a, b = naive[cols].to_numpy(float), fast[cols].to_numpy(float)
+    rel = np.abs(a - b) / np.maximum(np.abs(a), 1e-12)
+    return pd.Series(rel.max(axis=0), index=cols)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--per-genre", type=int, default=2)
+    parser.add_argument("--long", action="store_true", help="also measure one 10-minute file")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--files", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        files = [Path(p) for p in json.loads(Path(args.files).read_text())]
+        child(args.child, files, Path(args.out))
+        return
+
+    work = Path(tempfile.mkdtemp(prefix="featurelab-bench-"))
+    files = pick_files(args.per_genre, work)
+    (work / "files.json").write_text(json.dumps([str(f) for f in files]))
+    modes = ["naive", "featurelab1", "featurelab2"] + (["long"] if args.long else [])
+    results = {}
+    for mode in modes:
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--child", mode, "--files", str(work / "files.json"), "--out", str(work)],
+            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        )
+        with TreeMemory(proc.pid) as memory:
+            stdout, _ = proc.communicate()
+        if proc.returncode:
+            raise SystemExit(f"{mode} failed with exit code {proc.returncode}")
+        results[mode] = json.loads(stdout.strip().splitlines()[-1])
+        r = results[mode]
+        r["peak_rss_mb"] = max(r["peak_rss_mb"], memory.peak)
+        print(f"{mode:12s} {r['seconds']:8.1f} s audio  {r['elapsed']:7.1f} s  {r['seconds'] / r['elapsed']:6.1f}x realtime  peak RSS (process tree) {r['peak_rss_mb']:6.0f} MB", flush=True)
+
+    naive = results["naive"]["elapsed"]
+    print(f"\nsource: {'GTZAN excerpts' if DATA.is_dir() else 'synthesized'}, {len(files)} files, track + 3 s segment tables")
+    for jobs in (1, 2):
+        print(f"speed-up featurelab --jobs {jobs} vs naive loop: {naive / results[f'featurelab{jobs}']['elapsed']:.1f}x")
+    for kind in ("track", "segment"):
+        dev = deviations(pd.read_parquet(work / f"naive_{kind}.parquet"), pd.read_parquet(work / f"featurelab2_{kind}.parquet"))
+        print(f"\nlargest relative deviation per column, {kind} table (featurelab vs naive): max {dev.max():.2g}")
+        print("  " + ", ".join(f"{c} {v:.1g}" for c, v in dev.sort_values(ascending=False).items()))
+    if args.long:
+        r = results["long"]
+        print(f"\n10-minute file: {r['seconds'] / r['elapsed']:.1f}x realtime, peak RSS {r['peak_rss_mb']:.0f} MB (after decoding setup {r['baseline_rss_mb']:.0f} MB)")
+
+
+if __name__ == "__main__":
+    main()
