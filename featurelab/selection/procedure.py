@@ -1,0 +1,385 @@
+"""``featurelab select``: a SHAP ranking in every training fold and the accuracy-vs-k curve."""
+
+from __future__ import annotations
+
+import numbers
+import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from sklearn.base import clone
+
+from ..exceptions import ParameterError
+from .result import SelectionResult
+from .selector import (
+    ShapSelector,
+    _check_positive_int,
+    _check_rule,
+    _own_class_values,
+    _rank_order,
+    n_selected,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..models.data import Dataset
+
+__all__ = ["select_features", "DEFAULT_KS"]
+
+#: Default k values of the accuracy-vs-k curve (``None`` = all features).
+DEFAULT_KS: tuple[int | None, ...] = (5, 10, 15, 20, 30, 40, None)
+
+
+def _parse_ks(ks: Sequence[int | str | None], n_features: int) -> list[int]:
+    if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence) or len(ks) == 0:
+        raise ParameterError(
+            f"ks must be a non-empty sequence of positive integers or None/'all'. Got {ks!r} "
+            "instead."
+        )
+    out = set()
+    for value in ks:
+        if value is None or value == "all":
+            out.add(n_features)
+            continue
+        _check_positive_int(value, "Every k of ks")
+        out.add(min(int(value), n_features))
+    return sorted(out)
+
+
+def _model_name(model: Any) -> str:
+    if isinstance(model, str):
+        return model
+    from ..models.registry import final_estimator
+
+    return type(final_estimator(model)).__name__
+
+
+def _build(model: Any, seed: int) -> Any:
+    if isinstance(model, str):
+        from ..models.registry import make_model
+
+        return make_model(model, random_state=seed, n_jobs=1)
+    return clone(model)
+
+
+def _fold_scores(
+    estimator: Any, X_test: pd.DataFrame, y_test: np.ndarray, tracks: np.ndarray | None
+) -> tuple[float, float | None]:
+    y_pred = estimator.predict(X_test)
+    accuracy = float(np.mean(y_pred == y_test))
+    if tracks is None:
+        return accuracy, None
+    import pandas as pd
+
+    votes = pd.crosstab(tracks, np.asarray(y_pred))  # tracks x predicted labels
+    truth = pd.Series(y_test, index=tracks).groupby(level=0).first()[votes.index]
+    return accuracy, float(np.mean(votes.idxmax(axis=1).to_numpy() == truth.to_numpy()))
+
+
+def _run_fold(
+    dataset: Dataset,
+    fold: int,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    model: Any,
+    downstream: Any,
+    same_model: bool,
+    ks: list[int],
+    k: int | None,
+    threshold: float | None,
+    background: int,
+    seed: int,
+) -> dict[str, Any]:
+    """Rank the features on one training fold and score the downstream model for every k."""
+    X_train, y_train = dataset.X.iloc[train], dataset.y[train]
+    X_test, y_test = dataset.X.iloc[test], dataset.y[test]
+    tracks = dataset.track_ids[test] if dataset.is_segment_table else None
+    selector = ShapSelector(_build(model, seed), background=background, random_state=seed)
+    selector.fit(X_train, y_train)
+    importances = selector.feature_importances_
+    order = selector.order_
+    n_features = importances.size
+    rule_k = n_selected(importances, k, threshold)
+    scores: dict[int, tuple[float, float | None]] = {}
+    for kk in sorted(set(ks) | {rule_k}):
+        columns = [dataset.feature_names[i] for i in np.sort(order[:kk])]
+        if same_model and kk == n_features:
+            estimator = selector.estimator_  # the ranking model is the all-features model
+        else:
+            estimator = _build(downstream, seed).fit(X_train[columns], y_train)
+        scores[kk] = _fold_scores(estimator, X_test[columns], y_test, tracks)
+    return {
+        "fold": fold,
+        "importances": importances,
+        "order": order,
+        "rule_k": rule_k,
+        "scores": scores,
+        "explainer": selector.explainer_,
+        "train_rows": len(train),
+    }
+
+
+def select_features(
+    table: str | os.PathLike | pd.DataFrame | Dataset,
+    model: str | Any = "xgb",
+    *,
+    k: int | None = None,
+    threshold: float | None = None,
+    cv: int = 5,
+    ks: Sequence[int | str | None] = DEFAULT_KS,
+    downstream: str | Any | None = None,
+    background: int = 100,
+    seed: int = 42,
+    n_jobs: int = 1,
+    group: str | None = "auto",
+    progress: bool = False,
+) -> SelectionResult:
+    """Rank features by SHAP inside every training fold and measure accuracy against k.
+
+    For every outer training fold: fit ``model``, rank the features by mean |SHAP| (once), then
+    for every k refit ``downstream`` on the fold's top-k features and score it on the fold's test
+    rows. Test rows never take part in a ranking. The reported ranking averages the folds'
+    importances; ``selected_frac`` says how often each feature made its fold's own selection.
+    Finally ``model`` is fitted on all rows for the beeswarm plot.
+
+    Parameters
+    ----------
+    table : path, pandas.DataFrame or Dataset
+        Feature table (see :func:`featurelab.models.load_dataset`).
+    model : str or estimator
+        Ranking model: a registry name (``"xgb"``, ``"lgbm"``, ``"rf"``, ``"svm"``, ...) or an
+        unfitted scikit-learn estimator.
+    k : int or None
+        Select the top ``k`` features.
+    threshold : float or None
+        Select the fewest top features covering this share of the total mean |SHAP|. With neither
+        ``k`` nor ``threshold``, k is read off the curve: the smallest k whose mean accuracy is
+        within one standard error of the best (an optimistic choice, noted in the result).
+    cv : int
+        Outer folds (stratified; group-aware when the table has groups).
+    ks : sequence of int, "all" or None
+        k values of the accuracy-vs-k curve (``None``/``"all"`` = every feature). ``k`` is added.
+    downstream : str, estimator or None
+        Model scored on the top-k features (registry models scale inside their pipeline);
+        default: ``model`` with its default parameters.
+    background : int
+        Background (and explained) rows of the model-agnostic explainer (SVM, kNN, ...).
+    seed : int
+        Seed of the folds, the models and the SHAP samples.
+    n_jobs : int
+        Folds computed in parallel processes (-1 or 0: all cores); each model uses one thread
+        there, and ``n_jobs`` threads in the final all-rows fit.
+    group : "auto", "none", None or str
+        Grouping of rows (see :func:`featurelab.models.load_dataset`).
+    progress : bool
+        Show a progress bar (on stderr).
+
+    Returns
+    -------
+    SelectionResult
+
+    Raises
+    ------
+    ParameterError
+        Invalid arguments (both ``k`` and ``threshold``, an unknown model, too many folds).
+    TableError
+        The table cannot be used.
+
+    Examples
+    --------
+    >>> result = select_features("features_30_sec.csv", "xgb", k=14)  # doctest: +SKIP
+    >>> result.ranking.head(10)  # doctest: +SKIP
+    >>> result.plot_curve()  # doctest: +SKIP
+    """
+    from datetime import datetime, timezone
+
+    import pandas as pd
+    from joblib import Parallel, delayed
+
+    from .._version import __version__
+    from ..models.data import Dataset, load_dataset
+    from ..models.splits import Protocol, iter_outer_splits
+
+    _check_rule(k, threshold)
+    _check_positive_int(background, "background")
+    _check_positive_int(cv, "cv")
+    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
+        raise ParameterError(f"n_jobs must be an integer. Got {n_jobs!r} instead.")
+    if isinstance(model, str) or isinstance(downstream, str):
+        from ..models.registry import get_model_spec
+
+        for name in (model, downstream):
+            if isinstance(name, str):
+                get_model_spec(name).check_available()
+    downstream = model if downstream is None else downstream
+    same_model = downstream is model or (
+        isinstance(model, str) and isinstance(downstream, str) and model == downstream
+    )
+
+    dataset = table if isinstance(table, Dataset) else load_dataset(table, group=group)
+    n_features = len(dataset.feature_names)
+    curve_ks = _parse_ks(ks, n_features)
+    if k is not None:
+        curve_ks = sorted(set(curve_ks) | {min(k, n_features)})
+    protocol = Protocol(n_splits=int(cv), seed=seed, grouped=dataset.groups is not None)
+    splits = [(fold, train, test) for _, fold, train, test in iter_outer_splits(dataset, protocol)]
+
+    jobs = -1 if n_jobs == 0 else int(n_jobs)
+    tasks = (
+        delayed(_run_fold)(
+            dataset, fold, train, test, model=model, downstream=downstream,
+            same_model=same_model, ks=curve_ks, k=k, threshold=threshold,
+            background=background, seed=seed,
+        )
+        for fold, train, test in splits
+    )
+    bar = _progress(progress, total=len(splits) + 1, description=f"select {_model_name(model)}")
+    folds = []
+    try:
+        for outcome in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
+            folds.append(outcome)
+            if bar is not None:
+                bar[0].advance(bar[1])
+        folds.sort(key=lambda f: f["fold"])
+
+        # ---- aggregate the folds
+        names = dataset.feature_names
+        importances = np.vstack([f["importances"] for f in folds])
+        fold_scores = pd.DataFrame(
+            [
+                {"fold": f["fold"], "k": kk, "accuracy": acc,
+                 **({"track_accuracy": track} if track is not None else {})}
+                for f in folds
+                for kk, (acc, track) in sorted(f["scores"].items())
+            ]
+        )
+        curve = _curve(fold_scores, curve_ks)
+        rule, rule_k = _resolve_rule(k, threshold, curve)
+        mean = importances.mean(axis=0)
+        order = _rank_order(mean)
+        selected_counts = np.zeros(n_features)
+        fold_rule_ks = []
+        for f in folds:
+            m = rule_k if rule_k is not None else f["rule_k"]
+            fold_rule_ks.append(m)
+            selected_counts[f["order"][:m]] += 1
+        ranking = pd.DataFrame(
+            {
+                "feature": [names[i] for i in order],
+                "mean_abs_shap": mean[order],
+                "std_abs_shap": importances.std(axis=0)[order],
+                "selected_frac": selected_counts[order] / len(folds),
+                "rank": np.arange(1, n_features + 1),
+            }
+        )
+        n_keep = rule_k if rule_k is not None else n_selected(mean, None, threshold)
+        selected = ranking["feature"].head(n_keep).tolist()
+        accuracies = [
+            f["scores"][m][0] if m in f["scores"] else np.nan
+            for f, m in zip(folds, fold_rule_ks, strict=True)
+        ]
+
+        # ---- the model fitted on all rows, for the beeswarm plot
+        final = _build(model, seed)
+        if isinstance(model, str):
+            final.set_params(**_thread_params(final, max(1, jobs if jobs > 0 else os.cpu_count())))
+        full = ShapSelector(final, background=background, random_state=seed)
+        full.fit(dataset.X, dataset.y)
+        if bar is not None:
+            bar[0].advance(bar[1])
+    finally:
+        if bar is not None:
+            bar[0].stop()
+
+    explained = full.explained_indices_
+    info = {
+        "table": dataset.source,
+        "n_samples": dataset.n_samples,
+        "n_features": n_features,
+        "n_classes": len(dataset.classes),
+        "classes": dataset.classes,
+        "is_segment_table": dataset.is_segment_table,
+        "n_folds": len(folds),
+        "fold_selected_k": fold_rule_ks,
+        "ks": curve_ks,
+        "background": background,
+        "seed": seed,
+        "featurelab_version": __version__,
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": None,
+    }
+    return SelectionResult(
+        ranking=ranking,
+        curve=curve,
+        selected=selected,
+        fold_importances=pd.DataFrame(importances, columns=names,
+                                      index=pd.Index([f["fold"] for f in folds], name="fold")),
+        fold_scores=fold_scores,
+        model=_model_name(model),
+        downstream=_model_name(downstream),
+        protocol=protocol.describe(),
+        rule=rule,
+        k=rule_k if rule == "one-standard-error" else k,
+        threshold=threshold,
+        selection_accuracy={"mean": float(np.nanmean(accuracies)),
+                            "std": float(np.nanstd(accuracies))},
+        explainer=folds[0]["explainer"],
+        beeswarm_values=_own_class_values(full, dataset.y),
+        beeswarm_data=dataset.X.iloc[explained].reset_index(drop=True),
+        info=info,
+    )
+
+
+def _thread_params(estimator: Any, n_jobs: int) -> dict[str, int]:
+    """``{param: n_jobs}`` for every ``n_jobs`` parameter of a (nested) estimator."""
+    return {
+        name: n_jobs
+        for name in estimator.get_params(deep=True)
+        if name == "n_jobs" or name.endswith("__n_jobs")
+    }
+
+
+def _curve(fold_scores: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
+    table = fold_scores[fold_scores["k"].isin(ks)]
+    grouped = table.groupby("k")
+    curve = grouped["accuracy"].agg(
+        accuracy_mean="mean", accuracy_std=lambda s: float(np.std(s)), n_folds="size"
+    )
+    if "track_accuracy" in table:
+        tracks = grouped["track_accuracy"].agg(
+            track_accuracy_mean="mean", track_accuracy_std=lambda s: float(np.std(s))
+        )
+        curve = curve.join(tracks)
+    return curve.reset_index()
+
+
+def _resolve_rule(
+    k: int | None, threshold: float | None, curve: pd.DataFrame
+) -> tuple[str, int | None]:
+    """Name the selection rule and its k (``None`` for a threshold: k varies by fold)."""
+    if k is not None:
+        return "k", int(min(k, curve["k"].max()))
+    if threshold is not None:
+        return "threshold", None
+    best = curve["accuracy_mean"].idxmax()
+    stderr = curve.loc[best, "accuracy_std"] / np.sqrt(max(curve.loc[best, "n_folds"] - 1, 1))
+    good = curve[curve["accuracy_mean"] >= curve.loc[best, "accuracy_mean"] - stderr]
+    return "one-standard-error", int(good["k"].min())
+
+
+def _progress(enabled: bool, *, total: int, description: str) -> tuple[Any, Any] | None:
+    if not enabled:
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    bar = Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
+    )
+    bar.start()
+    return bar, bar.add_task(description, total=total)
+
