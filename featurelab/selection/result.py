@@ -120,7 +120,8 @@ class SelectionResult:
         colors = ["#1f4e79" if f in chosen else "#9db9d5" for f in rows["feature"]]
         ax.barh(rows["feature"], rows["mean_abs_shap"], xerr=rows["std_abs_shap"], color=colors,
                 error_kw={"elinewidth": 0.8, "capsize": 2})
-        right = float((rows["mean_abs_shap"] + rows["std_abs_shap"]).max()) * 1.04
+        # all-zero importances happen (e.g. trees that could not split on a tiny table)
+        right = float((rows["mean_abs_shap"] + rows["std_abs_shap"]).max()) * 1.04 or 1.0
         for y, frac in enumerate(rows["selected_frac"]):
             ax.text(right, y, f"{frac:.0%}", va="center", fontsize=7, color="#444444")
         ax.set_xlim(0, right * 1.1)
