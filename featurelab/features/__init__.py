@@ -61,8 +61,7 @@ register_feature_set(
 register_feature_set(
     FeatureSet(
         name="mfcc_delta",
-        description="Delta and delta-delta of the 20 MFCCs: mean/var "
-        "(mfcc1_delta_mean..mfcc20_delta2_var).",
+        description="Delta and delta-delta of the 20 MFCCs: mean/var (mfcc1_delta_mean..mfcc20_delta2_var).",
         compute="featurelab.features.extras:mfcc_delta_features",
     )
 )
@@ -78,5 +77,31 @@ register_feature_set(
         name="onset",
         description="Onset strength mean/var and detected onsets per second (onset_rate).",
         compute="featurelab.features.extras:onset_features",
+    )
+)
+
+_MUSICNN_HINT = (
+    "pip install torch==2.13.0 && pip install 'featurelab[nn]' && pip install --no-deps musicnn==0.1.0"
+)
+register_feature_set(
+    FeatureSet(
+        name="musicnn",
+        description="musicnn (MSD) pretrained CNN, run in PyTorch: mean/std over 3 s patches of the "
+        "200-d penultimate embedding + mean probabilities of its 50 tags (450 columns).",
+        compute="featurelab.features.musicnn:musicnn_features",
+        compute_batch="featurelab.features.musicnn:musicnn_features_batch",
+        requires=("torch", "musicnn"),
+        install_hint=_MUSICNN_HINT,
+    )
+)
+register_feature_set(
+    FeatureSet(
+        name="musicnn_mtt",
+        description="musicnn (MagnaTagATune) pretrained CNN: embedding mean/std + 50 tag "
+        "probabilities (450 columns, prefix musicnn_mtt_).",
+        compute="featurelab.features.musicnn:musicnn_mtt_features",
+        compute_batch="featurelab.features.musicnn:musicnn_mtt_features_batch",
+        requires=("torch", "musicnn"),
+        install_hint=_MUSICNN_HINT,
     )
 )

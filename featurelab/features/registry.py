@@ -57,6 +57,10 @@ class FeatureSet:
         Importable modules the set needs (checked up front, to fail with an install hint).
     extra : str or None
         The pip extra that provides ``requires`` (for the error message).
+    install_hint : str or None
+        The exact install command to show when ``requires`` are missing (overrides ``extra``).
+    defaults : mapping
+        Keyword arguments passed to the compute functions.
     """
 
     name: str
@@ -66,6 +70,7 @@ class FeatureSet:
     version: str = "1"
     requires: tuple[str, ...] = ()
     extra: str | None = None
+    install_hint: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def load(self) -> ComputeFn:
@@ -126,9 +131,7 @@ def get_feature_set(name: str) -> FeatureSet:
         return _REGISTRY[name]
     except KeyError:
         valid = ", ".join(available_feature_sets())
-        raise ParameterError(
-            f"Unknown feature set {name!r}. Valid feature sets are: {valid}."
-        ) from None
+        raise ParameterError(f"Unknown feature set {name!r}. Valid feature sets are: {valid}.") from None
 
 
 #: ``--backend`` -> the feature sets it stands for.
@@ -151,9 +154,7 @@ def resolve_feature_sets(
         Used when ``features`` is ``None``.
     """
     if backend not in BACKENDS:
-        raise ParameterError(
-            f"backend must be one of {', '.join(BACKENDS)}. Got {backend!r} instead."
-        )
+        raise ParameterError(f"backend must be one of {', '.join(BACKENDS)}. Got {backend!r} instead.")
     if features is None:
         names: list[str] = list(BACKENDS[backend])
     elif isinstance(features, str):

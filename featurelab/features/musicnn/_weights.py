@@ -1,0 +1,136 @@
+"""Find musicnn's TF checkpoints in the installed ``musicnn`` package; convert them to ``.npz``.
+
+The PyPI wheel ``musicnn==0.1.0`` (ISC licence) ships the trained weights but pins ``numpy<1.17``
+and TensorFlow, so it is installed with ``pip install --no-deps musicnn==0.1.0`` and only its weight
+files (and tag lists) are used. Nothing is ever downloaded at run time.
+
+Converted weights are cached as ``<cache>/musicnn/<model>-musicnn<version>-<format>.npz`` where
+``<cache>`` is ``$FEATURELAB_CACHE`` if set, else ``$XDG_CACHE_HOME/featurelab``, else
+``~/.cache/featurelab``. An unwritable cache only costs a re-conversion (about 1 s) per process.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import zipfile
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+
+from ...exceptions import ModelFileError, ParameterError
+from ...io import atomic_path
+from ._checkpoint import read_checkpoint
+
+__all__ = ["MODELS", "INSTALL_HINT", "cache_dir", "load_weights", "model_labels", "weights_dir"]
+
+#: Published musicnn models this port supports -> training data.
+MODELS = {"MSD_musicnn": "Million Song Dataset", "MTT_musicnn": "MagnaTagATune"}
+INSTALL_HINT = "pip install --no-deps musicnn==0.1.0"
+_FORMAT = "v1"
+_LAYERS = (
+    [f"batch_normalization{'_' + str(i) if i else ''}" for i in range(11)],
+    [f"conv2d{'_' + str(i) if i else ''}" for i in range(8)] + ["dense", "dense_1"],
+)
+_VARIABLES = frozenset(
+    [f"{bn}/{v}" for bn in _LAYERS[0] for v in ("gamma", "beta", "moving_mean", "moving_variance")]
+    + [f"{layer}/{v}" for layer in _LAYERS[1] for v in ("kernel", "bias")]
+)
+
+
+def _check_model(model: str) -> None:
+    if model not in MODELS:
+        raise ParameterError(f"model must be one of {', '.join(MODELS)}. Got {model!r} instead.")
+
+
+def weights_dir(model: str = "MSD_musicnn") -> Path:
+    """Folder of the installed ``musicnn`` package holding ``model``'s checkpoint.
+
+    Raises
+    ------
+    ParameterError
+        If ``musicnn`` is not installed (with the install command) or lacks the model files.
+    """
+    _check_model(model)
+    spec = find_spec("musicnn")
+    if spec is None or not spec.submodule_search_locations:
+        raise ParameterError(
+            "The musicnn feature sets need the pretrained weights shipped by the Python package "
+            f"'musicnn', which is not installed. Install it (without its outdated TensorFlow/numpy "
+            f"pins) with: {INSTALL_HINT}"
+        )
+    folder = Path(next(iter(spec.submodule_search_locations))) / model
+    if not (folder / ".index").is_file():
+        raise ParameterError(
+            f"The installed musicnn package has no checkpoint for {model!r} in {folder}. "
+            f"Reinstall it with: {INSTALL_HINT}"
+        )
+    return folder
+
+
+def model_labels(model: str = "MSD_musicnn") -> list[str]:
+    """Return the 50 tag names of ``model`` in output order (from ``musicnn.configuration``)."""
+    weights_dir(model)  # clear error when musicnn is missing
+    from musicnn import configuration
+
+    return list(configuration.MSD_LABELS if model.startswith("MSD") else configuration.MTT_LABELS)
+
+
+def cache_dir() -> Path:
+    """Where converted weights are cached (``$FEATURELAB_CACHE/musicnn`` or the user cache)."""
+    root = os.environ.get("FEATURELAB_CACHE")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = str(Path(xdg) / "featurelab") if xdg else str(Path.home() / ".cache" / "featurelab")
+    return Path(root).expanduser() / "musicnn"
+
+
+def _version() -> str:
+    try:
+        return importlib.metadata.version("musicnn")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - source install
+        return "unknown"
+
+
+def load_weights(model: str = "MSD_musicnn", *, use_cache: bool = True) -> dict[str, np.ndarray]:
+    """Load the inference variables of ``model`` as numpy arrays keyed by their TF names.
+
+    Parameters
+    ----------
+    model : {"MSD_musicnn", "MTT_musicnn"}
+        Which published model.
+    use_cache : bool
+        Read/write the converted ``.npz`` in :func:`cache_dir`; otherwise always convert.
+
+    Returns
+    -------
+    weights : dict of str to np.ndarray
+        64 arrays (convolution kernels and biases, dense layers, batch-norm statistics);
+        optimizer slots are left out.
+    """
+    folder = weights_dir(model)
+    path = cache_dir() / f"{model}-musicnn{_version()}-{_FORMAT}.npz"
+    if use_cache and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                weights = {name: npz[name] for name in npz.files}
+            if set(weights) == _VARIABLES:
+                return weights
+        except (OSError, ValueError, zipfile.BadZipFile):
+            pass  # corrupt or partial cache: convert again below
+    weights = read_checkpoint(f"{folder}{os.sep}", _VARIABLES)
+    missing = _VARIABLES - set(weights)
+    if missing:
+        raise ModelFileError(
+            f"The musicnn checkpoint in {folder} lacks {len(missing)} variables "
+            f"(e.g. {sorted(missing)[0]!r}). Reinstall it with: {INSTALL_HINT}"
+        )
+    if use_cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez(fh, **weights)
+        except OSError:
+            pass  # read-only cache: keep the in-memory conversion
+    return weights
