@@ -1,5 +1,301 @@
-"""Commands: placeholder, filled in by its own issue."""
+"""Commands ``gridsearch``, ``predict`` and ``compare``."""
 
 from __future__ import annotations
 
-from ._app import app  # noqa: F401
+import json
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..models.registry import available_models
+from ._app import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Jobs, OutDir, Quiet, app, show_progress
+
+_MODELS = ", ".join(available_models())
+
+
+def _jobs(jobs: int) -> int:
+    return -1 if jobs in (0, -1) else jobs
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """Rebuild the command line from the parsed arguments and the options given."""
+    parts = ["featurelab", ctx.info_name or ""]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name)
+        source = ctx.get_parameter_source(param.name)
+        if source is not None and source.name == "DEFAULT":
+            continue
+        if param.param_type_name == "argument":
+            parts.extend(map(str, value) if isinstance(value, (list, tuple)) else [str(value)])
+        elif getattr(param, "is_flag", False):
+            names = param.opts if value else (param.secondary_opts or param.opts)
+            parts.append(names[0])
+        else:
+            parts.extend([param.opts[0], str(value)])
+    return shlex.join(parts)
+
+
+@app.command(no_args_is_help=True)
+def gridsearch(
+    ctx: typer.Context,
+    table: Annotated[
+        Path, typer.Argument(help="Feature table (.csv or .parquet).", show_default=False)
+    ],
+    model: Annotated[
+        str | None,
+        typer.Option("--model", "-m", help=f"Model: {_MODELS} [default: svm].", show_default=False),
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="YAML config overriding configs/<model>.yaml (grid, params, "
+                     "options, protocol). Flags override it."),
+    ] = None,
+    features_file: Annotated[
+        Path | None,
+        typer.Option("--features-file", help="Use only these feature columns (one per line)."),
+    ] = None,
+    search: Annotated[
+        str | None,
+        typer.Option("--search",
+                     help="grid | halving | random [default: the config's, else grid]."),
+    ] = None,
+    n_iter: Annotated[
+        int | None, typer.Option("--n-iter", help="Candidates of a random search [default: 20].")
+    ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", help="Outer folds (stratified; grouped for segment tables) "
+                     "[default: 5]."),
+    ] = None,
+    repeats: Annotated[
+        int | None,
+        typer.Option("--repeats", help="Repeat with seeds seed, seed+1, ... [default: 1]."),
+    ] = None,
+    inner_cv: Annotated[
+        int | None, typer.Option("--inner-cv", help="Folds of the inner search [default: 3].")
+    ] = None,
+    test_size: Annotated[
+        float | None,
+        typer.Option("--test-size", help="A single stratified holdout of this fraction instead of "
+                     "k-fold (0.2 = the 80/20 studies)."),
+    ] = None,
+    split_file: Annotated[
+        Path | None,
+        typer.Option("--split-file", help="Folder of train/valid/test lists (e.g. the GTZAN "
+                     "artist-filtered split): train+valid -> test, search validated on valid."),
+    ] = None,
+    group: Annotated[
+        str | None,
+        typer.Option("--group", help="auto (tracks of segment tables, or a 'group' column) | none "
+                     "| COLUMN [default: auto]."),
+    ] = None,
+    class_weight: Annotated[
+        str | None, typer.Option("--class-weight", help="'balanced' to weight classes.")
+    ] = None,
+    log_var: Annotated[
+        bool | None,
+        typer.Option("--log-var/--no-log-var", help="Log-compress the *_var columns inside the "
+                     "pipeline [default: off].", show_default=False),
+    ] = None,
+    members: Annotated[
+        str | None,
+        typer.Option("--members", help="Members of the voting model [default: svm,xgb,lgbm]."),
+    ] = None,
+    scoring: Annotated[
+        str | None, typer.Option("--scoring", help="Inner search score [default: accuracy].")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Random seed (same seed, same results) "
+                                 "[default: 42].")
+    ] = None,
+    jobs: Jobs = 1,
+    out: OutDir = None,
+    save_model: Annotated[
+        bool,
+        typer.Option("--save-model/--no-save-model", help="Refit on all rows and save the model."),
+    ] = True,
+    formats: Annotated[
+        str, typer.Option("--format", help="Model files: skops, joblib or skops,joblib.")
+    ] = "skops,joblib",
+    quiet: Quiet = False,
+) -> int:
+    """Nested, group-aware evaluation of a model on a feature table; saves a run directory.
+
+    The hyper-parameter search runs inside every outer training fold, with the scaler inside the
+    pipeline, so no test row is ever seen while fitting. Segment tables are split by track (no
+    track straddles train and test) and scored per segment and per track.
+
+    The run directory (--out, default runs/TIMESTAMP-MODEL) holds results.json,
+    cv_results.csv, folds.csv, report.md, confusion_matrix.png, config.yaml and the model refitted
+    on all rows: model.skops (safe to load), model.joblib (pickle: load only from trusted sources)
+    and model.json (metadata).
+
+    Examples
+    --------
+    * `featurelab gridsearch features_30_sec.csv --model svm --cv 5 --repeats 3`
+
+    * `featurelab gridsearch features_3_sec.csv -m lgbm --search random --n-iter 20 -j 2`
+
+    * `featurelab gridsearch features_30_sec.csv -m voting --split-file splits/`
+    """
+    from ..models.runner import gridsearch as run_gridsearch
+
+    options = {"members": members} if members else None
+    fmt = tuple(part.strip() for part in formats.split(",") if part.strip())
+    run = run_gridsearch(
+        table,
+        model,
+        config=config,
+        out=out,
+        features_file=features_file,
+        save_model=save_model,
+        formats=fmt,
+        n_jobs=_jobs(jobs),
+        progress=show_progress(quiet),
+        command=_command_line(ctx),
+        search=search,
+        n_iter=n_iter,
+        cv=cv,
+        repeats=repeats,
+        inner_cv=inner_cv,
+        test_size=test_size,
+        split_dir=None if split_file is None else str(split_file),
+        group=group,
+        class_weight=class_weight,
+        log_var=log_var,
+        scoring=scoring,
+        seed=seed,
+        options=options,
+    )
+    if not quiet:
+        r = run.results
+        typer.echo(f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "
+                   f"({r['search']['grid_size'] or 'sampled'} candidates)")
+        typer.echo(
+            f"  accuracy {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}   balanced "
+            f"{r['balanced_accuracy_mean']:.4f}   macro F1 {r['f1_macro_mean']:.4f}   "
+            f"fit {r['fit_time_mean']:.1f} s/fold"
+        )
+        if r.get("track_accuracy_mean") is not None:
+            typer.echo(f"  track accuracy {r['track_accuracy_mean']:.4f} ± "
+                       f"{r['track_accuracy_std']:.4f}")
+        final = r.get("final_model")
+        if final:
+            typer.echo(f"  final model: {json.dumps(final['best_params'])}")
+        typer.echo(f"  run directory: {run.run_dir}")
+    return EXIT_OK
+
+
+@app.command(no_args_is_help=True)
+def predict(
+    model: Annotated[
+        Path,
+        typer.Argument(help="A run directory or a model file (.skops; .joblib with --trust).",
+                       show_default=False),
+    ],
+    audio: Annotated[
+        list[Path],
+        typer.Argument(help="Audio files or folders; or one feature table (.csv/.parquet).",
+                       show_default=False),
+    ],
+    top: Annotated[int, typer.Option("--top", "-k", help="Genres per file.")] = 3,
+    json_lines: Annotated[
+        bool,
+        typer.Option("--json", help='One JSON object per line: {"path": ..., "top": [{"label": '
+                     '..., "probability": ...}, ...]}.'),
+    ] = False,
+    trust: Annotated[
+        bool,
+        typer.Option("--trust", help="Allow pickle-based (joblib) model files and unknown types. "
+                     "Loading a pickle can run arbitrary code: only for trusted files."),
+    ] = False,
+    jobs: Jobs = 1,
+    quiet: Quiet = False,
+) -> int:
+    """Print each file's top genres with probabilities, using the model's own extraction settings.
+
+    A model trained on segments scores every segment of a file and averages their probabilities.
+    Files that cannot be decoded are reported on stderr (exit code 1 if some failed, 2 if all did).
+
+    Examples
+    --------
+    * `featurelab predict runs/20250101-120000-svm song.wav other.mp3`
+
+    * `featurelab predict runs/...-lgbm/model.skops music/ --json --top 5`
+    """
+    from ..io import table_format
+    from ..models.persist import load_model
+    from ..predict import predict_files, predict_table
+
+    saved = load_model(model, trust=trust)
+    is_table = len(audio) == 1 and audio[0].suffix.lower() in (".csv", ".parquet", ".pq")
+    if is_table:
+        table_format(audio[0])
+        predictions = predict_table(saved, audio[0], top=top)
+    else:
+        predictions = predict_files(saved, audio, top=top, n_jobs=_jobs(jobs),
+                                    progress=show_progress(quiet))
+    failed = 0
+    for prediction in predictions:
+        if prediction.error is not None:
+            failed += 1
+            typer.echo(f"Error: {prediction.path}: {prediction.error}", err=True)
+            if json_lines:
+                typer.echo(json.dumps(prediction.to_dict()))
+            continue
+        if json_lines:
+            typer.echo(json.dumps(prediction.to_dict()))
+        else:
+            ranked = ", ".join(f"{label} {p:.3f}" for label, p in prediction.top)
+            typer.echo(f"{prediction.path}\t{ranked}")
+    if failed and failed == len(predictions):
+        return EXIT_USAGE
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
+@app.command(no_args_is_help=True)
+def compare(
+    runs: Annotated[
+        list[Path],
+        typer.Argument(help="Run directories, or folders of them (such as runs/).",
+                       show_default=False),
+    ],
+    chart: Annotated[
+        Path | None,
+        typer.Option("--chart", help="Bar chart file [default: leaderboard.png in the common "
+                     "parent of the runs]."),
+    ] = None,
+    json_lines: Annotated[
+        bool, typer.Option("--json", help="Print the leaderboard as JSON lines.")
+    ] = False,
+    quiet: Quiet = False,
+) -> int:
+    """Leaderboard of runs: model, protocol, accuracy mean ± std, macro F1, fit time; bar chart.
+
+    Examples
+    --------
+    * `featurelab compare runs/`
+
+    * `featurelab compare runs/*-svm runs/*-voting --chart svm_vs_voting.png`
+    """
+    import os
+
+    from ..compare import find_runs, format_leaderboard, leaderboard, plot_leaderboard
+
+    frame = leaderboard(runs)
+    if chart is None:
+        found = find_runs(runs)
+        common = Path(os.path.commonpath([str(p.resolve()) for p in found]))
+        chart = (common if common not in [p.resolve() for p in found] else common.parent)
+        chart = chart / "leaderboard.png"
+    path = plot_leaderboard(frame, chart)
+    if json_lines:
+        for row in frame.to_dict(orient="records"):
+            typer.echo(json.dumps({k: (None if v != v else v) for k, v in row.items()}))
+    else:
+        typer.echo(format_leaderboard(frame))
+    if not quiet:
+        typer.echo(f"chart: {path}", err=True)
+    return EXIT_OK

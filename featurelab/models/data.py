@@ -1,0 +1,302 @@
+"""Feature tables as model inputs: features, labels, tracks and groups.
+
+A *track table* has one row per audio file (``features_30_sec.csv``); a *segment table* has one row
+per fixed-length window of a file (``features_3_sec.csv``: ``blues.00000.3.wav`` is window 3 of
+``blues.00000.wav``). Segments of one track must never be split between training and test data, so
+:func:`load_dataset` derives each row's track and, by default, uses it as the cross-validation
+group.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ParameterError, TableError
+from ..features.schema import GTZAN_FEATURE_COLUMNS, NON_FEATURE_COLUMNS
+
+__all__ = [
+    "Dataset",
+    "load_dataset",
+    "track_id",
+    "segment_track_id",
+    "read_features_file",
+    "read_table_metadata",
+    "GTZAN_DEFAULT_EXTRACTION",
+]
+
+#: Extraction settings assumed for a table that has no ``<table>.meta.json`` sidecar.
+GTZAN_DEFAULT_EXTRACTION: dict[str, Any] = {
+    "features": ["gtzan"],
+    "sr": 22050,
+    "segment": None,
+    "segment_hop": None,
+    "segment_mode": None,
+    "backend": "librosa",
+}
+
+# "<track>.<i>.<ext>" with an unpadded window index i (GTZAN track numbers are zero-padded).
+_SEGMENT_NAME = re.compile(r"^(?P<track>.+)\.(?P<index>0|[1-9][0-9]{0,3})\.[A-Za-z0-9]{2,5}$")
+
+
+def track_id(name: str) -> str:
+    """Return the track of a file name: its stem without folders.
+
+    ``"blues/blues.00042.wav"`` -> ``"blues.00042"``.
+    """
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    return stem if dot and 1 <= len(ext) <= 5 and ext.isalnum() and not ext.isdigit() else base
+
+
+def segment_track_id(name: str) -> str | None:
+    """Return the track of a segment row name, or ``None`` for a name that is not a segment name.
+
+    ``"blues.00000.3.wav"`` -> ``"blues.00000"``; ``"blues.00000.wav"`` -> ``None`` (``00000`` is
+    a zero-padded track number, not a window index).
+    """
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    match = _SEGMENT_NAME.match(base)
+    return match.group("track") if match else None
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A feature table split into model inputs.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame [shape=(n_rows, n_features), dtype=float64]
+        The feature columns.
+    y : np.ndarray [shape=(n_rows,), dtype=str]
+        Labels.
+    groups : np.ndarray [shape=(n_rows,)] or None
+        Cross-validation groups (tracks), or ``None`` for ungrouped splits.
+    feature_names : list of str
+        ``list(X.columns)``.
+    is_segment_table : bool
+        Rows are windows of longer tracks.
+    frame : pandas.DataFrame
+        The table as read.
+    track_ids : np.ndarray [shape=(n_rows,), dtype=str]
+        The track of each row (the file stem for track tables).
+    source : str or None
+        The table's path.
+    extraction : dict
+        Extraction settings (``features``, ``sr``, ``segment``, ``segment_hop``, ``segment_mode``,
+        ``backend``),
+        from the table's sidecar or assumed (then ``extraction["assumed"]`` is ``True``).
+    """
+
+    X: pd.DataFrame
+    y: np.ndarray
+    groups: np.ndarray | None
+    feature_names: list[str]
+    is_segment_table: bool
+    frame: pd.DataFrame
+    track_ids: np.ndarray
+    source: str | None = None
+    extraction: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        """Number of rows."""
+        return len(self.y)
+
+    @property
+    def classes(self) -> list[str]:
+        """Sorted distinct labels."""
+        return sorted(np.unique(self.y).tolist())
+
+
+def read_features_file(path: str | os.PathLike) -> list[str]:
+    """Read a features file: one column name per line; blank lines and ``#`` comments ignored."""
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"Features file {str(path)!r} does not exist.")
+    names = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.append(line)
+    if not names:
+        raise ParameterError(f"Features file {str(path)!r} lists no column names.")
+    return names
+
+
+def read_table_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
+    """Read the ``<table>.meta.json`` sidecar written by ``featurelab extract`` (or ``None``).
+
+    Both ``features.csv.meta.json`` and ``features.meta.json`` are recognised.
+    """
+    path = Path(path)
+    for candidate in (path.with_name(path.name + ".meta.json"), path.with_suffix(".meta.json")):
+        if candidate.is_file():
+            try:
+                data = json.loads(candidate.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as error:
+                raise TableError(
+                    f"Cannot read table metadata {str(candidate)!r}: {error}"
+                ) from None
+            if isinstance(data, dict):
+                return data
+    return None
+
+
+def _extraction_settings(meta: dict[str, Any] | None, feature_names: list[str],
+                         is_segment: bool) -> dict[str, Any]:
+    if meta is not None:
+        settings = {key: meta.get(key, value) for key, value in GTZAN_DEFAULT_EXTRACTION.items()}
+        settings["featurelab_version"] = meta.get("featurelab_version")
+        settings["assumed"] = False
+        return settings
+    settings = dict(GTZAN_DEFAULT_EXTRACTION)
+    if is_segment:
+        settings.update(segment=3.0, segment_hop=3.0, segment_mode="gtzan")
+    settings["assumed"] = True
+    settings["note"] = (
+        "No <table>.meta.json sidecar: assumed the GTZAN defaults (gtzan features, sr 22050, "
+        + ("3 s GTZAN segments" if is_segment else "whole files")
+        + ")."
+        + ("" if set(feature_names) <= set(GTZAN_FEATURE_COLUMNS) else
+           " Some columns are not GTZAN columns; `featurelab predict` may not reproduce them.")
+    )
+    return settings
+
+
+def load_dataset(
+    table: str | os.PathLike | pd.DataFrame,
+    *,
+    features_file: str | os.PathLike | None = None,
+    features: list[str] | None = None,
+    group: str | None = "auto",
+    label: str = "label",
+) -> Dataset:
+    """Read a feature table and split it into features, labels, tracks and groups.
+
+    Parameters
+    ----------
+    table : path or pandas.DataFrame
+        A CSV/Parquet table (``featurelab extract`` output or a published GTZAN table).
+    features_file : path or None
+        File with one feature column name per line; restricts the features to those columns.
+    features : list of str or None
+        The same, as a list (exclusive with ``features_file``).
+    group : "auto", "none", None or str
+        ``"auto"``: the ``group`` column if present, else the track derived from segment names
+        (``blues.00000.3.wav`` -> ``blues.00000``) when the table has segments, else no groups.
+        ``"none"``/``None``: no groups. Any other value names the group column.
+    label : str
+        The label column.
+
+    Returns
+    -------
+    Dataset
+
+    Raises
+    ------
+    TableError
+        Missing label/feature columns, no usable rows, or non-finite feature values.
+    """
+    source = None
+    meta = None
+    if isinstance(table, pd.DataFrame):
+        frame = table.reset_index(drop=True)
+    else:
+        from ..io import read_table
+
+        source = str(table)
+        frame = read_table(table)
+        meta = read_table_metadata(table)
+    if label not in frame.columns:
+        raise TableError(
+            f"The table has no {label!r} column. Got columns "
+            f"{', '.join(map(str, frame.columns[:8]))}"
+            f"{', ...' if len(frame.columns) > 8 else ''}; add labels (extract from a "
+            "<root>/<label>/<file> folder or a manifest with a label column)."
+        )
+    if frame.empty:
+        raise TableError("The table has no rows.")
+    if frame[label].isna().any():
+        raise TableError(
+            f"The {label!r} column has {int(frame[label].isna().sum())} empty values; "
+            "drop or label those rows."
+        )
+
+    if features_file is not None and features is not None:
+        raise ParameterError("Pass either features_file or features, not both.")
+    candidates = [
+        str(c) for c in frame.columns
+        if c not in NON_FEATURE_COLUMNS and c != label and pd.api.types.is_numeric_dtype(frame[c])
+        and not pd.api.types.is_bool_dtype(frame[c])
+    ]
+    wanted = read_features_file(features_file) if features_file is not None else features
+    if wanted is not None:
+        missing = [name for name in wanted if name not in candidates]
+        if missing:
+            raise TableError(
+                f"Feature columns not in the table (or not numeric): {', '.join(missing[:10])}"
+                f"{' ...' if len(missing) > 10 else ''}."
+            )
+        candidates = list(dict.fromkeys(wanted))
+    if not candidates:
+        raise TableError("The table has no numeric feature columns.")
+    X = frame[candidates].astype(np.float64)
+    bad = ~np.isfinite(X.to_numpy()).all(axis=1)
+    if bad.any():
+        rows = np.flatnonzero(bad)[:5].tolist()
+        raise TableError(
+            f"{int(bad.sum())} rows have missing or infinite feature values (first rows: {rows}). "
+            "Drop them or re-extract those files."
+        )
+    y = frame[label].astype(str).to_numpy()
+
+    names = (
+        frame["filename"].astype(str).to_numpy() if "filename" in frame.columns
+        else np.array([f"row{i}" for i in range(len(frame))])
+    )
+    segment_tracks = [segment_track_id(name) for name in names]
+    if "group" in frame.columns:
+        track_ids = frame["group"].astype(str).to_numpy()
+        is_segment = bool(pd.Series(track_ids).duplicated().any())
+    else:
+        sidecar_segment = bool(meta and meta.get("segment"))
+        looks_segmented = all(t is not None for t in segment_tracks) and (
+            pd.Series(segment_tracks).duplicated().any()
+        )
+        is_segment = sidecar_segment or looks_segmented
+        if is_segment:
+            track_ids = np.array([t if t is not None else track_id(n)
+                                  for t, n in zip(segment_tracks, names, strict=True)])
+        else:
+            track_ids = np.array([track_id(n) for n in names])
+
+    if group in (None, "none"):
+        groups = None
+    elif group == "auto":
+        groups = track_ids if (is_segment or "group" in frame.columns) else None
+    else:
+        if group not in frame.columns:
+            raise TableError(
+                f"group column {group!r} is not in the table. Use group='auto' or 'none'."
+            )
+        groups = frame[group].astype(str).to_numpy()
+
+    return Dataset(
+        X=X,
+        y=y,
+        groups=groups,
+        feature_names=candidates,
+        is_segment_table=is_segment,
+        frame=frame,
+        track_ids=track_ids,
+        source=source,
+        extraction=_extraction_settings(meta, candidates, is_segment),
+    )

@@ -1,0 +1,383 @@
+"""Saving and loading trained models (skops by default, joblib only when trusted).
+
+A saved model is a payload ``{"format": "featurelab-model", "format_version": 1, "estimator": ...,
+"metadata": {...}}`` written in up to two formats next to a ``model.json`` copy of the metadata:
+
+- ``model.skops`` -- :mod:`skops.io`, which loads without executing arbitrary code: only the types
+  in :data:`TRUSTED_TYPES` (and those skops trusts itself) are accepted unless ``trust=True``.
+- ``model.joblib`` -- :mod:`joblib` (pickle). **Loading a pickle can run arbitrary code: only load
+  joblib/pickle files from trusted sources.** featurelab refuses them unless ``trust=True``.
+
+``model.json`` records each file's SHA-256, and loading checks it, so a modified or truncated file
+is refused with :class:`~featurelab.exceptions.ModelFileError` before it is deserialized.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._version import __version__
+from ..exceptions import ModelFileError
+from ..io import atomic_path
+
+__all__ = [
+    "TRUSTED_TYPES",
+    "SavedModel",
+    "save_model",
+    "load_model",
+    "library_versions",
+    "FORMAT",
+    "FORMAT_VERSION",
+]
+
+FORMAT = "featurelab-model"
+FORMAT_VERSION = 1
+_PICKLE_SUFFIXES = (".joblib", ".pkl", ".pickle")
+
+#: Types that featurelab's models contain beyond those skops trusts by default.
+TRUSTED_TYPES: tuple[str, ...] = (
+    "builtins.dict",
+    "collections.OrderedDict",
+    "featurelab.models.estimators.LabelEncodingClassifier",
+    "featurelab.models.estimators.SignedLogTransformer",
+    "lightgbm.basic.Booster",
+    "lightgbm.sklearn.LGBMClassifier",
+    "sklearn.calibration._CalibratedClassifier",
+    "sklearn.calibration._SigmoidCalibration",
+    "sklearn.calibration._TemperatureScaling",
+    "sklearn.metrics._dist_metrics.ChebyshevDistance64",
+    "sklearn.metrics._dist_metrics.EuclideanDistance64",
+    "sklearn.metrics._dist_metrics.ManhattanDistance64",
+    "sklearn.metrics._dist_metrics.MinkowskiDistance64",
+    "sklearn.metrics._classification.accuracy_score",
+    "sklearn.metrics._scorer._Scorer",
+    "sklearn.model_selection._split.StratifiedKFold",
+    "sklearn.neighbors._ball_tree.BallTree",
+    "sklearn.neighbors._kd_tree.KDTree",
+    "sklearn.neural_network._stochastic_optimizers.AdamOptimizer",
+    "sklearn.neural_network._stochastic_optimizers.SGDOptimizer",
+    "sklearn.tree._tree.Tree",
+    "sklearn.utils._bunch.Bunch",
+    "xgboost.core.Booster",
+    "xgboost.sklearn.XGBClassifier",
+)
+
+
+def library_versions() -> dict[str, str | None]:
+    """Versions of Python and of the libraries a saved model depends on."""
+    from importlib import metadata
+
+    versions: dict[str, str | None] = {
+        "python": platform.python_version(),
+        "featurelab": __version__,
+    }
+    for dist in ("numpy", "scikit-learn", "xgboost", "lightgbm", "skops", "joblib", "librosa"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return versions
+
+
+@dataclass
+class SavedModel:
+    """A loaded model with its metadata.
+
+    Attributes
+    ----------
+    estimator : estimator
+        The fitted model (has ``predict_proba``).
+    metadata : dict
+        ``model``, ``feature_names``, ``classes``, ``extraction`` (settings to reproduce the
+        features), ``is_segment_table``, ``best_params``, ``versions``, ...
+    path : Path
+        The file it was loaded from.
+    """
+
+    estimator: Any
+    metadata: dict[str, Any]
+    path: Path
+
+    @property
+    def feature_names(self) -> list[str]:
+        """Feature columns, in the order the model takes them."""
+        return list(self.metadata["feature_names"])
+
+    @property
+    def classes(self) -> list[str]:
+        """Labels, in the order of the probability columns."""
+        return [str(c) for c in self.estimator.classes_]
+
+    @property
+    def extraction(self) -> dict[str, Any]:
+        """Extraction settings of the training table."""
+        return dict(self.metadata.get("extraction") or {})
+
+    def check_features(self, columns: Any) -> None:
+        """Raise :class:`ModelFileError` unless ``columns`` holds every feature of the model."""
+        present = set(map(str, columns))
+        missing = [name for name in self.feature_names if name not in present]
+        if missing:
+            settings = self.extraction
+            raise ModelFileError(
+                f"Model {str(self.path)!r} does not match the data: {len(missing)} of its "
+                f"{len(self.feature_names)} feature columns are missing "
+                f"({', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}). It was trained "
+                f"on features {settings.get('features')} at sr={settings.get('sr')} "
+                f"(segment={settings.get('segment')}); extract the table with those settings."
+            )
+
+    def check_extraction(self, settings: dict[str, Any] | None) -> None:
+        """Raise :class:`ModelFileError` if a table's extraction settings differ from the model's.
+
+        Parameters
+        ----------
+        settings : dict or None
+            The table's ``<table>.meta.json`` sidecar (``None``: nothing to compare).
+        """
+        if not settings:
+            return
+        mine = self.extraction
+        # Settings assumed at training time (no sidecar) are only trusted for segment vs track.
+        keys = ("segment",) if mine.get("assumed") else ("features", "sr", "segment")
+        differences = []
+        for key in keys:
+            if key not in settings:
+                continue
+            a, b = mine.get(key), settings.get(key)
+            if key == "segment":
+                same = (a is None and b is None) or (
+                    a is not None and b is not None and float(a) == float(b))
+            else:
+                same = (list(a) if isinstance(a, (list, tuple)) else a) == (
+                    list(b) if isinstance(b, (list, tuple)) else b)
+            if not same:
+                differences.append(f"{key}: model {a!r}, table {b!r}")
+        if differences:
+            raise ModelFileError(
+                f"Model {str(self.path)!r} does not match the table's extraction settings ("
+                + "; ".join(differences) + "). Extract the table with the model's settings."
+            )
+
+    def predict_proba(self, frame: Any) -> np.ndarray:
+        """Probabilities of each row of a feature table.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Must contain the model's feature columns (others are ignored).
+
+        Returns
+        -------
+        np.ndarray [shape=(n_rows, n_classes)]
+            Columns in the order of :attr:`classes`.
+        """
+        self.check_features(frame.columns)
+        X = frame[self.feature_names].astype(np.float64)
+        if not np.isfinite(X.to_numpy()).all():
+            raise ModelFileError("The features contain missing or infinite values.")
+        return np.asarray(self.estimator.predict_proba(X))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def save_model(
+    estimator: Any,
+    directory: str | os.PathLike,
+    *,
+    metadata: dict[str, Any],
+    formats: tuple[str, ...] = ("skops", "joblib"),
+) -> dict[str, Path]:
+    """Save a fitted model as ``model.skops`` / ``model.joblib`` plus ``model.json``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The fitted model.
+    directory : path
+        Output folder (created).
+    metadata : dict
+        JSON-serializable metadata; must hold ``feature_names`` and ``classes``.
+        ``format``, ``versions``, ``files`` are added.
+    formats : tuple of {"skops", "joblib"}
+        Which files to write.
+
+    Returns
+    -------
+    dict
+        Format (and ``"json"``) -> written path.
+    """
+    for key in ("feature_names", "classes"):
+        if key not in metadata:
+            raise ModelFileError(f"Model metadata must hold {key!r}.")
+    unknown = set(formats) - {"skops", "joblib"}
+    if unknown or not formats:
+        raise ModelFileError(f"formats must be among skops, joblib. Got {formats!r} instead.")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        **metadata,
+        "versions": library_versions(),
+    }
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": estimator,
+               "metadata": meta}
+    written: dict[str, Path] = {}
+    files: dict[str, dict[str, str]] = {}
+    for fmt in formats:
+        path = directory / f"model.{fmt}"
+        with atomic_path(path) as tmp:
+            if fmt == "skops":
+                import skops.io as sio
+
+                sio.dump(payload, tmp)
+            else:
+                import joblib
+
+                joblib.dump(payload, tmp)
+        written[fmt] = path
+        files[path.name] = {"sha256": _sha256(path)}
+    meta["files"] = files
+    json_path = directory / "model.json"
+    with atomic_path(json_path) as tmp:
+        tmp.write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+    written["json"] = json_path
+    return written
+
+
+def _resolve(path: Path, trust: bool) -> Path:
+    if path.is_dir():
+        for name in ("model.skops", "model.joblib") if trust else ("model.skops",):
+            if (path / name).is_file():
+                return path / name
+        if (path / "model.joblib").is_file():
+            raise ModelFileError(
+                f"{str(path)!r} holds only model.joblib, a pickle that can run arbitrary code when "
+                "loaded. Load it only if you trust its source, with trust=True (--trust)."
+            )
+        raise ModelFileError(f"{str(path)!r} holds no model.skops or model.joblib file.")
+    if not path.is_file():
+        raise ModelFileError(f"Model file {str(path)!r} does not exist.")
+    return path
+
+
+def _check_checksum(path: Path) -> None:
+    sidecar = path.with_name("model.json")
+    if not sidecar.is_file():
+        return
+    try:
+        recorded = json.loads(sidecar.read_text(encoding="utf-8")).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        raise ModelFileError(
+            f"{str(sidecar)!r} is not valid JSON; the model folder is damaged."
+        ) from None
+    expected = (recorded.get(path.name) or {}).get("sha256") if isinstance(recorded, dict) else None
+    if expected and expected != _sha256(path):
+        raise ModelFileError(
+            f"Model file {str(path)!r} does not match the SHA-256 recorded in {sidecar.name}: it "
+            "was modified or damaged after it was saved. Retrain or restore the file."
+        )
+
+
+def load_model(path: str | os.PathLike, *, trust: bool = False) -> SavedModel:
+    """Load a model saved by :func:`save_model` (or a ``featurelab gridsearch`` run directory).
+
+    Parameters
+    ----------
+    path : path
+        A ``.skops`` or ``.joblib`` file, or a folder holding ``model.skops``.
+    trust : bool
+        Allow pickle-based files (joblib) and skops files holding types outside
+        :data:`TRUSTED_TYPES`. **Only for files from a trusted source**: unpickling can execute
+        arbitrary code.
+
+    Returns
+    -------
+    SavedModel
+
+    Raises
+    ------
+    ModelFileError
+        The file is missing, corrupt, modified since it was saved, not a featurelab model, holds
+        untrusted types, or is a pickle and ``trust`` is false.
+    """
+    path = _resolve(Path(path), trust)
+    _check_checksum(path)
+    if path.suffix.lower() in _PICKLE_SUFFIXES:
+        if not trust:
+            raise ModelFileError(
+                f"{str(path)!r} is a joblib/pickle file, which can run arbitrary code when loaded. "
+                "Load it only if you trust its source, with trust=True (--trust), or use the "
+                "model.skops file saved beside it."
+            )
+        payload = _load_joblib(path)
+    elif path.suffix.lower() == ".skops":
+        payload = _load_skops(path, trust)
+    else:
+        raise ModelFileError(
+            f"Model file {str(path)!r} must end in .skops or .joblib. Got {path.suffix!r}."
+        )
+    if not (isinstance(payload, dict) and payload.get("format") == FORMAT
+            and "estimator" in payload and isinstance(payload.get("metadata"), dict)):
+        raise ModelFileError(f"{str(path)!r} is not a featurelab model file.")
+    if int(payload.get("format_version", 0)) > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{str(path)!r} was saved by a newer featurelab (model format "
+            f"{payload.get('format_version')}); upgrade featurelab to load it."
+        )
+    estimator = payload["estimator"]
+    if not hasattr(estimator, "predict_proba") or not hasattr(estimator, "classes_"):
+        raise ModelFileError(f"{str(path)!r} holds no fitted classifier with predict_proba.")
+    metadata = payload["metadata"]
+    if "feature_names" not in metadata:
+        raise ModelFileError(f"{str(path)!r} has no feature names in its metadata.")
+    return SavedModel(estimator=estimator, metadata=metadata, path=path)
+
+
+def _load_joblib(path: Path) -> Any:
+    import joblib
+
+    try:
+        return joblib.load(path)
+    except Exception as error:  # noqa: BLE001 - unpickling raises anything
+        raise ModelFileError(
+            f"{str(path)!r} is not a readable joblib model file ({type(error).__name__}: {error})."
+        ) from None
+
+
+def _load_skops(path: Path, trust: bool) -> Any:
+    import skops.io as sio
+
+    try:
+        untrusted = sio.get_untrusted_types(file=path)
+    except Exception as error:  # noqa: BLE001 - zipfile/json errors of a damaged file
+        raise ModelFileError(
+            f"{str(path)!r} is not a readable skops model file ({type(error).__name__}: {error})."
+        ) from None
+    unknown = sorted(set(untrusted) - set(TRUSTED_TYPES))
+    if unknown and not trust:
+        raise ModelFileError(
+            f"{str(path)!r} contains types that featurelab does not trust: {', '.join(unknown)}. "
+            "Inspect them; if you trust the file's source, load it with trust=True (--trust)."
+        )
+    try:
+        return sio.load(path, trusted=list(untrusted))
+    except Exception as error:  # noqa: BLE001
+        raise ModelFileError(
+            f"{str(path)!r} is not a readable skops model file ({type(error).__name__}: {error})."
+        ) from None

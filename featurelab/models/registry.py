@@ -1,0 +1,267 @@
+"""The model registry: the single source of truth for ``--model`` and :func:`make_model`.
+
+A model is registered as a :class:`ModelSpec` whose factory is a ``"module:function"`` string,
+imported only when the model is built, so that listing the models (``featurelab gridsearch --help``)
+never imports xgboost, lightgbm or torch.
+
+Every factory returns a scikit-learn :class:`~sklearn.pipeline.Pipeline` whose last step is named
+``clf`` and which standardizes the features itself where the model needs it, so a search never fits
+anything outside its training folds. Grid parameters address the pipeline steps (``clf__C``).
+Default grids live in ``configs/<name>.yaml`` (see :mod:`featurelab.models.config`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..exceptions import ParameterError
+
+__all__ = [
+    "ModelSpec",
+    "register_model",
+    "get_model_spec",
+    "available_models",
+    "make_model",
+    "default_grid",
+    "final_estimator",
+]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A named model of the registry.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (``--model NAME``).
+    factory : str
+        ``"module:function"`` of
+        ``f(*, random_state, n_jobs, class_weight, **options) -> Pipeline``.
+    description : str
+        One line for ``--help`` and error messages.
+    extra : str or None
+        The pip extra that provides ``requires`` (for the install hint).
+    requires : tuple of str
+        Importable modules the model needs (checked before building it).
+    """
+
+    name: str
+    factory: str
+    description: str
+    extra: str | None = None
+    requires: tuple[str, ...] = ()
+
+    def load(self) -> Callable[..., Any]:
+        """Import and return the factory function."""
+        module_name, _, attr = self.factory.partition(":")
+        return getattr(importlib.import_module(module_name), attr)
+
+    def check_available(self) -> None:
+        """Raise :class:`ParameterError` with an install hint if a required module is missing."""
+        for module in self.requires:
+            if importlib.util.find_spec(module) is None:
+                hint = (
+                    f"pip install 'featurelab[{self.extra}]'" if self.extra
+                    else f"pip install {module}"
+                )
+                raise ParameterError(
+                    f"Model {self.name!r} needs the Python package {module!r}, which is not "
+                    f"installed. Install it with: {hint}"
+                )
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
+    """Add a model to the registry.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The model to add.
+    replace : bool
+        Allow replacing a model of the same name.
+
+    Returns
+    -------
+    ModelSpec
+        ``spec``, unchanged.
+    """
+    if not replace and spec.name in _REGISTRY:
+        raise ParameterError(f"A model named {spec.name!r} is already registered.")
+    _REGISTRY[spec.name] = spec
+    return spec
+
+
+def available_models() -> list[str]:
+    """Names of the registered models, in registration order."""
+    return list(_REGISTRY)
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """Look a model up by name; an unknown name lists the valid ones.
+
+    Raises
+    ------
+    ParameterError
+        ``name`` is not registered.
+    """
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        valid = ", ".join(available_models())
+        raise ParameterError(f"model must be one of {valid}. Got {name!r} instead.") from None
+
+
+def make_model(
+    name: str,
+    *,
+    random_state: int | None = 0,
+    n_jobs: int = 1,
+    class_weight: dict | str | None = None,
+    log_var: bool = False,
+    **params: Any,
+) -> Any:
+    """Build an unfitted model of the registry.
+
+    Parameters
+    ----------
+    name : str
+        A name from :func:`available_models`.
+    random_state : int or None
+        Seed of the model's own randomness.
+    n_jobs : int
+        Threads/processes the model itself may use (keep 1 inside a parallel search).
+    class_weight : "balanced", dict or None
+        Class weighting; a model that cannot weight classes raises :class:`ParameterError`.
+    log_var : bool
+        Prepend a :class:`~featurelab.models.estimators.SignedLogTransformer` step ``logvar`` that
+        log-compresses the ``*_var`` columns (needs DataFrame input).
+    **params
+        Keyword arguments of the factory (for example ``members`` of ``voting``) are passed to it;
+        all others are set on the built pipeline with ``set_params`` (``clf__C=5``).
+
+    Returns
+    -------
+    sklearn.pipeline.Pipeline
+        The unfitted model; its last step is ``clf``.
+
+    Examples
+    --------
+    >>> model = make_model("svm", clf__C=5)
+    >>> [name for name, _ in model.steps]
+    ['scale', 'clf']
+    """
+    spec = get_model_spec(name)
+    spec.check_available()
+    factory = spec.load()
+    accepted = set(inspect.signature(factory).parameters)
+    options = {key: value for key, value in params.items() if key in accepted}
+    settable = {key: value for key, value in params.items() if key not in accepted}
+    model = factory(random_state=random_state, n_jobs=n_jobs, class_weight=class_weight, **options)
+    if log_var:
+        from sklearn.pipeline import Pipeline
+
+        from .estimators import SignedLogTransformer
+
+        steps = model.steps if isinstance(model, Pipeline) else [("clf", model)]
+        model = Pipeline([("logvar", SignedLogTransformer()), *steps])
+    if settable:
+        try:
+            model.set_params(**settable)
+        except ValueError as error:
+            raise ParameterError(
+                f"Invalid parameter for model {name!r}: {error} Parameter names address the "
+                f"pipeline steps, for example clf__C; valid top-level keys are "
+                f"{', '.join(sorted(model.get_params(deep=False)))}."
+            ) from None
+    return model
+
+
+def default_grid(name: str) -> dict[str, list] | list[dict[str, list]]:
+    """Return the default search grid of a model, read from ``configs/<name>.yaml``.
+
+    Parameters
+    ----------
+    name : str
+        A registered model name.
+
+    Returns
+    -------
+    dict or list of dict
+        Parameter name -> candidate values (or a list of such sub-grids); empty when the model
+        has no config file.
+    """
+    from .config import load_model_config
+
+    get_model_spec(name)
+    return load_model_config(name).grid
+
+
+def final_estimator(model: Any) -> Any:
+    """Return the innermost (fitted or unfitted) classifier of a registry model.
+
+    Unwraps :class:`~sklearn.pipeline.Pipeline`, :class:`LabelEncodingClassifier` and a
+    single-model :class:`~sklearn.calibration.CalibratedClassifierCV`, for tools (such as SHAP's
+    ``TreeExplainer``) that need the bare XGBoost/LightGBM/SVC object.
+
+    Parameters
+    ----------
+    model : estimator
+        A model built by :func:`make_model`, fitted or not.
+
+    Returns
+    -------
+    estimator
+        The bare classifier (fitted if ``model`` was).
+    """
+    from sklearn.pipeline import Pipeline
+
+    from .estimators import LabelEncodingClassifier
+
+    current = model
+    for _ in range(10):
+        if isinstance(current, Pipeline):
+            current = current.steps[-1][1]
+        elif isinstance(current, LabelEncodingClassifier):
+            current = getattr(current, "estimator_", current.estimator)
+        elif type(current).__name__ == "CalibratedClassifierCV":
+            fitted = getattr(current, "calibrated_classifiers_", None)
+            current = fitted[0].estimator if fitted and len(fitted) == 1 else current.estimator
+        else:
+            break
+    return current
+
+
+# ----------------------------------------------------------------------------- built-in models
+_F = "featurelab.models.zoo:"
+for _spec in (
+    ModelSpec("svm", _F + "make_svm", "Support vector machine (standardized; RBF/linear kernels)."),
+    ModelSpec("logreg", _F + "make_logreg", "Multinomial logistic regression (standardized)."),
+    ModelSpec("knn", _F + "make_knn", "k nearest neighbours (standardized)."),
+    ModelSpec("rf", _F + "make_rf", "Random forest."),
+    ModelSpec("xgb", _F + "make_xgb", "XGBoost gradient-boosted trees.", requires=("xgboost",)),
+    ModelSpec("lgbm", _F + "make_lgbm", "LightGBM gradient-boosted trees.", requires=("lightgbm",)),
+    ModelSpec("mlp", _F + "make_mlp", "scikit-learn MLPClassifier (standardized, early stopping)."),
+    ModelSpec(
+        "voting",
+        _F + "make_voting",
+        "Soft vote over member models (default svm,xgb,lgbm; SVM calibrated).",
+    ),
+    ModelSpec(
+        "mlp_torch",
+        "featurelab.models.neural:make_mlp_torch",
+        "PyTorch MLP on feature tables (needs the [nn] extra).",
+        extra="nn",
+        requires=("torch",),
+    ),
+):
+    register_model(_spec)
+del _spec

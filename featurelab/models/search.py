@@ -1,0 +1,243 @@
+"""Hyper-parameter search: grid, successive halving and random search over a registry model."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import ParameterError
+from .config import SEARCH_METHODS, grid_size, resolve_grid
+from .splits import check_n_splits, make_cv
+
+__all__ = ["make_search", "inner_splits", "SearchOutcome", "search_and_fit"]
+
+
+def make_search(
+    estimator: Any,
+    grid: Any,
+    *,
+    search: str = "grid",
+    cv: Any = 3,
+    n_iter: int = 20,
+    seed: int | None = 0,
+    n_jobs: int = 1,
+    scoring: str = "accuracy",
+    refit: bool = True,
+) -> Any:
+    """Make a scikit-learn search object over ``grid``.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The unfitted model.
+    grid : dict or list of dict
+        Candidate values (see :func:`featurelab.models.config.resolve_grid` for distributions).
+    search : {"grid", "halving", "random"}
+        :class:`~sklearn.model_selection.GridSearchCV`, successive halving
+        (:class:`~sklearn.model_selection.HalvingGridSearchCV`, or
+        :class:`~sklearn.model_selection.HalvingRandomSearchCV` when the grid has distributions)
+        or :class:`~sklearn.model_selection.RandomizedSearchCV` (``n_iter`` candidates, at most
+        the grid's size).
+    cv : int, splitter or iterable of splits
+        Inner cross-validation.
+    n_iter : int
+        Candidates of a random search.
+    seed : int or None
+        Seed of random and halving search.
+    n_jobs : int
+        Parallel fits.
+    scoring : str
+        A scikit-learn scorer name.
+    refit : bool
+        Refit the best candidate on all the data given to ``fit``.
+
+    Returns
+    -------
+    search object
+    """
+    from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
+
+    if search not in SEARCH_METHODS:
+        raise ParameterError(
+            f"search must be one of {', '.join(SEARCH_METHODS)}. Got {search!r} instead."
+        )
+    resolved = resolve_grid(grid, search=search)
+    size = grid_size(grid)
+    # A candidate that cannot be fitted (say k=21 neighbours for 18 rows) scores NaN, with a
+    # FitFailedWarning, and the search goes on; if every candidate fails, the error is raised.
+    common = dict(scoring=scoring, cv=cv, n_jobs=n_jobs, refit=refit, error_score=np.nan)
+    if search == "grid":
+        return GridSearchCV(estimator, resolved, **common)
+    if search == "random":
+        n = n_iter if size is None else min(n_iter, size)
+        return RandomizedSearchCV(estimator, resolved, n_iter=n, random_state=seed, **common)
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.model_selection import HalvingGridSearchCV, HalvingRandomSearchCV
+
+    if size is None:
+        return HalvingRandomSearchCV(estimator, resolved, factor=3, random_state=seed, **common)
+    return HalvingGridSearchCV(estimator, resolved, factor=3, random_state=seed, **common)
+
+
+def inner_splits(
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    *,
+    n_splits: int,
+    seed: int | None,
+    validation: np.ndarray | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Materialized inner (search) splits of the training rows.
+
+    Parameters
+    ----------
+    y : np.ndarray [shape=(n,)]
+        Training labels.
+    groups : np.ndarray [shape=(n,)] or None
+        Training groups: inner folds keep them together too.
+    n_splits : int
+        Inner folds.
+    seed : int or None
+        Shuffling seed.
+    validation : np.ndarray of bool [shape=(n,)] or None
+        A predefined validation part (the ``valid`` list of a split folder): one split, train on
+        the rest, validate on it.
+
+    Returns
+    -------
+    list of (train_idx, test_idx)
+    """
+    rows = np.arange(len(y))
+    if validation is not None and validation.any() and (~validation).any():
+        return [(rows[~validation], rows[validation])]
+    check_n_splits(y, groups, n_splits, "inner_cv (the number of search folds)")
+    cv = make_cv(n_splits, groups=groups, seed=seed)
+    return [(train, test) for train, test in cv.split(np.zeros(len(y)), y, groups)]
+
+
+@dataclass
+class SearchOutcome:
+    """What one search (or plain fit) produced.
+
+    Attributes
+    ----------
+    estimator : estimator
+        The fitted best model, with ``predict_proba``.
+    best_params : dict
+        The chosen grid values (empty without a search).
+    cv_results : pandas.DataFrame or None
+        The search's ``cv_results_`` (``params`` as JSON strings).
+    best_score : float or None
+        Mean inner score of the best candidate.
+    fit_time : float
+        Seconds for the search, the refit and the calibration.
+    """
+
+    estimator: Any
+    best_params: dict[str, Any]
+    cv_results: pd.DataFrame | None
+    best_score: float | None
+    fit_time: float
+
+
+def search_and_fit(
+    estimator: Any,
+    grid: Any,
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray | None = None,
+    *,
+    search: str = "grid",
+    inner_cv: int = 3,
+    n_iter: int = 20,
+    seed: int | None = 0,
+    n_jobs: int = 1,
+    scoring: str = "accuracy",
+    validation: np.ndarray | None = None,
+    calibration: str = "temperature",
+) -> SearchOutcome:
+    """Search ``grid`` with inner cross-validation on ``(X, y)``; fit the best model on all of it.
+
+    A model without ``predict_proba`` (the SVM) is then wrapped in a temperature-scaling
+    :class:`~sklearn.calibration.CalibratedClassifierCV` fitted on group-aware folds, which keeps
+    its predictions and adds probabilities. A grid of one candidate is fitted without a search.
+
+    Returns
+    -------
+    SearchOutcome
+    """
+    import json
+
+    from sklearn.base import clone
+
+    from .zoo import with_probabilities
+
+    start = time.perf_counter()
+    size = grid_size(grid)
+    needs_calibration = not hasattr(estimator, "predict_proba")
+    cv_results = None
+    best_score = None
+    if size is not None and size <= 1:
+        best_params = {} if size == 0 else _single_candidate(grid)
+        best = clone(estimator).set_params(**best_params)
+    else:
+        splits = inner_splits(y, groups, n_splits=inner_cv, seed=seed, validation=validation)
+        searcher = make_search(
+            estimator, grid, search=search, cv=splits, n_iter=n_iter, seed=seed, n_jobs=n_jobs,
+            scoring=scoring, refit=not needs_calibration,
+        )
+        try:
+            searcher.fit(X, y)
+        except ValueError as error:
+            if "fits failed" not in str(error):
+                raise
+            raise ParameterError(
+                f"Every candidate of the grid failed to fit: {str(error).strip()[:600]}"
+            ) from None
+        best_params = dict(searcher.best_params_)
+        best_score = float(searcher.best_score_)
+        frame = pd.DataFrame(searcher.cv_results_)
+        frame["params"] = [json.dumps(_jsonable(p), sort_keys=True) for p in frame["params"]]
+        cv_results = frame
+        best = searcher.best_estimator_ if not needs_calibration else (
+            clone(estimator).set_params(**best_params)
+        )
+    if needs_calibration:
+        calib_splits = inner_splits(y, groups, n_splits=min(inner_cv, 3), seed=seed)
+        best = with_probabilities(best, method=calibration, cv=calib_splits)
+        best.fit(X, y)
+    elif size is not None and size <= 1:
+        best.fit(X, y)
+    return SearchOutcome(
+        estimator=best,
+        best_params=_jsonable(best_params),
+        cv_results=cv_results,
+        best_score=best_score,
+        fit_time=time.perf_counter() - start,
+    )
+
+
+def _single_candidate(grid: Any) -> dict[str, Any]:
+    resolved = resolve_grid(grid, search="grid")
+    sub = resolved[0] if isinstance(resolved, list) else resolved
+    return {key: values[0] for key, values in dict(sub).items()}
+
+
+def _jsonable(value: Any) -> Any:
+    """Grid values as plain JSON types (numpy scalars -> Python, tuples -> lists)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return repr(value)

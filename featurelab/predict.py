@@ -1,0 +1,309 @@
+"""Genre predictions for audio files or feature tables with a saved model.
+
+A model saved by ``featurelab gridsearch`` records how its training table was extracted (feature
+sets, sampling rate, segment length); :func:`predict_files` extracts new audio with exactly those
+settings. A segment-trained model scores every segment of a file and the file's prediction is the
+mean of its segments' probabilities (a soft vote).
+
+Examples
+--------
+>>> from featurelab.predict import top_k
+>>> top_k([0.1, 0.7, 0.2], ["blues", "jazz", "rock"], k=2)
+[('jazz', 0.7), ('rock', 0.2)]
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .exceptions import ParameterError
+
+__all__ = [
+    "Prediction",
+    "top_k",
+    "predict_table",
+    "predict_files",
+    "expand_audio_paths",
+    "check_model_for_table",
+]
+
+
+@dataclass
+class Prediction:
+    """The top genres of one file.
+
+    Attributes
+    ----------
+    path : str
+        The audio file (or the table's file/track name).
+    top : list of (label, probability)
+        Best first.
+    n_segments : int
+        Rows (segments) the prediction averages.
+    error : str or None
+        Why no prediction could be made (then ``top`` is empty).
+    """
+
+    path: str
+    top: list[tuple[str, float]] = field(default_factory=list)
+    n_segments: int = 0
+    error: str | None = None
+
+    @property
+    def label(self) -> str | None:
+        """The predicted label."""
+        return self.top[0][0] if self.top else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"path": ..., "top": [{"label": ..., "probability": ...}, ...]}`` (+ ``error``)."""
+        out: dict[str, Any] = {
+            "path": self.path,
+            "top": [{"label": label, "probability": round(float(p), 6)} for label, p in self.top],
+        }
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def top_k(proba: Sequence[float] | np.ndarray, classes: Sequence[str], k: int = 3
+          ) -> list[tuple[str, float]]:
+    """Return the ``k`` most probable labels, best first (ties broken by label order).
+
+    Parameters
+    ----------
+    proba : array-like [shape=(n_classes,)]
+        Probabilities.
+    classes : sequence of str [shape=(n_classes,)]
+        Labels of the entries of ``proba``.
+    k : int
+        How many (at most ``n_classes``).
+
+    Returns
+    -------
+    list of (label, probability)
+    """
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ParameterError(f"top must be a positive integer. Got {k!r} instead.")
+    proba = np.asarray(proba, dtype=float)
+    order = np.argsort(-proba, kind="stable")[:k]
+    return [(str(classes[i]), float(proba[i])) for i in order]
+
+
+def _load(model: Any, trust: bool) -> Any:
+    from .models.persist import SavedModel, load_model
+
+    return model if isinstance(model, SavedModel) else load_model(model, trust=trust)
+
+
+def _row_keys(frame: Any) -> np.ndarray:
+    """Which file each row of a feature table belongs to."""
+    from .models.data import segment_track_id, track_id
+
+    if "path" in frame.columns:
+        return frame["path"].astype(str).to_numpy()
+    if "group" in frame.columns:
+        return frame["group"].astype(str).to_numpy()
+    if "filename" not in frame.columns:
+        return np.array([f"row{i}" for i in range(len(frame))])
+    names = frame["filename"].astype(str).tolist()
+    tracks = [segment_track_id(name) for name in names]
+    if all(t is not None for t in tracks) and len(set(tracks)) < len(tracks):
+        return np.array(tracks)
+    return np.array([track_id(name) for name in names])
+
+
+def predict_table(
+    model: Any,
+    table: Any,
+    *,
+    top: int = 3,
+    trust: bool = False,
+    keys: Sequence[str] | np.ndarray | None = None,
+) -> list[Prediction]:
+    """Predict every file of a feature table (segments of one file are averaged).
+
+    Parameters
+    ----------
+    model : SavedModel or path
+        A model loaded with :func:`featurelab.models.load_model`, or its path.
+    table : pandas.DataFrame or path
+        Feature table holding the model's feature columns.
+    top : int
+        Labels per file.
+    trust : bool
+        Passed to :func:`~featurelab.models.load_model` when ``model`` is a path.
+    keys : array-like [shape=(n_rows,)] or None
+        The file of each row; by default the ``path`` column, else the track derived from
+        ``filename`` (``blues.00000.3.wav`` -> ``blues.00000``).
+
+    Returns
+    -------
+    list of Prediction
+        One per file, in order of first appearance.
+
+    Raises
+    ------
+    ModelFileError
+        The table lacks some of the model's features.
+    """
+    import pandas as pd
+
+    from .models.evaluate import aggregate_tracks
+
+    saved = _load(model, trust)
+    if not isinstance(table, pd.DataFrame):
+        from .io import read_table
+        from .models.data import read_table_metadata
+
+        saved.check_extraction(read_table_metadata(table))
+        table = read_table(table)
+    if table.empty:
+        return []
+    proba = saved.predict_proba(table)
+    keys = _row_keys(table) if keys is None else np.asarray(keys)
+    names, mean = aggregate_tracks(proba, saved.classes, keys)
+    counts = pd.Series(keys).value_counts()
+    return [
+        Prediction(path=str(name), top=top_k(row, saved.classes, top), n_segments=int(counts[name]))
+        for name, row in zip(names, mean, strict=True)
+    ]
+
+
+def expand_audio_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Files as given; folders replaced by the audio files below them (sorted)."""
+    from .io import AUDIO_EXTENSIONS
+
+    out: list[Path] = []
+    for item in paths:
+        path = Path(item)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower() in AUDIO_EXTENSIONS)
+            if not found:
+                raise ParameterError(f"Folder {str(path)!r} holds no audio files.")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
+def _extraction_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    """Keyword arguments of :func:`featurelab.extraction.extract_tables` from saved settings."""
+    kwargs: dict[str, Any] = {
+        "features": settings.get("features"),
+        "backend": settings.get("backend") or "librosa",
+        "sr": int(settings.get("sr") or 22050),
+    }
+    if settings.get("segment"):
+        kwargs["segment"] = float(settings["segment"])
+        if settings.get("segment_hop"):
+            kwargs["segment_hop"] = float(settings["segment_hop"])
+        if settings.get("segment_mode"):
+            kwargs["segment_mode"] = settings["segment_mode"]
+    return kwargs
+
+
+def predict_files(
+    model: Any,
+    paths: Iterable[str | os.PathLike],
+    *,
+    top: int = 3,
+    trust: bool = False,
+    n_jobs: int = 1,
+    progress: bool = False,
+) -> list[Prediction]:
+    """Extract audio files with the model's own settings and predict their top genres.
+
+    Parameters
+    ----------
+    model : SavedModel or path
+        A saved model (run directory, ``.skops`` or, with ``trust``, ``.joblib`` file).
+    paths : iterable of path
+        Audio files or folders of audio files.
+    top : int
+        Labels per file.
+    trust : bool
+        Allow loading a pickle-based model file (only from a trusted source).
+    n_jobs : int
+        Extraction workers.
+    progress : bool
+        Extraction progress bar.
+
+    Returns
+    -------
+    list of Prediction
+        One per file, in input order; a file that could not be decoded or yielded no segment has
+        an ``error`` and no ``top``.
+
+    Raises
+    ------
+    ModelFileError
+        The model cannot be loaded or its features do not match what extraction produces.
+    """
+    saved = _load(model, trust)
+    files = expand_audio_paths(paths)
+    if not files:
+        raise ParameterError("paths must name at least one audio file.")
+    top_k([0.0], ["x"], top)  # validate early
+    kwargs = _extraction_kwargs(saved.extraction)
+    frames = _extract(files, kwargs, n_jobs=n_jobs, progress=progress)
+    results = []
+    for path in files:
+        frame = frames.get(str(path))
+        if isinstance(frame, str):
+            results.append(Prediction(path=str(path), error=frame))
+            continue
+        if frame is None or frame.empty:
+            reason = "no features were extracted"
+            if kwargs.get("segment"):
+                reason += f" (shorter than one {kwargs['segment']:g} s segment?)"
+            results.append(Prediction(path=str(path), error=reason))
+            continue
+        (prediction,) = predict_table(saved, frame, top=top, keys=[str(path)] * len(frame))
+        results.append(prediction)
+    return results
+
+
+def _extract(
+    files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress: bool
+) -> dict[str, Any]:
+    """Extract ``files``; returns path -> its rows (DataFrame) or an error message (str)."""
+    from pathlib import PurePosixPath
+
+    from .datasets import discover, track_of_segment
+    from .extraction import extract_tables
+
+    items, problems = discover([str(p) for p in files])
+    out: dict[str, Any] = {problem.path: problem.reason for problem in problems}
+    if not items:
+        return out
+    result = extract_tables([str(item.path) for item in items], n_jobs=n_jobs, progress=progress,
+                            **kwargs)
+    kind = "segment" if kwargs.get("segment") else "track"
+    table = result.tables[kind]
+    for path, reason in result.errors.itertuples(index=False):
+        out[str(path)] = str(reason)
+    if kind == "track":
+        keys = table["filename"].astype(str).to_numpy()
+        by_item = {item.name: item for item in items}
+    else:
+        keys = np.array([track_of_segment(name) for name in table["filename"].astype(str)])
+        by_item = {str(PurePosixPath(item.name).with_suffix("")): item for item in items}
+    for key, item in by_item.items():
+        if str(item.path) not in out:
+            out[str(item.path)] = table[keys == key]
+    return out
+
+
+def check_model_for_table(model: Any, table: Any, *, trust: bool = False) -> None:
+    """Raise :class:`ModelFileError` if ``table`` lacks the features of ``model``."""
+    saved = _load(model, trust)
+    columns = table.columns if hasattr(table, "columns") else table
+    saved.check_features(columns)
+

@@ -1,0 +1,180 @@
+"""Nested evaluation: planted parameters are found, nothing is fitted on test rows, seeds
+reproduce results, segment tables are scored per track."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from models_helpers import rings_table, segment_table, track_table
+from sklearn.preprocessing import StandardScaler
+
+from featurelab.exceptions import ParameterError
+from featurelab.models import (
+    ModelSpec,
+    Protocol,
+    evaluate,
+    fit_final,
+    iter_outer_splits,
+    load_dataset,
+)
+from featurelab.models import registry as registry_module
+from featurelab.models.evaluate import aggregate_tracks
+from featurelab.models.search import make_search
+
+
+def test_search_finds_the_planted_kernel_and_c():
+    """Ring-shaped classes: only the RBF kernel with a non-tiny C separates them."""
+    grid = {"clf__kernel": ["linear", "rbf"], "clf__C": [0.001, 10.0]}
+    result = evaluate(rings_table(90), "svm", grid=grid, cv=3, inner_cv=3, seed=0)
+    assert [p["clf__kernel"] for p in result.summary()["best_params"]] == ["rbf"] * 3
+    assert [p["clf__C"] for p in result.summary()["best_params"]] == [10.0] * 3
+    assert result.mean("accuracy") > 0.9
+
+
+@pytest.mark.parametrize("search", ["random", "halving"])
+def test_random_and_halving_search_find_it_too(search):
+    grid = {"clf__kernel": ["linear", "rbf"], "clf__C": [10.0]}
+    result = evaluate(rings_table(90), "svm", grid=grid, search=search, n_iter=5, cv=3, seed=0)
+    assert [p["clf__kernel"] for p in result.summary()["best_params"]] == ["rbf"] * 3
+    assert result.settings["search"] == search
+
+
+class SpyScaler(StandardScaler):
+    """Records the row labels of every fit (shared across clones through the class)."""
+
+    fits: list[frozenset] = []
+
+    def fit(self, X, y=None, sample_weight=None):
+        SpyScaler.fits.append(frozenset(X.index))
+        return super().fit(X, y, sample_weight)
+
+
+def make_spy(*, random_state=0, n_jobs=1, class_weight=None):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("scale", SpyScaler()), ("clf", LogisticRegression(C=1.0))])
+
+
+@pytest.fixture
+def spy_model(monkeypatch):
+    monkeypatch.setitem(registry_module._REGISTRY, "spy",
+                        ModelSpec("spy", f"{__name__}:make_spy", "test spy"))
+    SpyScaler.fits = []
+    return "spy"
+
+
+def test_scaler_is_fitted_on_training_rows_only(spy_model):
+    ds = load_dataset(segment_table(6, 3))
+    evaluate(ds, spy_model, grid={"clf__C": [0.1, 1.0]}, cv=3, inner_cv=2, seed=3)
+    splits = list(iter_outer_splits(ds, Protocol(n_splits=3, seed=3, grouped=True)))
+    trains = [frozenset(train) for *_, train, _ in splits]
+    tests = [frozenset(test) for *_, test in splits]
+    assert SpyScaler.fits, "the spy was never fitted"
+    all_rows = frozenset(range(ds.n_samples))
+    for rows in SpyScaler.fits:
+        assert rows != all_rows
+        # each fit used the training rows of one outer fold (or a subset: inner folds) ...
+        assert any(rows <= train for train in trains)
+        # ... and whole tracks only (inner folds are group-aware)
+        tracks = set(ds.track_ids[list(rows)])
+        assert rows == frozenset(np.flatnonzero(np.isin(ds.track_ids, list(tracks))))
+    # the refit of each outer fold saw exactly its training rows, never its test rows
+    for train, test in zip(trains, tests, strict=True):
+        assert train in SpyScaler.fits
+        assert not any(rows & test for rows in SpyScaler.fits if rows == train)
+
+
+def test_fitted_scaler_statistics_are_those_of_the_training_rows():
+    ds = load_dataset(track_table(10))
+    rows = np.arange(0, ds.n_samples, 2)
+    sub = load_dataset(ds.frame.iloc[rows].reset_index(drop=True))
+    outcome = fit_final(sub, "logreg", grid={})
+    scaler = outcome.estimator.named_steps["scale"]
+    np.testing.assert_allclose(scaler.mean_, ds.X.iloc[rows].mean().to_numpy())
+
+
+def test_same_seed_same_results_different_seed_different_splits():
+    table = segment_table(6, 3)
+    kwargs = dict(grid={"clf__C": [0.5, 5.0]}, cv=3, repeats=1, inner_cv=2)
+    a = evaluate(table, "svm", seed=11, **kwargs)
+    b = evaluate(table, "svm", seed=11, **kwargs)
+    c = evaluate(table, "svm", seed=12, **kwargs)
+    assert a.fold_frame()[["accuracy", "f1_macro", "track_accuracy"]].equals(
+        b.fold_frame()[["accuracy", "f1_macro", "track_accuracy"]])
+    assert [f.best_params for f in a.folds] == [f.best_params for f in b.folds]
+    for fa, fb in zip(a.folds, b.folds, strict=True):
+        np.testing.assert_array_equal(fa.y_pred, fb.y_pred)
+    assert [f.test_index.tolist() for f in a.folds] != [f.test_index.tolist() for f in c.folds]
+
+
+def test_segment_tables_report_track_scores():
+    result = evaluate(segment_table(6, 4), "logreg", grid={}, cv=3, seed=0)
+    summary = result.summary()
+    assert summary["is_segment_table"]
+    assert summary["protocol"] == "3-fold StratifiedGroupKFold"
+    assert 0.0 <= summary["track_accuracy_mean"] <= 1.0
+    assert sum(f.n_test_tracks for f in result.folds) == 18
+    assert np.asarray(summary["track_confusion_matrix"]).sum() == 18
+    assert np.asarray(summary["confusion_matrix"]).sum() == 72
+
+
+def test_aggregate_tracks_averages_probabilities():
+    proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.4, 0.6], [0.2, 0.8]])
+    names, mean = aggregate_tracks(proba, ["a", "b"], np.array(["t1", "t1", "t1", "t2"]))
+    assert names.tolist() == ["t1", "t2"]
+    np.testing.assert_allclose(mean, [[1.7 / 3, 1.3 / 3], [0.2, 0.8]])
+
+
+def test_summary_has_the_contract_keys():
+    summary = evaluate(track_table(10), "logreg", grid={"clf__C": [1.0]}, cv=3).summary()
+    for key in ("model", "protocol", "n_samples", "n_features", "n_classes", "classes",
+                "accuracy_mean", "accuracy_std", "balanced_accuracy_mean",
+                "balanced_accuracy_std", "f1_macro_mean", "f1_macro_std", "track_accuracy_mean",
+                "track_accuracy_std", "fit_time_mean", "predict_time_per_track", "best_params",
+                "fold_scores", "per_class", "confusion_matrix", "seed", "featurelab_version",
+                "created", "command"):
+        assert key in summary, key
+    assert summary["track_accuracy_mean"] is None
+    assert set(summary["per_class"]) == {"blues", "jazz", "rock"}
+    assert len(summary["fold_scores"]) == 3
+
+
+def test_holdout_and_class_weight():
+    result = evaluate(track_table(15), "lgbm", grid={"clf__n_estimators": [10]}, test_size=0.2,
+                      repeats=2, class_weight="balanced", seed=1)
+    assert result.protocol.describe() == "stratified holdout test_size=0.2 x 2 repeats"
+    assert [f.n_test for f in result.folds] == [9, 9]
+
+
+def test_log_var_runs_inside_the_pipeline():
+    result = evaluate(track_table(10), "svm", grid={}, cv=3, log_var=True)
+    assert result.settings["log_var"] is True
+    assert result.mean("accuracy") > 0.5
+
+
+def test_voting_with_xgb_member_on_string_labels():
+    params = {"clf__xgb__clf__estimator__n_estimators": 5, "clf__lgbm__clf__n_estimators": 5}
+    result = evaluate(track_table(12), "voting", grid={"clf__weights": [None, [2, 1, 1]]},
+                      params=params, cv=2, inner_cv=2)
+    assert result.mean("accuracy") > 0.5
+
+
+def test_bad_arguments():
+    with pytest.raises(ParameterError, match="model must be one of"):
+        evaluate(track_table(5), "nope")
+    with pytest.raises(ParameterError, match="search must be one of"):
+        make_search(None, {"clf__C": [1]}, search="bayes")
+
+
+@pytest.mark.parametrize(("model", "params"), [
+    ("lgbm", {"clf__n_estimators": 10, "clf__subsample": 0.7, "clf__colsample_bytree": 0.5}),
+    ("xgb", {"clf__estimator__n_estimators": 10, "clf__estimator__subsample": 0.7}),
+])
+def test_tree_models_are_reproducible_by_seed(model, params):
+    table = track_table(15, n_noise=6)
+    runs = [evaluate(table, model, grid={}, params=params, cv=3, seed=seed)
+            for seed in (4, 4)]
+    for fa, fb in zip(runs[0].folds, runs[1].folds, strict=True):
+        np.testing.assert_array_equal(fa.y_pred, fb.y_pred)
+    assert runs[0].fold_frame()["accuracy"].equals(runs[1].fold_frame()["accuracy"])
