@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 
 from ..models.registry import available_models
-from ._app import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Jobs, OutDir, Quiet, app, show_progress
+from ._app import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    EXIT_USAGE,
+    Jobs,
+    OutDir,
+    Quiet,
+    Scheduler,
+    app,
+    show_progress,
+)
 
 _MODELS = ", ".join(available_models())
 
@@ -111,6 +121,7 @@ def gridsearch(
                                  "[default: 42].")
     ] = None,
     jobs: Jobs = 1,
+    scheduler: Scheduler = None,
     out: OutDir = None,
     save_model: Annotated[
         bool,
@@ -140,35 +151,37 @@ def gridsearch(
 
     * `featurelab gridsearch features_30_sec.csv -m voting --split-file splits/`
     """
+    from ..distributed import dask_backend
     from ..models.runner import gridsearch as run_gridsearch
 
     options = {"members": members} if members else None
     fmt = tuple(part.strip() for part in formats.split(",") if part.strip())
-    run = run_gridsearch(
-        table,
-        model,
-        config=config,
-        out=out,
-        features_file=features_file,
-        save_model=save_model,
-        formats=fmt,
-        n_jobs=_jobs(jobs),
-        progress=show_progress(quiet),
-        command=_command_line(ctx),
-        search=search,
-        n_iter=n_iter,
-        cv=cv,
-        repeats=repeats,
-        inner_cv=inner_cv,
-        test_size=test_size,
-        split_dir=None if split_file is None else str(split_file),
-        group=group,
-        class_weight=class_weight,
-        log_var=log_var,
-        scoring=scoring,
-        seed=seed,
-        options=options,
-    )
+    with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
+        run = run_gridsearch(
+            table,
+            model,
+            config=config,
+            out=out,
+            features_file=features_file,
+            save_model=save_model,
+            formats=fmt,
+            n_jobs=_jobs(jobs),
+            progress=show_progress(quiet),
+            command=_command_line(ctx),
+            search=search,
+            n_iter=n_iter,
+            cv=cv,
+            repeats=repeats,
+            inner_cv=inner_cv,
+            test_size=test_size,
+            split_dir=None if split_file is None else str(split_file),
+            group=group,
+            class_weight=class_weight,
+            log_var=log_var,
+            scoring=scoring,
+            seed=seed,
+            options=options,
+        )
     if not quiet:
         r = run.results
         typer.echo(f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "

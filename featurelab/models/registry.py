@@ -162,7 +162,11 @@ def make_model(
     spec = get_model_spec(name)
     spec.check_available()
     factory = spec.load()
-    accepted = set(inspect.signature(factory).parameters)
+    signature = inspect.signature(factory).parameters.values()
+    accepted = {p.name for p in signature if p.kind is not p.VAR_KEYWORD}
+    if any(p.kind is p.VAR_KEYWORD for p in signature):
+        # a factory taking **kwargs gets every plain keyword; pipeline parameters contain "__"
+        accepted |= {key for key in params if "__" not in key}
     options = {key: value for key, value in params.items() if key in accepted}
     settable = {key: value for key, value in params.items() if key not in accepted}
     model = factory(random_state=random_state, n_jobs=n_jobs, class_weight=class_weight, **options)

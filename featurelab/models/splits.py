@@ -23,6 +23,7 @@ __all__ = [
     "iter_outer_splits",
     "read_split_dir",
     "split_membership",
+    "check_n_splits",
 ]
 
 @dataclass(frozen=True)
