@@ -65,7 +65,7 @@ class TreeMemory:
                 pass
             self._stop.wait(self.interval)
 
-    def __enter__(self) -> "TreeMemory":
+    def __enter__(self) -> TreeMemory:
         self._thread.start()
         return self
 
@@ -82,7 +82,9 @@ def pick_files(per_genre: int, workdir: Path) -> list[Path]:
         return files
     from featurelab.synthetic import make_synthetic_corpus
 
-    frame = make_synthetic_corpus(workdir / "synthetic", n_per_class=per_genre, duration=20.0, seed=0)
+    frame = make_synthetic_corpus(
+        workdir / "synthetic", n_per_class=per_genre, duration=20.0, seed=0
+    )
     return [Path(p) for p in frame["path"]]
 
 
@@ -102,7 +104,9 @@ def run_naive(files: list[Path], out: Path) -> dict:
     for path in files:  # the 3 s table script
         y, sr = librosa.load(path, sr=22050)
         for i, (a, b) in enumerate(segment_bounds(len(y), sr, 3.0)):
-            segment_rows.append({"filename": segment_name(path.name, i), **reference_gtzan_features(y[a:b], sr)})
+            segment_rows.append(
+                {"filename": segment_name(path.name, i), **reference_gtzan_features(y[a:b], sr)}
+            )
     elapsed = time.perf_counter() - started
     pd.DataFrame(track_rows).to_parquet(out / "naive_track.parquet")
     pd.DataFrame(segment_rows).to_parquet(out / "naive_segment.parquet")
@@ -160,7 +164,9 @@ def deviations(naive: pd.DataFrame, fast: pd.DataFrame) -> pd.Series:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--per-genre", type=int, default=2)
     parser.add_argument("--long", action="store_true", help="also measure one 10-minute file")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -179,8 +185,19 @@ def main() -> None:
     results = {}
     for mode in modes:
         proc = subprocess.Popen(
-            [sys.executable, __file__, "--child", mode, "--files", str(work / "files.json"), "--out", str(work)],
-            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                mode,
+                "--files",
+                str(work / "files.json"),
+                "--out",
+                str(work),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
         with TreeMemory(proc.pid) as memory:
             stdout, _ = proc.communicate()
@@ -189,19 +206,33 @@ def main() -> None:
         results[mode] = json.loads(stdout.strip().splitlines()[-1])
         r = results[mode]
         r["peak_rss_mb"] = max(r["peak_rss_mb"], memory.peak)
-        print(f"{mode:12s} {r['seconds']:8.1f} s audio  {r['elapsed']:7.1f} s  {r['seconds'] / r['elapsed']:6.1f}x realtime  peak RSS (process tree) {r['peak_rss_mb']:6.0f} MB", flush=True)
+        print(
+            f"{mode:12s} {r['seconds']:8.1f} s audio  {r['elapsed']:7.1f} s  {r['seconds'] / r['elapsed']:6.1f}x realtime  peak RSS (process tree) {r['peak_rss_mb']:6.0f} MB",
+            flush=True,
+        )
 
     naive = results["naive"]["elapsed"]
-    print(f"\nsource: {'GTZAN excerpts' if DATA.is_dir() else 'synthesized'}, {len(files)} files, track + 3 s segment tables")
+    print(
+        f"\nsource: {'GTZAN excerpts' if DATA.is_dir() else 'synthesized'}, {len(files)} files, track + 3 s segment tables"
+    )
     for jobs in (1, 2):
-        print(f"speed-up featurelab --jobs {jobs} vs naive loop: {naive / results[f'featurelab{jobs}']['elapsed']:.1f}x")
+        print(
+            f"speed-up featurelab --jobs {jobs} vs naive loop: {naive / results[f'featurelab{jobs}']['elapsed']:.1f}x"
+        )
     for kind in ("track", "segment"):
-        dev = deviations(pd.read_parquet(work / f"naive_{kind}.parquet"), pd.read_parquet(work / f"featurelab2_{kind}.parquet"))
-        print(f"\nlargest relative deviation per column, {kind} table (featurelab vs naive): max {dev.max():.2g}")
+        dev = deviations(
+            pd.read_parquet(work / f"naive_{kind}.parquet"),
+            pd.read_parquet(work / f"featurelab2_{kind}.parquet"),
+        )
+        print(
+            f"\nlargest relative deviation per column, {kind} table (featurelab vs naive): max {dev.max():.2g}"
+        )
         print("  " + ", ".join(f"{c} {v:.1g}" for c, v in dev.sort_values(ascending=False).items()))
     if args.long:
         r = results["long"]
-        print(f"\n10-minute file: {r['seconds'] / r['elapsed']:.1f}x realtime, peak RSS {r['peak_rss_mb']:.0f} MB (after decoding setup {r['baseline_rss_mb']:.0f} MB)")
+        print(
+            f"\n10-minute file: {r['seconds'] / r['elapsed']:.1f}x realtime, peak RSS {r['peak_rss_mb']:.0f} MB (after decoding setup {r['baseline_rss_mb']:.0f} MB)"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import os
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 
@@ -225,7 +225,9 @@ def read_manifest(path: str | os.PathLike) -> tuple[list[AudioItem], list[InputP
             continue
         if end is not None and end <= (start or 0.0):
             problems.append(
-                InputProblem(str(audio), f"{where}: end ({end:g} s) must be after start ({start or 0:g} s)")
+                InputProblem(
+                    str(audio), f"{where}: end ({end:g} s) must be after start ({start or 0:g} s)"
+                )
             )
             continue
         group = str(row.get("group", "")).strip() or None
@@ -244,7 +246,9 @@ def read_manifest(path: str | os.PathLike) -> tuple[list[AudioItem], list[InputP
     unique: list[AudioItem] = []
     for item in items:
         if item.name in seen:
-            problems.append(InputProblem(str(item.path), "duplicate manifest entry (same file and clip)"))
+            problems.append(
+                InputProblem(str(item.path), "duplicate manifest entry (same file and clip)")
+            )
             continue
         seen.add(item.name)
         unique.append(item)
@@ -327,5 +331,3 @@ def make_synthetic_corpus(*args: object, **kwargs: object):  # noqa: ANN201 - re
     from .synthetic import make_synthetic_corpus as _make
 
     return _make(*args, **kwargs)
-
-

@@ -91,7 +91,9 @@ def test_multichannel_is_averaged_to_mono(tmp_path, write_wav, channels):
     multi_table, errors = run(tmp_path / "m")
     mono_table, _ = run(tmp_path / "s")
     assert errors.empty
-    assert_allclose(multi_table[FEATS].to_numpy(float), mono_table[FEATS].to_numpy(float), rtol=1e-5, atol=1e-7)
+    assert_allclose(
+        multi_table[FEATS].to_numpy(float), mono_table[FEATS].to_numpy(float), rtol=1e-5, atol=1e-7
+    )
     decoded, _ = load_audio(tmp_path / "m" / "multi.wav")
     assert decoded.ndim == 1
 

@@ -31,7 +31,9 @@ def test_track_table_schema_and_values(tiny_corpus):
     y, _ = sf.read(tiny_corpus / row["label"] / row["filename"], dtype="float32")
     ref = reference_gtzan_features(y, SR)
     assert row["length"] == len(y)
-    assert_allclose(row[list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9)
+    assert_allclose(
+        row[list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9
+    )
 
 
 def test_segment_bounds_gtzan_preset():
@@ -40,7 +42,16 @@ def test_segment_bounds_gtzan_preset():
     assert bounds[0] == (0, 66149) and bounds[1] == (66150, 132299)
     assert segment_bounds(66150, 22050, 3.0) == [(0, 66149)]
     assert segment_bounds(66149, 22050, 3.0) == []  # partial window dropped
-    assert segment_bounds(100, 10, 3.0, hop=1.0, mode="exact") == [(0, 30), (10, 40), (20, 50), (30, 60), (40, 70), (50, 80), (60, 90), (70, 100)]
+    assert segment_bounds(100, 10, 3.0, hop=1.0, mode="exact") == [
+        (0, 30),
+        (10, 40),
+        (20, 50),
+        (30, 60),
+        (40, 70),
+        (50, 80),
+        (60, 90),
+        (70, 100),
+    ]
 
 
 def test_segment_table_rows_are_features_of_the_slices(tiny_corpus):
@@ -55,7 +66,12 @@ def test_segment_table_rows_are_features_of_the_slices(tiny_corpus):
 
     y, _ = sf.read(tiny_corpus / "bright" / "bright.00000.wav", dtype="float32")
     ref = reference_gtzan_features(y[SR : 2 * SR - 1], SR)
-    assert_allclose(seg.iloc[1][list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9)
+    assert_allclose(
+        seg.iloc[1][list(GTZAN_FEATURE_COLUMNS)].astype(float),
+        list(ref.values()),
+        rtol=1e-5,
+        atol=1e-9,
+    )
     # the track table from the same run equals a track-only run
     pd.testing.assert_frame_equal(track, extract(tiny_corpus))
 
@@ -80,7 +96,9 @@ def test_extract_features_single_signal_and_validation():
     assert extract_features(stereo, SR) == pytest.approx(row)
     with pytest.raises(ParameterError, match="finite"):
         extract_features(np.array([0.0, np.nan]), SR)
-    with pytest.raises(ParameterError, match="Unknown feature set 'nope'. Valid feature sets are: gtzan"):
+    with pytest.raises(
+        ParameterError, match="Unknown feature set 'nope'. Valid feature sets are: gtzan"
+    ):
         extract_features(sine(440, 0.1), SR, features="nope")
     with pytest.raises(ParameterError, match="backend must be one of"):
         extract_features(sine(440, 0.1), SR, backend="essentia")
@@ -88,7 +106,12 @@ def test_extract_features_single_signal_and_validation():
 
 def test_extra_feature_sets_are_appended(tiny_corpus):
     df = extract(tiny_corpus, features="gtzan,spectral_flatness")
-    assert list(df.columns) == [*gtzan_columns()[:-1], "spectral_flatness_mean", "spectral_flatness_var", "label"]
+    assert list(df.columns) == [
+        *gtzan_columns()[:-1],
+        "spectral_flatness_mean",
+        "spectral_flatness_var",
+        "label",
+    ]
 
 
 def test_duplicate_basenames_get_relative_paths(tmp_path, write_wav):
@@ -134,10 +157,18 @@ def test_manifest_clips_groups_and_bad_rows(tmp_path, write_wav):
 
     decoded, _ = sf.read(tmp_path / "audio" / "long.wav", dtype="float32")
     ref = reference_gtzan_features(decoded[2 * SR : int(3.5 * SR)], SR)
-    assert df.iloc[1]["spectral_centroid_mean"] == pytest.approx(ref["spectral_centroid_mean"], rel=1e-5)
+    assert df.iloc[1]["spectral_centroid_mean"] == pytest.approx(
+        ref["spectral_centroid_mean"], rel=1e-5
+    )
     reasons = " | ".join(result.errors["reason"])
     assert len(result.errors) == 5, reasons
-    for needle in ("file not found", "beyond the end of the file", "must be after start", "bad start/end", "no audio samples"):
+    for needle in (
+        "file not found",
+        "beyond the end of the file",
+        "must be after start",
+        "bad start/end",
+        "no audio samples",
+    ):
         assert needle in reasons
 
 
@@ -160,7 +191,11 @@ def test_read_split_dir(tmp_path):
     (tmp_path / "train_filtered.txt").write_text("blues/blues.00001.wav\nrock/rock.00002.wav\n")
     (tmp_path / "test_filtered.txt").write_text("jazz/jazz.00003.wav\n")
     splits = read_split_dir(tmp_path)
-    assert splits == {"train": ["blues.00001.wav", "rock.00002.wav"], "valid": [], "test": ["jazz.00003.wav"]}
+    assert splits == {
+        "train": ["blues.00001.wav", "rock.00002.wav"],
+        "valid": [],
+        "test": ["jazz.00003.wav"],
+    }
     with pytest.raises(ParameterError, match="does not exist"):
         read_split_dir(tmp_path / "nope")
 
@@ -168,7 +203,22 @@ def test_read_split_dir(tmp_path):
 # ----------------------------------------------------------------------------- CLI
 def test_cli_writes_table_meta_and_exit_codes(tiny_corpus, tmp_path, capsys):
     out = tmp_path / "out" / "t.parquet"
-    assert main(["extract", str(tiny_corpus), "-o", str(out), "--segment", "1", "--track-out", str(tmp_path / "out" / "tr.csv"), "-q"]) == 0
+    assert (
+        main(
+            [
+                "extract",
+                str(tiny_corpus),
+                "-o",
+                str(out),
+                "--segment",
+                "1",
+                "--track-out",
+                str(tmp_path / "out" / "tr.csv"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     seg = pd.read_parquet(out)
     assert len(seg) == 18 and list(seg.columns) == gtzan_columns()
     meta = json.loads(out.with_suffix(".meta.json").read_text())
@@ -182,7 +232,9 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.xlsx")]) == 2
     assert ".csv or .parquet" in capsys.readouterr().err
-    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
+    assert (
+        main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
+    )
     assert "Valid feature sets are" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--segment", "-1"]) == 2
     assert "segment must be a positive number" in capsys.readouterr().err

@@ -91,7 +91,12 @@ def test_sliding_median_equals_scipy(rng, width, axis):
     data = rng.random((37, 53)).astype(np.float32)
     size = [1, 1]
     size[axis] = width
-    assert_allclose(median_filter_1d(data, width, axis), median_filter(data, size=size, mode="reflect"), rtol=0, atol=0)
+    assert_allclose(
+        median_filter_1d(data, width, axis),
+        median_filter(data, size=size, mode="reflect"),
+        rtol=0,
+        atol=0,
+    )
 
 
 def test_sliding_median_refuses_even_width(rng):
@@ -103,7 +108,9 @@ def test_sliding_median_short_axis(rng):
     from scipy.ndimage import median_filter
 
     data = rng.random((3, 40)).astype(np.float32)  # fewer rows than the window
-    assert_allclose(median_filter_1d(data, 31, 0), median_filter(data, size=(31, 1), mode="reflect"))
+    assert_allclose(
+        median_filter_1d(data, 31, 0), median_filter(data, size=(31, 1), mode="reflect")
+    )
 
 
 def test_chirp_is_a_real_signal():
@@ -133,4 +140,6 @@ def test_padded_slice_equals_padding_the_whole_signal(rng):
             for start in range(0, n + 2048, 331):
                 for stop in (start + 1, start + 2048, n + 2048):
                     if start < stop <= n + 2048:
-                        assert np.array_equal(_padded_slice(y, start, stop, mode), full[:, start:stop])
+                        assert np.array_equal(
+                            _padded_slice(y, start, stop, mode), full[:, start:stop]
+                        )

@@ -13,10 +13,10 @@ import click
 import typer
 
 from ..exceptions import FeaturelabError
-from ._app import EXIT_INTERRUPTED, EXIT_USAGE, app
 
 # Importing the command modules registers their commands on ``app`` (order = order in --help).
-from . import _extract, _models, _select, _neural, _demo  # noqa: E402, F401, I001
+from . import _demo, _extract, _models, _neural, _select  # noqa: E402, F401, I001
+from ._app import EXIT_INTERRUPTED, EXIT_USAGE, app
 
 __all__ = ["app", "main"]
 

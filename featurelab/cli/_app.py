@@ -48,7 +48,11 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", "-V", callback=_version_callback, is_eager=True, help="Show the version and exit."
+            "--version",
+            "-V",
+            callback=_version_callback,
+            is_eager=True,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:

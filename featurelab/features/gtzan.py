@@ -70,7 +70,9 @@ def gtzan_features(y: np.ndarray, sr: int, *, block_frames: int = BLOCK_FRAMES) 
     >>> round(row["spectral_centroid_mean"]) in range(400, 500)
     True
     """
-    return dict(gtzan_features_batch(np.asarray(y)[np.newaxis, :], sr, block_frames=block_frames)[0])
+    return dict(
+        gtzan_features_batch(np.asarray(y)[np.newaxis, :], sr, block_frames=block_frames)[0]
+    )
 
 
 def gtzan_features_batch(
@@ -98,7 +100,9 @@ def gtzan_features_batch(
     """
     Y = np.ascontiguousarray(Y, dtype=np.float32)
     if Y.ndim != 2 or Y.shape[1] == 0:
-        raise ValueError(f"Y must be a 2-D array of non-empty signals. Got shape {Y.shape} instead.")
+        raise ValueError(
+            f"Y must be a 2-D array of non-empty signals. Got shape {Y.shape} instead."
+        )
     if block_frames < 1:
         raise ValueError(f"block_frames must be a positive integer. Got {block_frames} instead.")
     with quiet_edge_warnings():
@@ -175,8 +179,11 @@ def _tempo(onset_env: np.ndarray, sr: int, block_frames: int) -> float:
     for a in range(0, n, block_frames):
         b = min(n, a + block_frames)
         part = librosa.feature.tempogram(
-            onset_envelope=padded[a : b - 1 + win], sr=sr, hop_length=HOP_LENGTH,
-            win_length=win, center=False,
+            onset_envelope=padded[a : b - 1 + win],
+            sr=sr,
+            hop_length=HOP_LENGTH,
+            win_length=win,
+            center=False,
         )
         if tg is None:
             tg = np.empty((win, n), dtype=part.dtype)
@@ -213,7 +220,9 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
             librosa.feature.spectral_bandwidth(S=S, sr=sr, n_fft=N_FFT, centroid=centroid)[:, 0]
         )
         frame_stats["rolloff"].append(
-            librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=N_FFT, roll_percent=ROLL_PERCENT)[:, 0]
+            librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=N_FFT, roll_percent=ROLL_PERCENT)[
+                :, 0
+            ]
         )
         frame_stats["rms"].append(
             librosa.feature.rms(
@@ -231,7 +240,9 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         # Per signal, not batched: the mel projection then runs through exactly the same BLAS call
         # (and rounding) as librosa's on one signal.
         mel_blocks.append(
-            np.stack([librosa.feature.melspectrogram(S=power[i], sr=sr, n_fft=N_FFT) for i in range(k)])
+            np.stack(
+                [librosa.feature.melspectrogram(S=power[i], sr=sr, n_fft=N_FFT) for i in range(k)]
+            )
         )
         for i in range(k):
             pitch, mag = librosa.piptrack(S=power[i], sr=sr, n_fft=N_FFT)

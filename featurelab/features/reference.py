@@ -53,7 +53,11 @@ def _reference(y: np.ndarray, sr: int) -> dict[str, float]:
     _mv("rms", librosa.feature.rms(y=y, pad_mode=pad), out)
     _mv("spectral_centroid", librosa.feature.spectral_centroid(y=y, sr=sr, pad_mode=pad), out)
     _mv("spectral_bandwidth", librosa.feature.spectral_bandwidth(y=y, sr=sr, pad_mode=pad), out)
-    _mv("rolloff", librosa.feature.spectral_rolloff(y=y, sr=sr, roll_percent=0.85, pad_mode=pad), out)
+    _mv(
+        "rolloff",
+        librosa.feature.spectral_rolloff(y=y, sr=sr, roll_percent=0.85, pad_mode=pad),
+        out,
+    )
     _mv("zero_crossing_rate", librosa.feature.zero_crossing_rate(y), out)
     harmonic, percussive = librosa.effects.hpss(y, pad_mode=pad)
     _mv("harmony", harmonic, out)
