@@ -13,7 +13,9 @@ harmonic/percussive waveforms, equals the whole-signal computation exactly. Only
 arrays (mel bands, frame statistics) and the two separated waveforms are kept for the whole signal.
 The three global steps -- the chroma tuning estimate, the 80 dB floor of the log-mel spectrogram and
 the tempo -- run on those. Results equal the one-call-per-feature reference up to float32 rounding
-(see ``tests/test_gtzan_reference.py``).
+(see ``tests/test_gtzan_reference.py``). One shortcut is not librosa's: the percussive waveform is the
+signal minus the harmonic one (the soft masks sum to one and the STFT pair reconstructs the signal),
+which saves one inverse STFT and agrees with librosa's separately inverted waveform to ~1e-6.
 """
 
 from __future__ import annotations
@@ -203,8 +205,8 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
     mel_blocks: list[np.ndarray] = []
     peaks: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in range(k)]
     kept_power: list[np.ndarray] | None = [] if T <= _KEEP_POWER_FRAMES else None
-    # Harmonic and percussive waveforms in padded coordinates (sample 0 = first frame's start).
-    waves = np.zeros((2, k, (T - 1) * HOP_LENGTH + N_FFT), dtype=np.float32)
+    # The harmonic waveform in padded coordinates (sample 0 = the first frame's start).
+    harmonic_padded = np.zeros((k, (T - 1) * HOP_LENGTH + N_FFT), dtype=np.float32)
 
     for a, b in blocks.bounds:
         ea, eb = max(0, a - _CONTEXT), min(T, b + _CONTEXT)
@@ -259,25 +261,27 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         S_mid = S_ext[..., ia:ib]
         perc = median_filter_1d(S_mid, HPSS_KERNEL, axis=-2)
         mask_harm = librosa.util.softmask(harm, perc, power=2.0, split_zeros=True)
-        mask_perc = librosa.util.softmask(perc, harm, power=2.0, split_zeros=True)
-        del harm, perc, S_ext
-        phase = librosa.magphase(D_ext[..., ia:ib])[1]
-        del D_ext
-        separated = np.stack([(S_mid * mask_harm) * phase, (S_mid * mask_perc) * phase])
-        del mask_harm, mask_perc, phase, S_mid
+        del harm, perc, S_ext, S_mid
+        # librosa forms (S * mask) * phase; D * mask is the same product without the phase.
+        D_harm = D_ext[..., ia:ib] * mask_harm
+        del mask_harm, D_ext
         wave = librosa.istft(
-            separated, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False, dtype=np.float32
-        )  # (2, k, samples) starting at padded sample (ea + ia) * hop
-        del separated
+            D_harm, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False, dtype=np.float32
+        )  # (k, samples) starting at padded sample (ea + ia) * hop
+        del D_harm
         first = (ea + ia) * HOP_LENGTH
         lo = a * HOP_LENGTH
-        hi = b * HOP_LENGTH if b < T else waves.shape[-1]
-        waves[..., lo:hi] = wave[..., lo - first : hi - first]
+        hi = b * HOP_LENGTH if b < T else harmonic_padded.shape[-1]
+        harmonic_padded[..., lo:hi] = wave[..., lo - first : hi - first]
         del wave
 
     stats = {name: np.concatenate(parts, axis=-1) for name, parts in frame_stats.items()}
     half = N_FFT // 2
-    harmonic, percussive = waves[0, :, half : half + n], waves[1, :, half : half + n]
+    harmonic = harmonic_padded[:, half : half + n]
+    # The two soft masks sum to one and the STFT/ISTFT pair reconstructs the signal, so the
+    # percussive waveform is the signal minus the harmonic one: one inverse STFT instead of two.
+    # (Equal to librosa's separately inverted waveform within float32 rounding, ~1e-7.)
+    percussive = Y - harmonic
     mel = np.concatenate(mel_blocks, axis=-1)
     del mel_blocks
 
