@@ -21,6 +21,7 @@ import numpy as np
 
 from .._version import __version__
 from ..exceptions import ParameterError
+from ..progress import start_progress as _progress
 from .config import grid_size
 from .registry import default_grid, get_model_spec, make_model
 
@@ -447,20 +448,6 @@ def evaluate(
         settings=settings,
         cv_results=pd.concat(cv_frames, ignore_index=True) if cv_frames else None,
     )
-
-
-def _progress(enabled: bool, *, total: int, description: str) -> tuple[Any, Any] | None:
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    bar = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-    )
-    bar.start()
-    return bar, bar.add_task(description, total=total)
 
 
 def _fit_split(

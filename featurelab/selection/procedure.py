@@ -11,6 +11,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..exceptions import ParameterError
+from ..progress import start_progress as _progress
 from .result import SelectionResult
 from .selector import (
     ShapSelector,
@@ -369,17 +370,4 @@ def _resolve_rule(
     good = curve[curve["accuracy_mean"] >= curve.loc[best, "accuracy_mean"] - stderr]
     return "one-standard-error", int(good["k"].min())
 
-
-def _progress(enabled: bool, *, total: int, description: str) -> tuple[Any, Any] | None:
-    if not enabled:
-        return None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    bar = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=Console(stderr=True), transient=True,
-    )
-    bar.start()
-    return bar, bar.add_task(description, total=total)
 
