@@ -59,7 +59,7 @@ def gridsearch(
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="YAML config overriding configs/<model>.yaml (grid, params, "
+        typer.Option("--config", help="YAML config overriding `configs/<model>.yaml` (grid, params, "
                      "options, protocol). Flags override it."),
     ] = None,
     features_file: Annotated[
