@@ -1,8 +1,10 @@
 """Every GTZAN column of the fast engine against the one-call-per-feature librosa reference.
 
-Tolerances: relative 1e-5 (absolute 1e-9) for every column but harmony/perceptr, whose waveforms come
-from an inverse STFT of masked spectra: relative 1e-4 (absolute 1e-9). In practice the engine matches
-the reference to ~1e-7 (float32 rounding) and harmony/perceptr exactly.
+Tolerances: relative 1e-5 (absolute 1e-9) for every column but harmony/perceptr: relative 1e-4 and
+absolute 1e-7 (full scale = 1). Their waveforms come from inverse STFTs of masked spectra, the
+percussive one as the signal minus the harmonic one, and their means sit near zero, where only an
+absolute tolerance is meaningful. In practice the engine matches the reference to ~1e-7 relative
+(float32 rounding) and the harmonic waveform exactly.
 """
 
 from __future__ import annotations
@@ -19,14 +21,16 @@ from featurelab.features.schema import GTZAN_FEATURE_COLUMNS
 
 RTOL = {"harmony": 1e-4, "perceptr": 1e-4}
 DEFAULT_RTOL = 1e-5
-ATOL = 1e-9
+ATOL = {"harmony": 1e-7, "perceptr": 1e-7}
+DEFAULT_ATOL = 1e-9
 
 
 def assert_matches_reference(fast: dict, ref: dict) -> None:
     assert list(fast) == list(ref) == list(GTZAN_FEATURE_COLUMNS)
     for column in GTZAN_FEATURE_COLUMNS:
-        rtol = RTOL.get(column.rsplit("_", 1)[0], DEFAULT_RTOL)
-        assert_allclose(fast[column], ref[column], rtol=rtol, atol=ATOL, err_msg=column)
+        base = column.rsplit("_", 1)[0]
+        rtol, atol = RTOL.get(base, DEFAULT_RTOL), ATOL.get(base, DEFAULT_ATOL)
+        assert_allclose(fast[column], ref[column], rtol=rtol, atol=atol, err_msg=column)
 
 
 @pytest.mark.parametrize("name", ["sine440", "chirp", "noise", "clicks", "music"])
