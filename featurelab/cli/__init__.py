@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 
-import click
 import typer
 
 from ..exceptions import FeaturelabError
@@ -20,11 +19,24 @@ from ._app import EXIT_INTERRUPTED, EXIT_USAGE, app
 
 __all__ = ["app", "main"]
 
-# typer >= 0.22 vendors click; older versions raise click's own exceptions. Catch both.
-_USAGE_ERRORS: tuple[type[Exception], ...] = (click.exceptions.ClickException,) + (
-    (typer.TyperException,) if hasattr(typer, "TyperException") else ()
-)
-_ABORTS: tuple[type[BaseException], ...] = (click.exceptions.Abort, typer.Abort)
+
+def _click_exceptions() -> tuple[tuple[type[Exception], ...], tuple[type[BaseException], ...]]:
+    """Usage-error and abort classes: typer's own (recent typer vendors click) and click's if any."""
+    usage: list[type[Exception]] = []
+    aborts: list[type[BaseException]] = [typer.Abort]
+    if hasattr(typer, "TyperException"):
+        usage.append(typer.TyperException)
+    try:  # older typer raises the exceptions of an installed click
+        import click
+    except ImportError:
+        pass
+    else:
+        usage.append(click.exceptions.ClickException)
+        aborts.append(click.exceptions.Abort)
+    return tuple(usage), tuple(aborts)
+
+
+_USAGE_ERRORS, _ABORTS = _click_exceptions()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,20 +44,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = app(args=argv, prog_name="featurelab", standalone_mode=False)
     except _ABORTS:
-        click.echo("Aborted.", err=True)
+        typer.echo("Aborted.", err=True)
         return EXIT_INTERRUPTED
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        typer.echo("Interrupted.", err=True)
         return EXIT_INTERRUPTED
     except _USAGE_ERRORS as error:
         show = getattr(error, "show", None)
         if callable(show):
             show()
         else:
-            click.echo(f"Error: {error}", err=True)
+            typer.echo(f"Error: {error}", err=True)
         return int(getattr(error, "exit_code", EXIT_USAGE))
     except FeaturelabError as error:
-        click.echo(f"Error: {error}", err=True)
+        typer.echo(f"Error: {error}", err=True)
         return EXIT_USAGE
     return code if isinstance(code, int) else 0
 
