@@ -21,15 +21,20 @@ from .exceptions import AudioLoadError, ParameterError, TableError
 
 __all__ = [
     "AUDIO_EXTENSIONS",
+    "SAMPLE_RATE_RANGE",
     "load_audio",
     "read_table",
     "write_table",
     "atomic_path",
     "table_format",
+    "check_writable",
 ]
 
 #: Formats that libsndfile decodes natively; other extensions (mp3, m4a) may fall back to audioread.
 _SNDFILE_EXTENSIONS = (".wav", ".au", ".snd", ".flac", ".ogg", ".oga", ".aif", ".aiff")
+
+#: Sample rates accepted in audio files and as decoding targets (Hz).
+SAMPLE_RATE_RANGE = (1000, 768_000)
 
 #: File extensions recognised as audio when scanning folders.
 AUDIO_EXTENSIONS = (".wav", ".au", ".snd", ".flac", ".ogg", ".oga", ".aif", ".aiff", ".mp3", ".m4a")
@@ -92,6 +97,11 @@ def load_audio(
         raise AudioLoadError(path, "empty file (0 bytes)")
 
     y, native_sr = _decode(path, offset=offset, duration=duration)
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= native_sr <= high:  # a lying header: 1 Hz would "upsample" to hours of audio
+        raise AudioLoadError(
+            path, f"implausible sample rate {native_sr} Hz in the header (expected {low}-{high} Hz)"
+        )
     if y.size == 0:
         where = f" at offset {offset:g} s" if offset else ""
         raise AudioLoadError(path, f"no audio samples{where}")
@@ -139,19 +149,24 @@ def _decode_fallback(
 
     import librosa
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    failed = False
+    with warnings.catch_warnings():
+        # Also silences the ResourceWarning of the file that audioread leaves open when it fails:
+        # the failed decoder is freed here, at the end of the except clause.
+        warnings.simplefilter("ignore")
+        try:
             y, file_sr = librosa.load(
                 str(path), sr=None, mono=True, offset=offset, duration=duration
             )
-    except Exception as error:  # noqa: BLE001
+        except Exception:  # noqa: BLE001
+            failed = True
+    if failed:
         reason = str(first_error).strip() or type(first_error).__name__
         if path.suffix.lower() == ".mp3":
             reason = f"cannot decode mp3 (no working mp3 decoder: {reason})"
         else:
             reason = f"not a readable audio file ({reason})"
-        raise AudioLoadError(path, reason) from error
+        raise AudioLoadError(path, reason) from None
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
 
 
@@ -209,12 +224,46 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:
         The written path.
     """
     fmt = table_format(path)
-    with atomic_path(path) as tmp:
-        if fmt == "csv":
-            df.to_csv(tmp, index=False)
-        else:
-            df.to_parquet(tmp, index=False)
+    try:
+        with atomic_path(path) as tmp:
+            if fmt == "csv":
+                df.to_csv(tmp, index=False)
+            else:
+                df.to_parquet(tmp, index=False)
+    except OSError as error:  # disk full, read-only or missing folder, ...
+        raise TableError(
+            f"Cannot write the table {str(path)!r} ({error.strerror or error}); any previous file "
+            "there is unchanged."
+        ) from error
     return Path(path)
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Fail early, before any work, if a file cannot be created at ``path``.
+
+    Creates the parent folders and a temporary file beside ``path`` (removed at once).
+
+    Raises
+    ------
+    TableError
+        The folder cannot be created or written to.
+    """
+    path = Path(path)
+    for folder in (path.parent, *path.parent.parents):
+        if folder.exists() and not folder.is_dir():
+            raise TableError(
+                f"Cannot write {str(path)!r}: {str(folder)!r} is a file, not a folder. Choose "
+                "another output path."
+            )
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as error:
+        raise TableError(
+            f"Cannot write {str(path)!r} ({error.strerror or error}). Choose another output path."
+        ) from error
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:

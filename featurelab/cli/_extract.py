@@ -105,7 +105,7 @@ def extract(
     * `featurelab extract clips.csv --manifest -o clips.parquet --features gtzan,contrast`
     """
     from ..extraction import extract_tables
-    from ..io import table_format, write_table
+    from ..io import atomic_path, check_writable, table_format, write_table
 
     table_format(out)  # validate the extension before any work
     if track_out is not None:
@@ -118,6 +118,9 @@ def extract(
     if len(inputs) == 1 and not inputs[0].exists():
         typer.echo(f"Error: input {str(inputs[0])!r} does not exist.", err=True)
         return EXIT_USAGE
+    for path in (out, track_out):
+        if path is not None:
+            check_writable(path)  # fail now, not after hours of extraction
     tables = ("segment", "track") if track_out is not None else None
     cache_dir = None if no_cache else (cache or _cache_dir(out))
     kwargs = dict(
@@ -136,7 +139,7 @@ def extract(
     if scheduler is not None:
         from ..distributed import dask_backend
 
-        with dask_backend(scheduler):
+        with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
             result = extract_tables(source, **kwargs)
     else:
         result = extract_tables(source, **kwargs)
@@ -147,7 +150,14 @@ def extract(
     for kind, path in targets.items():
         write_table(result.tables[kind], path)
         meta_path = path.with_suffix(".meta.json")
-        meta_path.write_text(json.dumps(result.meta[kind], indent=2) + "\n", encoding="utf-8")
+        try:
+            with atomic_path(meta_path) as tmp:
+                tmp.write_text(json.dumps(result.meta[kind], indent=2) + "\n", encoding="utf-8")
+        except OSError as error:
+            from ..exceptions import TableError
+
+            reason = error.strerror or error
+            raise TableError(f"Cannot write {str(meta_path)!r} ({reason}).") from error
     errors_path = out.with_name(f"{out.stem}.errors.csv")
     if len(result.errors):
         write_table(result.errors, errors_path)

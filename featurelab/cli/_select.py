@@ -11,7 +11,7 @@ import typer
 
 from ..exceptions import ParameterError
 from ..models.registry import available_models
-from ._app import EXIT_OK, Jobs, OutDir, Quiet, Seed, app, show_progress
+from ._app import EXIT_OK, Jobs, OutDir, Quiet, Scheduler, Seed, app, show_progress
 
 if TYPE_CHECKING:
     from ..selection import SelectionResult
@@ -77,6 +77,7 @@ def select(
     ] = 100,
     seed: Seed = 42,
     jobs: Jobs = 1,
+    scheduler: Scheduler = None,
     group: Annotated[
         str, typer.Option("--group", help="auto (tracks of segment tables, or a 'group' column) | "
                           "none | COLUMN.")
@@ -104,22 +105,24 @@ def select(
 
     * `featurelab select features_30_sec.csv -m xgb --downstream svm`
     """
+    from ..distributed import dask_backend
     from ..selection import select_features
 
-    result = select_features(
-        table,
-        model,
-        k=k,
-        threshold=threshold,
-        cv=cv,
-        ks=_parse_ks(ks),
-        downstream=downstream,
-        background=background,
-        seed=seed,
-        n_jobs=-1 if jobs in (0, -1) else jobs,
-        group=None if group == "none" else group,
-        progress=show_progress(quiet),
-    )
+    with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
+        result = select_features(
+            table,
+            model,
+            k=k,
+            threshold=threshold,
+            cv=cv,
+            ks=_parse_ks(ks),
+            downstream=downstream,
+            background=background,
+            seed=seed,
+            n_jobs=-1 if jobs in (0, -1) else jobs,
+            group=None if group == "none" else group,
+            progress=show_progress(quiet),
+        )
     command = shlex.join(["featurelab", *sys.argv[1:]]) if sys.argv else None
     run_dir = result.write(out, command=command)
     if not quiet:
