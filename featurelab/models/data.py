@@ -237,6 +237,20 @@ def load_dataset(
         if c not in NON_FEATURE_COLUMNS and c != label and pd.api.types.is_numeric_dtype(frame[c])
         and not pd.api.types.is_bool_dtype(frame[c])
     ]
+    for column in frame.columns:
+        values = frame[column]
+        if column in NON_FEATURE_COLUMNS or column == label or column in candidates:
+            continue
+        if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        numeric = pd.to_numeric(values, errors="coerce")
+        # a mostly numeric column with stray text: a damaged table, not a text column
+        if numeric.notna().mean() >= 0.5:
+            row = int(numeric.isna().to_numpy().argmax())
+            raise TableError(
+                f"Column {str(column)!r} is numeric but row {row} holds {values.iloc[row]!r}; fix "
+                "or drop that row (or the column)."
+            )
     wanted = read_features_file(features_file) if features_file is not None else features
     if wanted is not None:
         missing = [name for name in wanted if name not in candidates]

@@ -286,7 +286,12 @@ def _check_checksum(path: Path) -> None:
         raise ModelFileError(
             f"{str(sidecar)!r} is not valid JSON; the model folder is damaged."
         ) from None
-    expected = (recorded.get(path.name) or {}).get("sha256") if isinstance(recorded, dict) else None
+    entry = recorded.get(path.name) if isinstance(recorded, dict) else None
+    expected = entry.get("sha256") if isinstance(entry, dict) else None
+    if entry is not None and not isinstance(expected, str):
+        raise ModelFileError(
+            f"{str(sidecar)!r} has no valid checksum for {path.name}; the model folder is damaged."
+        )
     if expected and expected != _sha256(path):
         raise ModelFileError(
             f"Model file {str(path)!r} does not match the SHA-256 recorded in {sidecar.name}: it "

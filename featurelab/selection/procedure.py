@@ -221,6 +221,12 @@ def select_features(
     )
 
     dataset = table if isinstance(table, Dataset) else load_dataset(table, group=group)
+    classes = sorted(set(dataset.y))
+    if len(classes) < 2:
+        raise ParameterError(
+            f"Feature selection needs at least two labels in the table. Got {classes}; check the "
+            "'label' column."
+        )
     n_features = len(dataset.feature_names)
     curve_ks = _parse_ks(ks, n_features)
     if k is not None:
