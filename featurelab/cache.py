@@ -2,9 +2,9 @@
 
 An entry is keyed by the file's identity (absolute path, size, modification time), the clip bounds
 and the extraction settings, so a changed file or changed settings never reuse stale rows. Each entry
-is written to a temporary file and renamed with :func:`os.replace`, so a process killed at any instant (Ctrl-C or
-``kill -9``) leaves either a complete entry or none: the rerun recomputes only what is missing, and
-rows are never duplicated or partial.
+is written to a temporary file and renamed with :func:`os.replace`, so a process killed at any
+instant (Ctrl-C or ``kill -9``) leaves either a complete entry or none: the rerun recomputes only
+what is missing, and rows are never duplicated or partial.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class ResultCache:
         return self.directory / key[:2] / f"{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
-        """The stored entry, or ``None`` (missing, disabled, or unreadable -- then recomputed)."""
+        """Return the stored entry, or ``None`` (missing, disabled, or unreadable: recomputed)."""
         if self.directory is None:
             return None
         try:

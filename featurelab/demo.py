@@ -49,7 +49,7 @@ class DemoResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def summary(self) -> str:
-        """A few lines for the terminal."""
+        """Format a few lines for the terminal."""
         lines = ["", "featurelab demo: accuracy (nested CV, mean ± std over folds)"]
         for row in self.leaderboard.itertuples(index=False):
             track = ""
@@ -171,7 +171,8 @@ def run_demo(
         )
         runs[model] = run.run_dir
         say(
-            f"[3/5] gridsearch {model}: accuracy {run.results['accuracy_mean']:.3f} ± {run.results['accuracy_std']:.3f}"
+            f"[3/5] gridsearch {model}: accuracy {run.results['accuracy_mean']:.3f} "
+            f"± {run.results['accuracy_std']:.3f}"
         )
     run = gridsearch(
         tables["segment"],
@@ -187,7 +188,8 @@ def run_demo(
     runs["svm-segments"] = run.run_dir
     say(
         f"[3/5] gridsearch svm on 3 s segments (grouped by track): segment accuracy "
-        f"{run.results['accuracy_mean']:.3f}, track accuracy {run.results.get('track_accuracy_mean') or float('nan'):.3f}"
+        f"{run.results['accuracy_mean']:.3f}, track accuracy "
+        f"{run.results.get('track_accuracy_mean') or float('nan'):.3f}"
     )
     seconds["gridsearch"] = time.perf_counter() - start
 

@@ -16,7 +16,6 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -24,7 +23,7 @@ import pandas as pd
 
 from ._version import __version__
 from .cache import ResultCache, file_identity
-from .datasets import AudioItem, InputProblem, discover, segment_name
+from .datasets import AudioItem, discover, segment_name
 from .exceptions import AudioLoadError, ParameterError
 from .features.registry import FeatureSet, resolve_feature_sets
 
@@ -72,7 +71,7 @@ class ExtractionSettings:
     segment_mode: str = "gtzan"
 
     def cache_description(self, kind: TableKind, versions: dict[str, str]) -> dict[str, Any]:
-        """The part of a cache key that describes the settings of one table kind."""
+        """Return the part of a cache key that describes the settings of one table kind."""
         desc: dict[str, Any] = {
             "kind": kind,
             "features": [[name, versions[name]] for name in self.features],
@@ -85,7 +84,7 @@ class ExtractionSettings:
         return desc
 
     def meta(self, kind: TableKind, backend: str) -> dict[str, Any]:
-        """The ``<table>.meta.json`` sidecar contents."""
+        """Return the contents of the ``<table>.meta.json`` sidecar."""
         return {
             "table": kind,
             "features": list(self.features),
@@ -141,7 +140,9 @@ def _check_positive(name: str, value: float | None, *, allow_none: bool = True) 
         raise ParameterError(f"{name} must be a positive number. Got {value!r} instead.")
 
 
-def segment_bounds(n: int, sr: int, segment: float, hop: float | None = None, mode: str = "gtzan") -> list[tuple[int, int]]:
+def segment_bounds(
+    n: int, sr: int, segment: float, hop: float | None = None, mode: str = "gtzan"
+) -> list[tuple[int, int]]:
     """Sample bounds ``[(start, stop), ...]`` of the consecutive segments of an ``n``-sample signal.
 
     Segment ``i`` starts at ``i * hop`` samples; windows that do not fit entirely are dropped. In
@@ -186,7 +187,7 @@ def _compute_sets(
         else:
             compute = feature_set.load()
             results = [compute(unit, sr, **feature_set.defaults) for unit in y_units]
-        for row, result in zip(rows, results):
+        for row, result in zip(rows, results, strict=True):
             for key, value in result.items():
                 if key in row:
                     raise ParameterError(f"Feature sets produce the column {key!r} twice.")
@@ -255,7 +256,7 @@ def process_item(
                     )
                 units = np.stack([y[a:b] for a, b in bounds])
                 rows = _compute_sets(sets, units, sr)
-                for row, (a, b) in zip(rows, bounds):
+                for row, (a, b) in zip(rows, bounds, strict=True):
                     row["length"] = b - a
             out[kind] = {"rows": rows, "error": None}
         except Exception as error:  # noqa: BLE001
@@ -315,7 +316,9 @@ def _iter_results(
     yield from parallel(delayed(_worker)(item, settings, kinds) for item in todo)
 
 
-def _item_key(item: AudioItem, settings: ExtractionSettings, kind: TableKind, versions: dict[str, str]) -> str:
+def _item_key(
+    item: AudioItem, settings: ExtractionSettings, kind: TableKind, versions: dict[str, str]
+) -> str:
     return ResultCache.key(
         {
             "file": file_identity(item.path),
@@ -436,7 +439,8 @@ def extract_tables(
     audio_seconds = 0.0
     try:
         todo = [items[i] for i in todo_idx]
-        for index, outcome in zip(todo_idx, _iter_results(todo, settings, kinds, n_jobs)):
+        outcomes = _iter_results(todo, settings, kinds, n_jobs)
+        for index, outcome in zip(todo_idx, outcomes, strict=True):  # outcomes come in todo order
             audio_seconds += outcome.get("seconds", 0.0)
             for kind in kinds:
                 _store(store, keys[index][kind], outcome[kind])
@@ -653,7 +657,9 @@ def extract_features(
 
 # ----------------------------------------------------------------------------- progress
 class _Progress:
-    def __init__(self, total: int, already: int, callback: Callable[[int, int], None] | None, bar: bool) -> None:
+    def __init__(
+        self, total: int, already: int, callback: Callable[[int, int], None] | None, bar: bool
+    ) -> None:
         self.total = total
         self.done = already
         self.callback = callback

@@ -96,11 +96,11 @@ def extract(
     go to `<OUT stem>.errors.csv` (path, reason) and never stop the run; settings go to
     `<OUT stem>.meta.json`. An interrupted run, started again, recomputes only what is missing.
 
-    Examples:
+    For example:
 
     * `featurelab extract gtzan/genres_original -o features_30_sec.csv`
 
-    * `featurelab extract gtzan/genres_original -o features_3_sec.csv --segment 3 --track-out features_30_sec.csv`
+    * `featurelab extract gtzan/genres_original -o features_3_sec.csv --segment 3 --track-out tracks.csv`
 
     * `featurelab extract clips.csv --manifest -o clips.parquet --features gtzan,contrast`
     """

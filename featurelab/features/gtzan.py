@@ -142,7 +142,7 @@ class _Blocks:
         ]
 
     def samples(self, a: int, b: int, mode: str = PAD_MODE) -> np.ndarray:
-        """The padded samples covered by frames ``[a, b)``.
+        """Return the padded samples covered by frames ``[a, b)``.
 
         ``mode="reflect"`` is the padding of ``librosa.stft(center=True, pad_mode="reflect")`` and
         ``librosa.feature.rms``; ``"edge"`` that of ``librosa.feature.zero_crossing_rate``.
