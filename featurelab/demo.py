@@ -8,7 +8,6 @@ leaderboard, a comparison chart and a self-contained HTML report. Everything goe
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from collections.abc import Callable
@@ -69,15 +68,6 @@ class DemoResult:
         return "\n".join(lines)
 
 
-def _write_with_meta(table: Any, meta: dict[str, Any], path: Path) -> Path:
-    from .io import atomic_path, write_table
-
-    write_table(table, path)
-    with atomic_path(path.with_suffix(".meta.json")) as tmp:
-        tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    return path
-
-
 def run_demo(
     out: str | os.PathLike = "featurelab-demo",
     *,
@@ -115,7 +105,7 @@ def run_demo(
     DemoResult
     """
     from .compare import leaderboard, plot_leaderboard
-    from .extraction import default_jobs, extract_tables
+    from .extraction import default_jobs, extract_tables, write_extraction_table
     from .models.runner import gridsearch
     from .report import build_report
     from .selection import select_features
@@ -142,12 +132,8 @@ def run_demo(
         progress=progress,
     )
     tables = {
-        "track": _write_with_meta(
-            result.tables["track"], result.meta["track"], out / "tables" / "tracks.csv"
-        ),
-        "segment": _write_with_meta(
-            result.tables["segment"], result.meta["segment"], out / "tables" / "segments.csv"
-        ),
+        "track": write_extraction_table(result, "track", out / "tables" / "tracks.csv"),
+        "segment": write_extraction_table(result, "segment", out / "tables" / "segments.csv"),
     }
     seconds["extract"] = time.perf_counter() - start
     say(

@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -33,6 +34,7 @@ __all__ = [
     "extract",
     "extract_tables",
     "extract_features",
+    "write_extraction_table",
     "segment_bounds",
     "default_jobs",
 ]
@@ -517,6 +519,40 @@ def _store(store: ResultCache, key: str, entry: dict[str, Any]) -> None:
             " Items finished so far are kept; free some space (or choose --cache elsewhere, or "
             "--no-cache) and run again to resume."
         ) from error
+
+
+def write_extraction_table(result: ExtractionResult, kind: TableKind, path: str | os.PathLike) -> Path:
+    """Write one table of ``result`` and its ``<path stem>.meta.json`` sidecar, both atomically.
+
+    Parameters
+    ----------
+    result : ExtractionResult
+        From :func:`extract_tables`.
+    kind : {"track", "segment"}
+        Which table.
+    path : path
+        Destination ``.csv`` or ``.parquet``; the sidecar goes beside it.
+
+    Returns
+    -------
+    Path
+        The written table.
+    """
+    import json
+
+    from .exceptions import TableError
+    from .io import atomic_path, write_table
+
+    path = Path(path)
+    write_table(result.tables[kind], path)
+    meta_path = path.with_suffix(".meta.json")
+    try:
+        with atomic_path(meta_path) as tmp:
+            tmp.write_text(json.dumps(result.meta[kind], indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or error
+        raise TableError(f"Cannot write {str(meta_path)!r} ({reason}).") from error
+    return path
 
 
 def _frame(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -104,8 +103,8 @@ def extract(
 
     * `featurelab extract clips.csv --manifest -o clips.parquet --features gtzan,contrast`
     """
-    from ..extraction import extract_tables
-    from ..io import atomic_path, check_writable, table_format, write_table
+    from ..extraction import extract_tables, write_extraction_table
+    from ..io import check_writable, table_format, write_table
 
     table_format(out)  # validate the extension before any work
     if track_out is not None:
@@ -148,16 +147,7 @@ def extract(
     if track_out is not None:
         targets["track"] = track_out
     for kind, path in targets.items():
-        write_table(result.tables[kind], path)
-        meta_path = path.with_suffix(".meta.json")
-        try:
-            with atomic_path(meta_path) as tmp:
-                tmp.write_text(json.dumps(result.meta[kind], indent=2) + "\n", encoding="utf-8")
-        except OSError as error:
-            from ..exceptions import TableError
-
-            reason = error.strerror or error
-            raise TableError(f"Cannot write {str(meta_path)!r} ({reason}).") from error
+        write_extraction_table(result, kind, path)
     errors_path = out.with_name(f"{out.stem}.errors.csv")
     if len(result.errors):
         write_table(result.errors, errors_path)
