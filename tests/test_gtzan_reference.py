@@ -103,6 +103,30 @@ def test_sliding_median_equals_scipy(rng, width, axis):
     )
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(40,), (2, 37, 53), (3, 5, 300)])
+def test_sliding_median_ties_any_axis_and_dtype(rng, dtype, shape):
+    # Many equal values (ties decide which copy leaves the sorted window), negative values, every
+    # axis of 1-D and 3-D inputs, more series than the kernel updates at once (300 > 128 lanes).
+    from scipy.ndimage import median_filter
+
+    data = rng.integers(-3, 4, size=shape).astype(dtype)
+    for axis in range(len(shape)):
+        for width in (3, 31):
+            if shape[axis] <= width // 2:
+                continue  # scipy's own result is unreliable there (see the short-axis test)
+            size = [1] * len(shape)
+            size[axis] = width
+            got = median_filter_1d(data, width, axis)
+            assert got.dtype == dtype and got.shape == data.shape
+            assert_allclose(got, median_filter(data, size=size, mode="reflect"), rtol=0, atol=0)
+
+
+def test_sliding_median_refuses_integer_data():
+    with pytest.raises(ValueError, match="float32 or float64"):
+        median_filter_1d(np.arange(12).reshape(3, 4), 3, 0)
+
+
 def test_sliding_median_refuses_even_width(rng):
     with pytest.raises(ValueError, match="odd"):
         median_filter_1d(rng.random((4, 4)), 4, 0)
