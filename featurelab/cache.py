@@ -51,6 +51,10 @@ class ResultCache:
         assert self.directory is not None
         return self.directory / key[:2] / f"{key}.json"
 
+    def has(self, key: str) -> bool:
+        """Whether an entry is stored under ``key`` (always ``False`` when disabled)."""
+        return self.directory is not None and self._path(key).is_file()
+
     def get(self, key: str) -> dict[str, Any] | None:
         """Return the stored entry, or ``None`` (missing, disabled, or unreadable: recomputed)."""
         if self.directory is None:

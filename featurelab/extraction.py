@@ -11,10 +11,11 @@ Inputs that fail are collected with their reason and never stop the run.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,7 @@ __all__ = [
     "ExtractionResult",
     "extract",
     "extract_tables",
+    "extract_to_files",
     "extract_features",
     "write_extraction_table",
     "segment_bounds",
@@ -106,7 +108,8 @@ class ExtractionResult:
     Attributes
     ----------
     tables : dict
-        ``{"track": DataFrame, "segment": DataFrame}`` (only the kinds requested).
+        ``{"track": DataFrame, "segment": DataFrame}`` (only the kinds requested; empty when the
+        tables were streamed to disk by :func:`extract_to_files`).
     errors : pandas.DataFrame
         One row per failed input: ``path, reason``.
     settings : ExtractionSettings
@@ -116,6 +119,14 @@ class ExtractionResult:
         Items computed in this run.
     audio_seconds : float
         Seconds of audio decoded in this run (cached items excluded).
+    elapsed : float
+        Wall-clock seconds of the run.
+    meta : dict
+        ``{kind: settings}``, the contents of each table's ``.meta.json`` sidecar.
+    n_rows : dict
+        ``{kind: rows}`` in each table.
+    paths : dict
+        ``{kind: path}`` of the tables written by :func:`extract_to_files`.
     """
 
     tables: dict[str, pd.DataFrame]
@@ -126,6 +137,8 @@ class ExtractionResult:
     audio_seconds: float = 0.0
     elapsed: float = 0.0
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
+    n_rows: dict[str, int] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
 
 
 def default_jobs() -> int:
@@ -286,17 +299,19 @@ def _warm_up(settings: ExtractionSettings) -> None:
 
 
 def _iter_results(
-    todo: list[AudioItem],
+    todo: Iterable[AudioItem],
+    n_todo: int,
     settings: ExtractionSettings,
     kinds: tuple[TableKind, ...],
     n_jobs: int,
 ) -> Iterator[dict[str, Any]]:
-    if not todo:
+    """Outcomes of :func:`process_item` for ``todo`` (an iterable, consumed lazily), in its order."""
+    if not n_todo:
         return
     from .distributed import is_dask_active
 
     on_dask = is_dask_active()  # inside featurelab.distributed.dask_backend: every dask worker
-    if not on_dask and (n_jobs == 1 or len(todo) == 1):
+    if not on_dask and (n_jobs == 1 or n_todo == 1):
         for item in todo:
             yield _worker(item, settings, kinds)
         return
@@ -307,10 +322,10 @@ def _iter_results(
     # other's half-written numba cache files and crash.
     _warm_up(settings)
 
-    # On Dask, files go out in automatically sized batches (~0.2-1 s of work each) and at most
-    # 2 x workers batches are in flight, so memory is bounded by the batch, not by the corpus.
+    # Files go out lazily (on Dask in automatically sized batches of ~0.2-1 s of work) and at most
+    # 2 x workers tasks are in flight, so memory is bounded by the work in flight, not the corpus.
     parallel = Parallel(
-        n_jobs=-1 if on_dask else min(n_jobs, len(todo)),
+        n_jobs=-1 if on_dask else min(n_jobs, n_todo),
         return_as="generator",
         batch_size="auto" if on_dask else 1,
         pre_dispatch="2*n_jobs",
@@ -331,55 +346,43 @@ def _item_key(
     )
 
 
-def extract_tables(
+@dataclass
+class _Plan:
+    """A validated extraction run: settings, inputs and where finished items are cached."""
+
+    settings: ExtractionSettings
+    sets: list[FeatureSet]
+    kinds: tuple[TableKind, ...]
+    items: list[AudioItem]
+    problems: list[Any]
+    store: ResultCache
+    n_jobs: int
+    backend: str
+
+    @property
+    def versions(self) -> dict[str, str]:
+        return {s.name: s.version for s in self.sets}
+
+    def keys(self, item: AudioItem) -> dict[TableKind, str]:
+        versions = self.versions
+        return {kind: _item_key(item, self.settings, kind, versions) for kind in self.kinds}
+
+
+def _plan(
     source: str | os.PathLike | Sequence[str | os.PathLike],
     *,
-    segment: float | None = None,
-    segment_hop: float | None = None,
-    segment_mode: str = "gtzan",
-    tables: Sequence[TableKind] | None = None,
-    features: str | Sequence[str] | None = None,
-    backend: str = "librosa",
-    sr: int = 22050,
-    n_jobs: int = 1,
-    cache: str | os.PathLike | None = None,
-    manifest: bool | None = None,
-    progress: bool | Callable[[int, int], None] = False,
-) -> ExtractionResult:
-    """Extract one or several feature tables from an audio corpus, decoding each file once.
-
-    Parameters
-    ----------
-    source : path or sequence of paths
-        A folder in the GTZAN layout ``<root>/<label>/<file>``, a manifest CSV (``path,label`` and
-        optional ``start,end,group``), one audio file, or a list of audio files.
-    segment : float or None
-        Segment window in seconds for the segment table (3.0 for the GTZAN 3 s table).
-    segment_hop : float or None
-        Hop between segment starts in seconds (default: ``segment``).
-    segment_mode : {"gtzan", "exact"}
-        ``"gtzan"``: segment ``i`` is ``y[i*w : i*w + w - 1]`` like the published table.
-    tables : sequence of {"track", "segment"} or None
-        Which tables to build. Default: ``["segment"]`` when ``segment`` is given, else ``["track"]``.
-    features : str or sequence of str or None
-        Feature sets (``"gtzan,contrast"``); ``None`` uses the backend's set.
-    backend : {"librosa", "pyaudioanalysis"}
-        Default feature set: the GTZAN schema (librosa) or pyAudioAnalysis statistics.
-    sr : int
-        Decoding sampling rate (audio is resampled to it).
-    n_jobs : int
-        Worker processes; ``-1`` or ``0`` = all cores. Row order does not depend on it.
-    cache : path or None
-        Resume-cache folder; ``None`` disables caching.
-    manifest : bool or None
-        Force manifest interpretation of ``source`` (default: by ``.csv`` extension).
-    progress : bool or callable
-        Show a progress bar (rich), or call ``progress(done, total)`` after each item.
-
-    Returns
-    -------
-    ExtractionResult
-    """
+    segment: float | None,
+    segment_hop: float | None,
+    segment_mode: str,
+    tables: Sequence[TableKind] | None,
+    features: str | Sequence[str] | None,
+    backend: str,
+    sr: int,
+    n_jobs: int,
+    cache: str | os.PathLike | None,
+    manifest: bool | None,
+) -> _Plan:
+    """Validate the arguments of :func:`extract_tables` and discover the inputs."""
     _check_positive("sr", sr, allow_none=False)
     if int(sr) != sr:
         raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
@@ -418,94 +421,326 @@ def extract_tables(
         segment_hop=float(segment_hop) if segment_hop is not None else None,
         segment_mode=segment_mode,
     )
-    versions = {s.name: s.version for s in sets}
     items, problems = discover(source, manifest=manifest)
-    store = ResultCache(cache)
+    return _Plan(settings, sets, kinds, items, problems, ResultCache(cache), n_jobs, backend)
 
-    started = time.perf_counter()
-    # Rows are kept as float64 blocks, not dicts (~0.5 kB instead of ~3.5 kB per row).
-    packer = _RowPacker()
-    results: dict[int, dict[str, Any]] = {}
-    keys: dict[int, dict[TableKind, str]] = {}
-    todo_idx: list[int] = []
-    for index, item in enumerate(items):
-        keys[index] = {kind: _item_key(item, settings, kind, versions) for kind in kinds}
-        cached = {kind: store.get(keys[index][kind]) for kind in kinds}
-        if all(entry is not None for entry in cached.values()):
-            results[index] = {kind: packer.pack(entry) for kind, entry in cached.items()}
-        else:
-            todo_idx.append(index)
-    n_cached = len(results)
 
-    report = _make_progress(progress, total=len(items), already=n_cached)
-    audio_seconds = 0.0
-    try:
-        todo = [items[i] for i in todo_idx]
-        outcomes = _iter_results(todo, settings, kinds, n_jobs)
-        for index, outcome in zip(todo_idx, outcomes, strict=True):  # outcomes come in todo order
-            audio_seconds += outcome.get("seconds", 0.0)
-            for kind in kinds:
-                _store(store, keys[index][kind], outcome[kind])
-            results[index] = {kind: packer.pack(outcome[kind]) for kind in kinds}
-            report.advance()
-    finally:
-        report.close()
+#: Rows assembled into one DataFrame chunk before it is handed on (written, or kept).
+CHUNK_ROWS = 2048
 
-    has_manifest_cols = {
-        "group": any(item.group is not None for item in items),
-        "start": any(item.start is not None for item in items),
-        "end": any(item.end is not None for item in items),
-    }
-    error_rows = [asdict(p) for p in problems]
-    frames: dict[str, pd.DataFrame] = {}
-    for kind in kinds:
+
+class _TableAssembler:
+    """Turns finished items into table chunks (filename, length, features, label, manifest columns).
+
+    The feature columns of a table are those of its first successful item; an item whose feature
+    sets return other columns is reported as failed rather than written misaligned.
+    """
+
+    def __init__(
+        self, kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]
+    ) -> None:
+        self.kind = kind
+        self.emit = emit
+        items = plan.items
+        self.manifest_cols = {
+            "group": any(item.group is not None for item in items),
+            "start": any(item.start is not None for item in items),
+            "end": any(item.end is not None for item in items),
+        }
+        self.columns: tuple[str, ...] | None = None
+        self._gtzan_only = [s.name for s in plan.sets] == ["gtzan"]
+        self._pending: list[tuple[AudioItem, np.ndarray]] = []
+        self._pending_rows = 0
+        self.n_rows = 0
+
+    def add(self, item: AudioItem, entry: dict[str, Any]) -> str | None:
+        """Queue the rows of one item; return a failure reason instead when it has none."""
+        if entry.get("error"):
+            return str(entry["error"])
+        rows = entry.get("rows") or []
+        if not rows:
+            return "no rows"
+        names = tuple(rows[0])
+        if self.columns is None:
+            self.columns = names
+        if any(set(row) != set(self.columns) for row in rows):
+            missing = sorted(set(self.columns) - set(rows[0]))[:3]
+            extra = sorted(set(rows[0]) - set(self.columns))[:3]
+            return (
+                "its feature sets returned other columns than the table's first row "
+                f"(missing {missing}, extra {extra})"
+            )
+        values = np.array([[row[c] for c in self.columns] for row in rows], dtype=np.float64)
+        self._pending.append((item, values))
+        self._pending_rows += len(values)
+        if self._pending_rows >= CHUNK_ROWS:
+            self.flush()
+        return None
+
+    def flush(self) -> None:
+        """Hand the queued rows on as one DataFrame chunk."""
+        if not self._pending:
+            return
+        chunk = self._frame(self._pending)
+        self._pending, self._pending_rows = [], 0
+        self.n_rows += len(chunk)
+        self.emit(chunk)
+
+    def empty(self) -> pd.DataFrame:
+        """Return the table without rows (its header)."""
+        columns = ["filename", "length"]
+        if self.columns is not None:
+            columns += [c for c in self.columns if c != "length"]
+        elif self._gtzan_only:
+            from .features.schema import GTZAN_FEATURE_COLUMNS
+
+            columns += list(GTZAN_FEATURE_COLUMNS)
+        columns.append("label")
+        columns += [name for name, present in self.manifest_cols.items() if present]
+        return pd.DataFrame(columns=columns)
+
+    def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> pd.DataFrame:
+        assert self.columns is not None
         names: list[str] = []
-        owners: list[int] = []  # index of the item of each row
-        blocks: list[tuple[tuple[str, ...], np.ndarray]] = []
-        for index, item in enumerate(items):
-            entry = results[index][kind]
-            if entry["error"]:
-                error_rows.append({"path": str(item.path), "reason": entry["error"]})
-                continue
-            n_rows = len(entry["values"])
-            if kind == "track":
+        owned: list[AudioItem] = []
+        for item, values in pending:
+            n_rows = len(values)
+            if self.kind == "track":
                 names.extend([item.name] * n_rows)
             else:
                 names.extend(segment_name(item.name, i) for i in range(n_rows))
-            owners.extend([index] * n_rows)
-            blocks.append((entry["columns"], entry["values"]))
-        frames[kind] = _frame(names, owners, blocks, items, has_manifest_cols, sets)
+            owned.extend([item] * n_rows)
+        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
+        frame: dict[str, Any] = {
+            "filename": names,
+            "length": values.pop("length").to_numpy().astype(np.int64),
+        }
+        frame.update(values.items())
+        frame["label"] = [item.label for item in owned]
+        if self.manifest_cols["group"]:
+            frame["group"] = [item.group or "" for item in owned]
+        if self.manifest_cols["start"]:
+            frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
+        if self.manifest_cols["end"]:
+            frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
+        return pd.DataFrame(frame)
+
+
+@dataclass
+class _RunStats:
+    errors: pd.DataFrame
+    n_cached: int
+    n_computed: int
+    audio_seconds: float
+    elapsed: float
+
+
+def _run(
+    plan: _Plan,
+    assemblers: dict[TableKind, _TableAssembler],
+    progress: bool | Callable[[int, int], None],
+) -> _RunStats:
+    """Compute (or read from the cache) every item, feeding the assemblers in input order.
+
+    The driver holds one byte per input plus the items in flight: finished rows go to the
+    assemblers (and from there to disk when streaming) as soon as every earlier input is done.
+    """
+    items, kinds, store, settings = plan.items, plan.kinds, plan.store, plan.settings
+    started = time.perf_counter()
+    cached = bytearray(len(items))
+    if store.directory is not None:
+        for index, item in enumerate(items):
+            cached[index] = all(store.has(key) for key in plan.keys(item).values())
+    n_cached = sum(cached)
+    n_computed = 0
+    audio_seconds = 0.0
+    error_rows = [asdict(p) for p in plan.problems]
+
+    todo = (item for index, item in enumerate(items) if not cached[index])
+    report = _make_progress(progress, total=len(items), already=n_cached)
+    outcomes = _iter_results(todo, len(items) - n_cached, settings, kinds, plan.n_jobs)
+    try:
+        for index, item in enumerate(items):
+            keys = plan.keys(item)
+            outcome: dict[str, Any] | None = None
+            if cached[index]:
+                outcome = {kind: store.get(keys[kind]) for kind in kinds}
+                if any(entry is None for entry in outcome.values()):
+                    outcome = None  # removed or damaged since it was counted: compute it here
+                    n_cached -= 1
+            if outcome is None:
+                outcome = next(outcomes) if not cached[index] else _worker(item, settings, kinds)
+                n_computed += 1
+                audio_seconds += outcome.get("seconds", 0.0)
+                for kind in kinds:
+                    _store(store, keys[kind], outcome[kind])
+            for kind in kinds:
+                reason = assemblers[kind].add(item, outcome[kind])
+                if reason is not None:
+                    error_rows.append({"path": str(item.path), "reason": reason})
+            if not cached[index]:
+                report.advance()
+        if next(outcomes, None) is not None:  # pragma: no cover - a bug, not bad input
+            raise RuntimeError("the workers returned more results than inputs")
+        for assembler in assemblers.values():
+            assembler.flush()
+    finally:
+        outcomes.close()
+        report.close()
     errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
+    return _RunStats(errors, n_cached, n_computed, audio_seconds, time.perf_counter() - started)
+
+
+def extract_tables(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    segment: float | None = None,
+    segment_hop: float | None = None,
+    segment_mode: str = "gtzan",
+    tables: Sequence[TableKind] | None = None,
+    features: str | Sequence[str] | None = None,
+    backend: str = "librosa",
+    sr: int = 22050,
+    n_jobs: int = 1,
+    cache: str | os.PathLike | None = None,
+    manifest: bool | None = None,
+    progress: bool | Callable[[int, int], None] = False,
+) -> ExtractionResult:
+    """Extract one or several feature tables from an audio corpus, decoding each file once.
+
+    The tables are returned in memory; :func:`extract_to_files` streams them to disk instead (for
+    corpora whose tables should not be held in memory).
+
+    Parameters
+    ----------
+    source : path or sequence of paths
+        A folder in the GTZAN layout ``<root>/<label>/<file>``, a manifest CSV (``path,label`` and
+        optional ``start,end,group``), one audio file, or a list of audio files.
+    segment : float or None
+        Segment window in seconds for the segment table (3.0 for the GTZAN 3 s table).
+    segment_hop : float or None
+        Hop between segment starts in seconds (default: ``segment``).
+    segment_mode : {"gtzan", "exact"}
+        ``"gtzan"``: segment ``i`` is ``y[i*w : i*w + w - 1]`` like the published table.
+    tables : sequence of {"track", "segment"} or None
+        Which tables to build. Default: ``["segment"]`` when ``segment`` is given, else ``["track"]``.
+    features : str or sequence of str or None
+        Feature sets (``"gtzan,contrast"``); ``None`` uses the backend's set.
+    backend : {"librosa", "pyaudioanalysis"}
+        Default feature set: the GTZAN schema (librosa) or pyAudioAnalysis statistics.
+    sr : int
+        Decoding sampling rate (audio is resampled to it).
+    n_jobs : int
+        Worker processes; ``-1`` or ``0`` = all cores. Row order does not depend on it.
+    cache : path or None
+        Resume-cache folder; ``None`` disables caching.
+    manifest : bool or None
+        Force manifest interpretation of ``source`` (default: by ``.csv`` extension).
+    progress : bool or callable
+        Show a progress bar (rich), or call ``progress(done, total)`` after each item.
+
+    Returns
+    -------
+    ExtractionResult
+    """
+    plan = _plan(
+        source, segment=segment, segment_hop=segment_hop, segment_mode=segment_mode,
+        tables=tables, features=features, backend=backend, sr=sr, n_jobs=n_jobs, cache=cache,
+        manifest=manifest,
+    )
+    chunks: dict[TableKind, list[pd.DataFrame]] = {kind: [] for kind in plan.kinds}
+    assemblers = {
+        kind: _TableAssembler(kind, plan, chunks[kind].append) for kind in plan.kinds
+    }
+    stats = _run(plan, assemblers, progress)
+    frames = {
+        kind: pd.concat(chunks[kind], ignore_index=True) if chunks[kind]
+        else assemblers[kind].empty()
+        for kind in plan.kinds
+    }
+    return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
+
+
+def _result(
+    plan: _Plan,
+    stats: _RunStats,
+    tables: dict[str, pd.DataFrame],
+    n_rows: dict[str, int],
+    paths: dict[str, Path] | None = None,
+) -> ExtractionResult:
     return ExtractionResult(
-        tables=frames,
-        errors=errors,
-        settings=settings,
-        n_cached=n_cached,
-        n_computed=len(todo_idx),
-        audio_seconds=audio_seconds,
-        elapsed=time.perf_counter() - started,
-        meta={kind: settings.meta(kind, backend) for kind in kinds},
+        tables=tables,
+        errors=stats.errors,
+        settings=plan.settings,
+        n_cached=stats.n_cached,
+        n_computed=stats.n_computed,
+        audio_seconds=stats.audio_seconds,
+        elapsed=stats.elapsed,
+        meta={kind: plan.settings.meta(kind, plan.backend) for kind in plan.kinds},
+        n_rows=n_rows,
+        paths=paths or {},
     )
 
 
-class _RowPacker:
-    """Turn cache entries (``{"rows": [dict, ...], "error": ...}``) into compact float64 blocks."""
+def extract_to_files(
+    source: str | os.PathLike | Sequence[str | os.PathLike],
+    outputs: Mapping[TableKind, str | os.PathLike],
+    **kwargs: Any,
+) -> ExtractionResult:
+    """Extract tables straight to disk, streaming rows as they finish (memory flat in corpus size).
 
-    def __init__(self) -> None:
-        self._columns: dict[tuple[str, ...], tuple[str, ...]] = {}
+    Each table goes to a temporary file beside its target, in input order and in chunks of
+    :data:`CHUNK_ROWS` rows, and replaces the target only when the run completes, with its
+    ``<stem>.meta.json`` sidecar. An interrupted run leaves previous outputs untouched; with a
+    ``cache``, running it again resumes.
 
-    def pack(self, entry: dict[str, Any]) -> dict[str, Any]:
-        rows = entry.get("rows") or []
-        columns = tuple(rows[0]) if rows else ()
-        columns = self._columns.setdefault(columns, columns)  # one shared tuple per layout
-        if any(tuple(row) != columns for row in rows[1:]):  # align by name, as a table would
-            frame = pd.DataFrame.from_records(rows)
-            columns = tuple(frame.columns)
-            return {"error": entry.get("error"), "columns": columns,
-                    "values": frame.to_numpy(dtype=np.float64)}
-        values = np.array([list(row.values()) for row in rows], dtype=np.float64)
-        return {"error": entry.get("error"), "columns": columns,
-                "values": values.reshape(len(rows), len(columns))}
+    Parameters
+    ----------
+    source : path or sequence of paths
+        See :func:`extract_tables`.
+    outputs : mapping
+        ``{"track": path, "segment": path}`` (the tables to build), ``.csv`` or ``.parquet``.
+    **kwargs
+        The other arguments of :func:`extract_tables` (except ``tables``).
+
+    Returns
+    -------
+    ExtractionResult
+        With ``paths`` and ``n_rows`` set and ``tables`` empty.
+    """
+    from .table_writer import TableWriter
+
+    if "tables" in kwargs:
+        raise ParameterError("extract_to_files takes the tables from the keys of outputs.")
+    if not outputs:
+        raise ParameterError("outputs must name at least one table ({'track': path}).")
+    resolved = [Path(path).resolve() for path in outputs.values()]
+    if len(set(resolved)) != len(resolved):
+        raise ParameterError(f"Each table needs a different file. Got {dict(outputs)} instead.")
+    progress = kwargs.pop("progress", False)
+    plan = _plan(source, tables=tuple(outputs), **{**_PLAN_DEFAULTS, **kwargs})
+    with contextlib.ExitStack() as stack:
+        writers = {
+            kind: stack.enter_context(TableWriter(outputs[kind])) for kind in plan.kinds
+        }
+        assemblers = {kind: _TableAssembler(kind, plan, writers[kind].write) for kind in plan.kinds}
+        stats = _run(plan, assemblers, progress)
+        for kind, writer in writers.items():
+            if writer.n_rows == 0:
+                writer.write(assemblers[kind].empty())
+    result = _result(
+        plan, stats, {}, {kind: writer.n_rows for kind, writer in writers.items()},
+        {kind: Path(outputs[kind]) for kind in plan.kinds},
+    )
+    for kind in plan.kinds:
+        _write_meta(result.meta[kind], Path(outputs[kind]))
+    return result
+
+
+_PLAN_DEFAULTS: dict[str, Any] = dict(
+    segment=None, segment_hop=None, segment_mode="gtzan", features=None, backend="librosa",
+    sr=22050, n_jobs=1, cache=None, manifest=None,
+)
 
 
 def _store(store: ResultCache, key: str, entry: dict[str, Any]) -> None:
@@ -519,6 +754,21 @@ def _store(store: ResultCache, key: str, entry: dict[str, Any]) -> None:
             " Items finished so far are kept; free some space (or choose --cache elsewhere, or "
             "--no-cache) and run again to resume."
         ) from error
+
+
+def _write_meta(meta: dict[str, Any], table_path: Path) -> None:
+    import json
+
+    from .exceptions import TableError
+    from .io import atomic_path
+
+    meta_path = table_path.with_suffix(".meta.json")
+    try:
+        with atomic_path(meta_path) as tmp:
+            tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        reason = error.strerror or error
+        raise TableError(f"Cannot write {str(meta_path)!r} ({reason}).") from error
 
 
 def write_extraction_table(result: ExtractionResult, kind: TableKind, path: str | os.PathLike) -> Path:
@@ -538,61 +788,12 @@ def write_extraction_table(result: ExtractionResult, kind: TableKind, path: str 
     Path
         The written table.
     """
-    import json
-
-    from .exceptions import TableError
-    from .io import atomic_path, write_table
+    from .io import write_table
 
     path = Path(path)
     write_table(result.tables[kind], path)
-    meta_path = path.with_suffix(".meta.json")
-    try:
-        with atomic_path(meta_path) as tmp:
-            tmp.write_text(json.dumps(result.meta[kind], indent=2) + "\n", encoding="utf-8")
-    except OSError as error:
-        reason = error.strerror or error
-        raise TableError(f"Cannot write {str(meta_path)!r} ({reason}).") from error
+    _write_meta(result.meta[kind], path)
     return path
-
-
-def _frame(
-    names: list[str],
-    owners: list[int],
-    blocks: list[tuple[tuple[str, ...], np.ndarray]],
-    items: Sequence[AudioItem],
-    manifest_cols: dict[str, bool],
-    sets: Sequence[FeatureSet],
-) -> pd.DataFrame:
-    """Assemble a table: filename, length, the feature columns, label (+ manifest columns)."""
-    if not names:
-        columns = ["filename", "length"]
-        if [s.name for s in sets] == ["gtzan"]:
-            from .features.schema import GTZAN_FEATURE_COLUMNS
-
-            columns += list(GTZAN_FEATURE_COLUMNS)
-        return pd.DataFrame(columns=[*columns, "label"])
-    layouts = {columns for columns, _ in blocks}
-    if len(layouts) == 1:
-        columns = next(iter(layouts))
-        values = pd.DataFrame(np.concatenate([v for _, v in blocks]), columns=list(columns))
-    else:  # feature sets that return different keys for different inputs: align by name
-        values = pd.concat(
-            [pd.DataFrame(v, columns=list(c)) for c, v in blocks], ignore_index=True
-        )
-    frame: dict[str, Any] = {
-        "filename": names,
-        "length": values.pop("length").to_numpy().astype(np.int64),
-    }
-    frame.update(values.items())
-    owned = [items[i] for i in owners]
-    frame["label"] = [item.label for item in owned]
-    if manifest_cols["group"]:
-        frame["group"] = [item.group or "" for item in owned]
-    if manifest_cols["start"]:
-        frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
-    if manifest_cols["end"]:
-        frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
-    return pd.DataFrame(frame)
 
 
 def extract(

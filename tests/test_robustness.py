@@ -462,8 +462,12 @@ def _leftovers(folder: Path) -> list[str]:
 def test_disk_full_while_writing_keeps_the_previous_table(finished_run, monkeypatch):
     corpus, out, before = finished_run
 
-    def full_disk(self, path, *args, **kwargs):
-        Path(path).write_bytes(b"filename,length\npartial")  # some bytes made it, then ENOSPC
+    def full_disk(self, target, *args, **kwargs):
+        # Some bytes made it (to the path or the open handle the rows stream into), then ENOSPC.
+        if hasattr(target, "write"):
+            target.write("filename,length\npartial")
+        else:
+            Path(target).write_bytes(b"filename,length\npartial")
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
@@ -496,6 +500,7 @@ def test_unwritable_output_fails_before_any_work(finished_run, where, monkeypatc
         raise AssertionError("extraction ran although the output cannot be written")
 
     monkeypatch.setattr(featurelab.extraction, "extract_tables", never)
+    monkeypatch.setattr(featurelab.extraction, "extract_to_files", never)
     target = out / "t.csv"  # out is a file: nothing can be created below it
     argv = ["-o", target] if where == "under_a_file" else [
         "-o", out.with_name("s.csv"), "--segment", "0.1", "--track-out", target]

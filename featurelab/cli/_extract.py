@@ -103,7 +103,7 @@ def extract(
 
     * `featurelab extract clips.csv --manifest -o clips.parquet --features gtzan,contrast`
     """
-    from ..extraction import extract_tables, write_extraction_table
+    from ..extraction import extract_to_files
     from ..io import check_writable, table_format, write_table
 
     table_format(out)  # validate the extension before any work
@@ -120,13 +120,14 @@ def extract(
     for path in (out, track_out):
         if path is not None:
             check_writable(path)  # fail now, not after hours of extraction
-    tables = ("segment", "track") if track_out is not None else None
+    targets = {"segment" if segment is not None else "track": out}
+    if track_out is not None:
+        targets["track"] = track_out
     cache_dir = None if no_cache else (cache or _cache_dir(out))
     kwargs = dict(
         segment=segment,
         segment_hop=segment_hop,
         segment_mode=segment_mode,
-        tables=tables,
         features=features,
         backend=backend,
         sr=sr,
@@ -139,15 +140,9 @@ def extract(
         from ..distributed import dask_backend
 
         with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
-            result = extract_tables(source, **kwargs)
+            result = extract_to_files(source, targets, **kwargs)
     else:
-        result = extract_tables(source, **kwargs)
-
-    targets = {"segment" if segment is not None else "track": out}
-    if track_out is not None:
-        targets["track"] = track_out
-    for kind, path in targets.items():
-        write_extraction_table(result, kind, path)
+        result = extract_to_files(source, targets, **kwargs)
     errors_path = out.with_name(f"{out.stem}.errors.csv")
     if len(result.errors):
         write_table(result.errors, errors_path)
@@ -155,7 +150,7 @@ def extract(
         errors_path.unlink()  # stale from an earlier run
 
     if not quiet:
-        rows = ", ".join(f"{len(result.tables[k])} {k} rows -> {p}" for k, p in targets.items())
+        rows = ", ".join(f"{result.n_rows[k]} {k} rows -> {p}" for k, p in targets.items())
         speed = (
             f", {result.audio_seconds / result.elapsed:.0f}x realtime"
             if result.audio_seconds and result.elapsed

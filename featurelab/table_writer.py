@@ -1,0 +1,146 @@
+"""Write a table to CSV or Parquet chunk by chunk, replacing the target atomically at the end.
+
+Extraction streams its rows here as they finish, so the driver never holds a whole corpus table in
+memory. The rows go to a temporary file beside the target; :meth:`TableWriter.close` renames it over
+the target, and an exception (or :meth:`TableWriter.discard`) removes it, leaving any previous file
+untouched. The bytes written equal those of :func:`featurelab.io.write_table` on the concatenated
+table (CSV), or a file that reads back to the same table (Parquet; one row group per chunk).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pandas as pd
+
+from .exceptions import TableError
+from .io import atomic_path, table_format
+
+__all__ = ["TableWriter"]
+
+
+class TableWriter:
+    """Append DataFrame chunks to a ``.csv`` or ``.parquet`` file; atomic on close.
+
+    Parameters
+    ----------
+    path : path-like
+        Destination; the format follows the extension.
+
+    Examples
+    --------
+    >>> import pandas as pd, tempfile, pathlib
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> with TableWriter(target) as writer:
+    ...     writer.write(pd.DataFrame({"a": [1, 2]}))
+    ...     writer.write(pd.DataFrame({"a": [3]}))
+    >>> pd.read_csv(target)["a"].tolist()
+    [1, 2, 3]
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.format = table_format(self.path)
+        self.n_rows = 0
+        self._columns: list[str] | None = None
+        self._schema: Any = None
+        self._parquet: Any = None
+        self._handle: Any = None
+        self._stack = contextlib.ExitStack()
+        self._tmp: Path | None = None
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.discard()
+
+    def _open(self) -> Path:
+        if self._tmp is None:
+            self._tmp = self._stack.enter_context(atomic_path(self.path))
+        return self._tmp
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append the rows of ``frame`` (its columns must match the first chunk's, in order).
+
+        Raises
+        ------
+        TableError
+            If the columns differ from the first chunk's, or the file cannot be written.
+        """
+        columns = [str(c) for c in frame.columns]
+        if self._columns is None:
+            self._columns = columns
+        elif columns != self._columns:
+            raise TableError(
+                f"Every chunk written to {str(self.path)!r} must have the columns of the first one. "
+                f"Got {columns[:5]}... instead of {self._columns[:5]}..."
+            )
+        try:
+            tmp = self._open()
+            if self.format == "csv":
+                if self._handle is None:
+                    self._handle = self._stack.enter_context(
+                        open(tmp, "w", encoding="utf-8", newline="")
+                    )
+                    frame.to_csv(self._handle, index=False)
+                else:
+                    frame.to_csv(self._handle, index=False, header=False)
+            else:
+                self._write_parquet(tmp, frame)
+        except OSError as error:
+            self.discard()
+            raise TableError(
+                f"Cannot write the table {str(self.path)!r} ({error.strerror or error}); any previous "
+                "file there is unchanged."
+            ) from error
+        self.n_rows += len(frame)
+
+    def _write_parquet(self, tmp: Path, frame: pd.DataFrame) -> None:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._schema = table.schema
+            self._parquet = pq.ParquetWriter(tmp, self._schema)
+            self._stack.callback(self._parquet.close)
+        elif not table.schema.equals(self._schema, check_metadata=False):
+            table = table.cast(self._schema)
+        self._parquet.write_table(table)
+
+    def close(self) -> Path:
+        """Finish the file and move it over the target (an empty header-only table if no chunk).
+
+        Returns
+        -------
+        Path
+            The target path.
+        """
+        if self._tmp is None:  # nothing written: still produce a valid (empty) table
+            self.write(pd.DataFrame(columns=self._columns or []))
+        try:
+            self._stack.close()  # closes the file, then renames it over the target
+        except OSError as error:
+            raise TableError(
+                f"Cannot write the table {str(self.path)!r} ({error.strerror or error}); any previous "
+                "file there is unchanged."
+            ) from error
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the temporary file; the target is left as it was."""
+        self._stack.__exit__(RuntimeError, RuntimeError("discarded"), None)
+        self._stack = contextlib.ExitStack()
