@@ -26,7 +26,9 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._signal import quiet_edge_warnings
-from .hpss import median_filter_1d
+from .hpss import harmonic_stft, median_filter_1d
+from .pitch import piptrack_peaks
+from .spectral import centroid_bandwidth, melspectrogram, rolloff
 
 __all__ = ["gtzan_features", "gtzan_features_batch", "N_FFT", "HOP_LENGTH"]
 
@@ -198,6 +200,7 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
     import librosa
 
     k, n = Y.shape
+    freq = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
     blocks = _Blocks(Y, block_frames)
     T = blocks.n_frames
     frame_stats: dict[str, list[np.ndarray]] = {
@@ -217,16 +220,10 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         S = S_ext[..., core]
         power = S**2
 
-        centroid = librosa.feature.spectral_centroid(S=S, sr=sr, n_fft=N_FFT)
+        centroid, bandwidth = centroid_bandwidth(S, freq)
         frame_stats["spectral_centroid"].append(centroid[:, 0])
-        frame_stats["spectral_bandwidth"].append(
-            librosa.feature.spectral_bandwidth(S=S, sr=sr, n_fft=N_FFT, centroid=centroid)[:, 0]
-        )
-        frame_stats["rolloff"].append(
-            librosa.feature.spectral_rolloff(S=S, sr=sr, n_fft=N_FFT, roll_percent=ROLL_PERCENT)[
-                :, 0
-            ]
-        )
+        frame_stats["spectral_bandwidth"].append(bandwidth[:, 0])
+        frame_stats["rolloff"].append(rolloff(S, freq, ROLL_PERCENT)[:, 0])
         frame_stats["rms"].append(
             librosa.feature.rms(
                 y=blocks.samples(a, b), frame_length=N_FFT, hop_length=HOP_LENGTH, center=False
@@ -242,16 +239,11 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         )
         # Per signal, not batched: the mel projection then runs through exactly the same BLAS call
         # (and rounding) as librosa's on one signal.
-        mel_blocks.append(
-            np.stack(
-                [librosa.feature.melspectrogram(S=power[i], sr=sr, n_fft=N_FFT) for i in range(k)]
-            )
-        )
+        mel_blocks.append(np.stack([melspectrogram(power[i], sr, N_FFT) for i in range(k)]))
         for i in range(k):
-            pitch, mag = librosa.piptrack(S=power[i], sr=sr, n_fft=N_FFT)
-            mask = pitch > 0
-            peaks[i][0].append(pitch[mask])
-            peaks[i][1].append(mag[mask])
+            pitch, mag = piptrack_peaks(power[i], sr, N_FFT)  # = piptrack's pitches > 0
+            peaks[i][0].append(pitch)
+            peaks[i][1].append(mag)
         if kept_power is not None:
             kept_power.append(power)
         del power
@@ -261,12 +253,8 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         harm = median_filter_1d(S_ext, HPSS_KERNEL, axis=-1)[..., ia:ib]
         S_mid = S_ext[..., ia:ib]
         perc = median_filter_1d(S_mid, HPSS_KERNEL, axis=-2)
-        mask_harm = librosa.util.softmask(harm, perc, power=2.0, split_zeros=True)
-        del harm, perc, S_ext
-        phase = librosa.magphase(D_ext[..., ia:ib])[1]
-        del D_ext
-        D_harm = (S_mid * mask_harm) * phase  # librosa's product, for bit-identical waveforms
-        del mask_harm, phase, S_mid
+        D_harm = harmonic_stft(D_ext[..., ia:ib], S_mid, harm, perc)  # librosa's mask x phase
+        del harm, perc, S_ext, S_mid, D_ext
         wave = librosa.istft(
             D_harm, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False, dtype=np.float32
         )  # (k, samples) starting at padded sample (ea + ia) * hop
