@@ -317,10 +317,16 @@ def _iter_results(
         return
     from joblib import Parallel, delayed
 
-    # Compile (or load) librosa's numba kernels here, once, before the workers start: on a fresh
-    # install, workers compiling the same cached functions at the same moment can read each
-    # other's half-written numba cache files and crash.
-    _warm_up(settings)
+    # Compile librosa's and featurelab's numba kernels here, once, before the workers start: on a
+    # fresh install, workers compiling the same cached functions at the same moment can read each
+    # other's half-written numba cache files and crash. Skipped (saving ~2 s of imports) when a
+    # previous warm-up left the caches complete and unchanged (see featurelab.jit_cache).
+    from .jit_cache import is_warm, mark_warm
+
+    warm_key = repr((settings.features, settings.sr))
+    if not is_warm(warm_key):
+        _warm_up(settings)
+        mark_warm(warm_key)
 
     # Files go out lazily (on Dask in automatically sized batches of ~0.2-1 s of work) and at most
     # 2 x workers tasks are in flight, so memory is bounded by the work in flight, not the corpus.

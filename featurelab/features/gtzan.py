@@ -29,6 +29,7 @@ from ._signal import quiet_edge_warnings
 from .hpss import harmonic_stft, median_filter_1d
 from .pitch import piptrack_peaks
 from .spectral import centroid_bandwidth, melspectrogram, rolloff
+from .temporal import zero_crossing_rate
 
 __all__ = ["gtzan_features", "gtzan_features_batch", "N_FFT", "HOP_LENGTH"]
 
@@ -230,11 +231,8 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
             )[:, 0]
         )
         frame_stats["zcr"].append(
-            librosa.feature.zero_crossing_rate(
-                blocks.samples(a, b, mode="edge"),
-                frame_length=N_FFT,
-                hop_length=HOP_LENGTH,
-                center=False,
+            zero_crossing_rate(
+                blocks.samples(a, b, mode="edge"), frame_length=N_FFT, hop_length=HOP_LENGTH
             )[:, 0]
         )
         # Per signal, not batched: the mel projection then runs through exactly the same BLAS call
