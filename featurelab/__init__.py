@@ -3,6 +3,8 @@
 Public API (imported lazily, so ``import featurelab`` and ``featurelab --help`` stay fast):
 
 - :func:`featurelab.extract` -- audio corpus -> GTZAN-schema feature table (pandas DataFrame).
+- :func:`featurelab.extract_to_files` -- the same, streamed to CSV/Parquet files (memory flat in the
+  corpus size), for large corpora.
 - :func:`featurelab.extract_features` -- one signal ``(y, sr)`` -> dict of named features.
 - :func:`featurelab.load_audio`, :func:`featurelab.read_table`, :func:`featurelab.write_table`.
 - :mod:`featurelab.datasets` -- corpus discovery, split files, a synthetic demo corpus.
@@ -27,6 +29,7 @@ __all__ = [
     "TableError",
     "ModelFileError",
     "extract",
+    "extract_to_files",
     "extract_features",
     "load_audio",
     "read_table",
@@ -35,6 +38,7 @@ __all__ = [
 
 _LAZY = {
     "extract": "featurelab.extraction:extract",
+    "extract_to_files": "featurelab.extraction:extract_to_files",
     "extract_features": "featurelab.extraction:extract_features",
     "load_audio": "featurelab.io:load_audio",
     "read_table": "featurelab.io:read_table",

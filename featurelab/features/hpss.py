@@ -89,7 +89,7 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
     Returns
     -------
     np.ndarray
-        Same shape and dtype as ``data``.
+        Same shape and dtype as ``data`` (not necessarily the same memory layout).
     """
     if width < 1 or width % 2 == 0:
         raise ValueError(f"width must be a positive odd integer. Got {width} instead.")
@@ -115,8 +115,8 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
     if data.ndim == 1:
         return out[..., 0]
     if moved_to is not None:
-        return np.ascontiguousarray(np.swapaxes(out, -1, -2))
-    return np.ascontiguousarray(np.moveaxis(out, -2, axis))
+        return np.swapaxes(out, -1, -2)  # a view: no transposing copy (the layout may differ)
+    return np.moveaxis(out, -2, axis)
 
 
 @numba.njit(nogil=True, cache=True, error_model="numpy")
@@ -170,16 +170,24 @@ def harmonic_stft(D: np.ndarray, S: np.ndarray, harm: np.ndarray, perc: np.ndarr
     -------
     np.ndarray [shape=D.shape, dtype=D.dtype]
     """
-    shape = D.shape
     real = np.finfo(D.dtype).dtype
-    D, S, harm, perc = (np.asarray(a).reshape(-1, *shape[-2:]) for a in (D, S, harm, perc))
+    arrays = [np.asarray(a) for a in (D, S, harm, perc)]
+    # The loop is elementwise: run it in D's memory order (librosa's STFTs are Fortran-ordered),
+    # so that D can be read in place as (real, imag) pairs along its contiguous axis.
+    order = sorted(range(D.ndim), key=lambda axis: -abs(D.strides[axis]))
+    D, S, harm, perc = (np.transpose(a, order) for a in arrays)
+    permuted = D.shape
+    D, S, harm, perc = (a.reshape(-1, *permuted[-2:]) for a in (D, S, harm, perc))
     if any(a.dtype != real for a in (S, harm, perc)):
         raise ValueError(f"S, harm and perc must be {real} for a {D.dtype} STFT.")
     out = np.empty(D.shape, dtype=D.dtype)
     constants = (real.type(np.finfo(real).tiny), real.type(0.5), real.type(1), real.type(0))
-    parts = np.ascontiguousarray(D).view(real)
+    try:
+        parts = D.view(real)
+    except ValueError:  # no contiguous axis (e.g. a strided slice): copy once
+        parts = np.ascontiguousarray(D).view(real)
     _harmonic_stft(parts, S, harm, perc, *constants, out.view(real))
-    return out.reshape(shape)
+    return np.transpose(out.reshape(permuted), np.argsort(order))
 
 
 def hpss_spectrogram(
