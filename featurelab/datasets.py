@@ -19,7 +19,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -40,9 +40,13 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True, init=False)
 class AudioItem:
     """One unit of extraction input: a file, or a clip of a file.
+
+    A corpus has one item per input held in memory for the whole run, so an item is kept small
+    (~0.3 kB): the path is stored as a string (a :class:`~pathlib.Path` holds each of its parts as
+    another string, ~2 kB for a deep path) and returned as a ``Path``.
 
     Attributes
     ----------
@@ -58,12 +62,32 @@ class AudioItem:
         Track or artist id from a manifest, kept in the output for group-aware splits.
     """
 
-    path: Path
+    location: str
     name: str
     label: str = ""
     start: float | None = None
     end: float | None = None
     group: str | None = None
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        name: str,
+        label: str = "",
+        start: float | None = None,
+        end: float | None = None,
+        group: str | None = None,
+    ) -> None:
+        for key, value in (
+            ("location", os.fspath(path)), ("name", name), ("label", label), ("start", start),
+            ("end", end), ("group", group),
+        ):
+            object.__setattr__(self, key, value)
+
+    @property
+    def path(self) -> Path:
+        """The audio file."""
+        return Path(self.location)
 
     @property
     def duration(self) -> float | None:
@@ -118,7 +142,7 @@ def _unique_names(items: list[AudioItem], root: Path | None) -> list[AudioItem]:
                 rel = None
             base = PurePosixPath(*(rel.parts if rel else item.path.resolve().parts[-3:]))
             name = str(base) if item.start is None else str(base.with_name(item.name))
-            item = replace(item, name=name)
+            item = AudioItem(item.location, name, item.label, item.start, item.end, item.group)
         out.append(item)
     return out
 
