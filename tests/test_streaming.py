@@ -149,3 +149,18 @@ def test_streamed_lengths_match_sample_counts(tmp_path, tiny_corpus):
     out = tmp_path / "s.csv"
     extract_to_files(tiny_corpus, {"segment": out}, segment=1.0)
     assert set(read_table(out)["length"]) == {SR - 1}  # gtzan mode drops one sample per window
+
+
+def test_written_tables_get_the_umask_permissions(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.csv")
+        with TableWriter(tmp_path / "s.csv") as writer:
+            writer.write(pd.DataFrame({"a": [1]}))
+    finally:
+        os.umask(old)
+    for name in ("t.csv", "s.csv"):  # not mkstemp's 0600: others may read the tables
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
