@@ -141,7 +141,9 @@ class Monitor(threading.Thread):
                                                        _hwm(child))
                 except psutil.Error:
                     continue
-            if now - last_count >= 2.0 or not self.samples:
+            # Count often near a checkpoint: the last one is reached just before the run exits.
+            near = bool(self.checkpoints) and self.done >= 0.95 * self.checkpoints[0]
+            if near or now - last_count >= 2.0 or not self.samples:
                 self.done = _count_entries(self.cache)
                 last_count = now
                 if self.done and self.first_done_at is None:
@@ -156,6 +158,11 @@ class Monitor(threading.Thread):
                                    "driver_peak": self.driver_peak,
                                    "worker_peak": max(self.worker_peaks.values(), default=0)})
             self.stop_event.wait(self.interval)
+        if self.checkpoints and self.samples and self.samples[-1]["done"] > 0:
+            # The run ended between two samples: report its last sample, at the files it had done.
+            last = self.samples[-1]
+            self.marks.append({"checkpoint": last["done"], **last, "driver_peak": self.driver_peak,
+                               "worker_peak": max(self.worker_peaks.values(), default=0)})
 
 
 # ----------------------------------------------------------------------------- one run

@@ -289,13 +289,19 @@ def _worker(item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKin
 
 # ----------------------------------------------------------------------------- driver side
 def _warm_up(settings: ExtractionSettings) -> None:
-    """Run every feature set once on a short signal in this process (see ``_iter_results``)."""
+    """Run every feature set in this process on one signal and on a batch (see ``_iter_results``).
+
+    Both shapes, because numba compiles (and caches) one specialisation per array layout, and a
+    single file's arrays and a batch of segments' arrays have different layouts.
+    """
     rng = np.random.default_rng(0)
     probe = (0.1 * rng.standard_normal((2, settings.sr // 2))).astype(np.float32)
-    try:
-        _compute_sets(resolve_feature_sets(list(settings.features)), probe, settings.sr)
-    except Exception:  # noqa: BLE001 - a failing set reports its errors per file later
-        pass
+    sets = resolve_feature_sets(list(settings.features))
+    for signals in (probe[:1], probe):
+        try:
+            _compute_sets(sets, signals, settings.sr)
+        except Exception:  # noqa: BLE001 - a failing set reports its errors per file later
+            pass
 
 
 def _iter_results(
