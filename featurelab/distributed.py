@@ -247,18 +247,24 @@ def dask_client(
     from distributed import Client, LocalCluster
 
     if scheduler == "local":
-        cluster = LocalCluster(
-            n_workers=_check_workers(n_workers),
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            # its small HTTP server (health, metrics) on a free loopback port, not 8787
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            memory_limit=memory_limit,
-            silence_logs=logging.ERROR if quiet else logging.WARNING,
-            config=_local_worker_config(),
-        )
+        import dask
+
+        # The scheduler runs in this process: keep its diagnostic logs (transition log, event
+        # topics, log records) short. At their default lengths the driver still grew by ~0.8 kB
+        # per file between 10,000 and 20,000 files in the scale benchmark; at 100, ~0.15 kB.
+        with dask.config.set(_LOCAL_LOG_LENGTHS):
+            cluster = LocalCluster(
+                n_workers=_check_workers(n_workers),
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=None,
+                # its small HTTP server (health, metrics) on a free loopback port, not 8787
+                scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
+                memory_limit=memory_limit,
+                silence_logs=logging.ERROR if quiet else logging.WARNING,
+                config=_local_worker_config(),
+            )
         try:
             client = Client(cluster, set_as_default=False)
         except BaseException:
@@ -278,6 +284,13 @@ def dask_client(
         yield client
     finally:
         client.close()
+
+
+#: Log lengths of the scheduler of a local cluster (see :func:`dask_client`).
+_LOCAL_LOG_LENGTHS = {
+    "distributed.admin.log-length": 100,
+    "distributed.admin.low-level-log-length": 100,
+}
 
 
 def _local_worker_config() -> dict:

@@ -135,6 +135,18 @@ def test_cluster_is_loopback_only(client):
     assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
 
 
+def test_local_scheduler_keeps_short_logs(client):
+    # The local cluster's scheduler lives in the driver: its event logs must stay short.
+    def maxlens(dask_scheduler):
+        found = [dask_scheduler.transition_log.maxlen]
+        broker = getattr(dask_scheduler, "_broker", None)  # event topics (distributed >= 2024.2)
+        if broker is not None:
+            found.append(broker._topics["featurelab-probe"].events.maxlen)
+        return found
+
+    assert all(n <= 100 for n in client.run_on_scheduler(maxlens))  # dask's default: 1000
+
+
 def test_extraction_on_dask_equals_single_machine(client, corpus, reference):
     with dask_backend(client):
         assert is_dask_active()
