@@ -12,6 +12,7 @@ Inputs that fail are collected with their reason and never stop the run.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
 import time
@@ -371,28 +372,27 @@ class _Plan:
     n_jobs: int
     backend: str
 
-    @property
+    @functools.cached_property
     def versions(self) -> dict[str, str]:
         return {s.name: s.version for s in self.sets}
 
     def keys(self, item: AudioItem) -> dict[TableKind, str]:
-        versions = self.versions
-        return {kind: _item_key(item, self.settings, kind, versions) for kind in self.kinds}
+        return {kind: _item_key(item, self.settings, kind, self.versions) for kind in self.kinds}
 
 
 def _plan(
     source: str | os.PathLike | Sequence[str | os.PathLike],
     *,
-    segment: float | None,
-    segment_hop: float | None,
-    segment_mode: str,
-    tables: Sequence[TableKind] | None,
-    features: str | Sequence[str] | None,
-    backend: str,
-    sr: int,
-    n_jobs: int,
-    cache: str | os.PathLike | None,
-    manifest: bool | None,
+    segment: float | None = None,
+    segment_hop: float | None = None,
+    segment_mode: str = "gtzan",
+    tables: Sequence[TableKind] | None = None,
+    features: str | Sequence[str] | None = None,
+    backend: str = "librosa",
+    sr: int = 22050,
+    n_jobs: int = 1,
+    cache: str | os.PathLike | None = None,
+    manifest: bool | None = None,
 ) -> _Plan:
     """Validate the arguments of :func:`extract_tables` and discover the inputs."""
     _check_positive("sr", sr, allow_none=False)
@@ -460,6 +460,7 @@ class _TableAssembler:
             "end": any(item.end is not None for item in items),
         }
         self.columns: tuple[str, ...] | None = None
+        self._column_set: frozenset[str] = frozenset()
         self._gtzan_only = [s.name for s in plan.sets] == ["gtzan"]
         self._pending: list[tuple[AudioItem, np.ndarray]] = []
         self._pending_rows = 0
@@ -472,10 +473,10 @@ class _TableAssembler:
         rows = entry.get("rows") or []
         if not rows:
             return "no rows"
-        names = tuple(rows[0])
         if self.columns is None:
-            self.columns = names
-        if any(set(row) != set(self.columns) for row in rows):
+            self.columns = tuple(rows[0])
+            self._column_set = frozenset(self.columns)
+        if any(row.keys() != self._column_set for row in rows):
             missing = sorted(set(self.columns) - set(rows[0]))[:3]
             extra = sorted(set(rows[0]) - set(self.columns))[:3]
             return (
@@ -498,7 +499,13 @@ class _TableAssembler:
         self.n_rows += len(chunk)
         self.emit(chunk)
 
-    def empty(self) -> pd.DataFrame:
+    def finish(self) -> None:
+        """Hand on the last rows; a table without any row is handed on as its header."""
+        self.flush()
+        if self.n_rows == 0:
+            self.emit(self._empty())
+
+    def _empty(self) -> pd.DataFrame:
         """Return the table without rows (its header)."""
         columns = ["filename", "length"]
         if self.columns is not None:
@@ -573,9 +580,9 @@ def _run(
     outcomes = _iter_results(todo, len(items) - n_cached, settings, kinds, plan.n_jobs)
     try:
         for index, item in enumerate(items):
-            keys = plan.keys(item)
+            keys = plan.keys(item) if store.directory is not None else None  # no cache: no keys
             outcome: dict[str, Any] | None = None
-            if cached[index]:
+            if keys is not None and cached[index]:
                 outcome = {kind: store.get(keys[kind]) for kind in kinds}
                 if any(entry is None for entry in outcome.values()):
                     outcome = None  # removed or damaged since it was counted: compute it here
@@ -584,8 +591,9 @@ def _run(
                 outcome = next(outcomes) if not cached[index] else _worker(item, settings, kinds)
                 n_computed += 1
                 audio_seconds += outcome.get("seconds", 0.0)
-                for kind in kinds:
-                    _store(store, keys[kind], outcome[kind])
+                if keys is not None:
+                    for kind in kinds:
+                        _store(store, keys[kind], outcome[kind])
             for kind in kinds:
                 reason = assemblers[kind].add(item, outcome[kind])
                 if reason is not None:
@@ -595,7 +603,7 @@ def _run(
         if next(outcomes, None) is not None:  # pragma: no cover - a bug, not bad input
             raise RuntimeError("the workers returned more results than inputs")
         for assembler in assemblers.values():
-            assembler.flush()
+            assembler.finish()
     finally:
         outcomes.close()
         report.close()
@@ -665,11 +673,7 @@ def extract_tables(
         kind: _TableAssembler(kind, plan, chunks[kind].append) for kind in plan.kinds
     }
     stats = _run(plan, assemblers, progress)
-    frames = {
-        kind: pd.concat(chunks[kind], ignore_index=True) if chunks[kind]
-        else assemblers[kind].empty()
-        for kind in plan.kinds
-    }
+    frames = {kind: pd.concat(chunks[kind], ignore_index=True) for kind in plan.kinds}
     return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
 
 
@@ -730,16 +734,13 @@ def extract_to_files(
     if len(set(resolved)) != len(resolved):
         raise ParameterError(f"Each table needs a different file. Got {dict(outputs)} instead.")
     progress = kwargs.pop("progress", False)
-    plan = _plan(source, tables=tuple(outputs), **{**_PLAN_DEFAULTS, **kwargs})
+    plan = _plan(source, tables=tuple(outputs), **kwargs)
     with contextlib.ExitStack() as stack:
         writers = {
             kind: stack.enter_context(TableWriter(outputs[kind])) for kind in plan.kinds
         }
         assemblers = {kind: _TableAssembler(kind, plan, writers[kind].write) for kind in plan.kinds}
         stats = _run(plan, assemblers, progress)
-        for kind, writer in writers.items():
-            if writer.n_rows == 0:
-                writer.write(assemblers[kind].empty())
     result = _result(
         plan, stats, {}, {kind: writer.n_rows for kind, writer in writers.items()},
         {kind: Path(outputs[kind]) for kind in plan.kinds},
@@ -747,12 +748,6 @@ def extract_to_files(
     for kind in plan.kinds:
         _write_meta(result.meta[kind], Path(outputs[kind]))
     return result
-
-
-_PLAN_DEFAULTS: dict[str, Any] = dict(
-    segment=None, segment_hop=None, segment_mode="gtzan", features=None, backend="librosa",
-    sr=22050, n_jobs=1, cache=None, manifest=None,
-)
 
 
 def _store(store: ResultCache, key: str, entry: dict[str, Any]) -> None:
