@@ -20,6 +20,7 @@ PyTorch is imported inside the functions that need it (the ``[nn]`` extra).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import os
 import sys
@@ -757,18 +758,13 @@ def evaluate_cnn(
     fit_times, predict_times, n_test_tracks = [], [], []
     final_state = None
     with _EpochProgress(progress, len(folds), config.epochs) as bar:
+        # A fresh trainer per fold (it records that fold's augmented rows), same data and settings.
+        new_trainer = functools.partial(
+            _Trainer, mels, y, segments, len(classes), config, device, augmenter, on_augment,
+            report=bar.update,
+        )
         for fold in folds:
-            trainer = _Trainer(
-                mels,
-                y,
-                segments,
-                len(classes),
-                config,
-                device,
-                augmenter,
-                on_augment,
-                report=bar.update,
-            )
+            trainer = new_trainer()
             bar.start_fold(fold.index)
             start = time.perf_counter()
             state, history, best_epoch = trainer.fit(fold)
@@ -806,18 +802,7 @@ def evaluate_cnn(
             )
             final = _Fold(len(folds), train, valid, rows[:0])
             bar.start_fold(final.index, final=True)
-            trainer = _Trainer(
-                mels,
-                y,
-                segments,
-                len(classes),
-                config,
-                device,
-                augmenter,
-                on_augment,
-                report=bar.update,
-            )
-            final_state = trainer.fit(final)[0]
+            final_state = new_trainer().fit(final)[0]
 
     predictions = pd.concat(pred_frames, ignore_index=True)
     track_predictions = pd.concat(track_frames, ignore_index=True)
