@@ -82,9 +82,7 @@ def pick_files(per_genre: int, workdir: Path) -> list[Path]:
         return files
     from featurelab.synthetic import make_synthetic_corpus
 
-    frame = make_synthetic_corpus(
-        workdir / "synthetic", n_per_class=per_genre, duration=20.0, seed=0
-    )
+    frame = make_synthetic_corpus(workdir / "synthetic", n_per_class=per_genre, duration=20.0, seed=0)
     return [Path(p) for p in frame["path"]]
 
 

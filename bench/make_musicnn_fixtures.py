@@ -93,8 +93,8 @@ def synthesize_clips() -> dict[str, np.ndarray]:
         for h in (0, beat // 2):
             if start + h < n:
                 k = min(SR // 20, n - start - h)
-                y[start + h : start + h + k] += 0.15 * np.diff(rs.randn(k + 1)) * np.exp(
-                    -np.arange(k) / SR / 0.01
+                y[start + h : start + h + k] += (
+                    0.15 * np.diff(rs.randn(k + 1)) * np.exp(-np.arange(k) / SR / 0.01)
                 )
         bass_f = (55.0, 65.4, 73.4, 49.0)[i % 4]
         y[start : start + m] += 0.4 * _tone(bass_f, m, 3) * _env(m, 0.005, 0.3)
@@ -130,7 +130,10 @@ def main() -> None:
             audio, _ = librosa.load(path, sr=config.SR)
             assert np.array_equal(audio, y)
             mel16 = librosa.feature.melspectrogram(
-                y=audio, sr=SR, hop_length=config.FFT_HOP, n_fft=config.FFT_SIZE,
+                y=audio,
+                sr=SR,
+                hop_length=config.FFT_HOP,
+                n_fft=config.FFT_SIZE,
                 n_mels=config.N_MELS,
             ).T.astype(np.float16)
             assert np.array_equal(np.log10(10000 * mel16 + 1), rep), "mel16 is not batch_data's"

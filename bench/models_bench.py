@@ -35,41 +35,74 @@ DEFAULT_DATA = REPO.parent / "shared" / "data"
 #: Fixed models of the naive scripts (no search): name -> (registry model, params, options)
 NAIVE = {
     "naive-svm": ("svm", {"clf__C": 5, "clf__gamma": 0.01, "clf__kernel": "rbf"}, {}),
-    "naive-lgbm": ("lgbm", {"clf__n_estimators": 100, "clf__learning_rate": 0.1,
-                            "clf__num_leaves": 31, "clf__subsample": 1.0,
-                            "clf__colsample_bytree": 1.0}, {}),
-    "naive-xgb": ("xgb", {"clf__estimator__n_estimators": 100, "clf__estimator__max_depth": 6,
-                          "clf__estimator__learning_rate": 0.3, "clf__estimator__subsample": 1.0,
-                          "clf__estimator__colsample_bytree": 1.0}, {}),
-    "naive-voting": ("voting", {
-        "clf__svm__estimator__clf__C": 5, "clf__svm__estimator__clf__gamma": 0.01,
-        "clf__xgb__clf__estimator__n_estimators": 100, "clf__xgb__clf__estimator__max_depth": 6,
-        "clf__xgb__clf__estimator__learning_rate": 0.3,
-        "clf__xgb__clf__estimator__subsample": 1.0,
-        "clf__xgb__clf__estimator__colsample_bytree": 1.0,
-        "clf__lgbm__clf__n_estimators": 100, "clf__lgbm__clf__learning_rate": 0.1,
-        "clf__lgbm__clf__num_leaves": 31, "clf__lgbm__clf__subsample": 1.0,
-        "clf__lgbm__clf__colsample_bytree": 1.0,
-    }, {"members": ["svm", "xgb", "lgbm"]}),
+    "naive-lgbm": (
+        "lgbm",
+        {
+            "clf__n_estimators": 100,
+            "clf__learning_rate": 0.1,
+            "clf__num_leaves": 31,
+            "clf__subsample": 1.0,
+            "clf__colsample_bytree": 1.0,
+        },
+        {},
+    ),
+    "naive-xgb": (
+        "xgb",
+        {
+            "clf__estimator__n_estimators": 100,
+            "clf__estimator__max_depth": 6,
+            "clf__estimator__learning_rate": 0.3,
+            "clf__estimator__subsample": 1.0,
+            "clf__estimator__colsample_bytree": 1.0,
+        },
+        {},
+    ),
+    "naive-voting": (
+        "voting",
+        {
+            "clf__svm__estimator__clf__C": 5,
+            "clf__svm__estimator__clf__gamma": 0.01,
+            "clf__xgb__clf__estimator__n_estimators": 100,
+            "clf__xgb__clf__estimator__max_depth": 6,
+            "clf__xgb__clf__estimator__learning_rate": 0.3,
+            "clf__xgb__clf__estimator__subsample": 1.0,
+            "clf__xgb__clf__estimator__colsample_bytree": 1.0,
+            "clf__lgbm__clf__n_estimators": 100,
+            "clf__lgbm__clf__learning_rate": 0.1,
+            "clf__lgbm__clf__num_leaves": 31,
+            "clf__lgbm__clf__subsample": 1.0,
+            "clf__lgbm__clf__colsample_bytree": 1.0,
+        },
+        {"members": ["svm", "xgb", "lgbm"]},
+    ),
 }
 
 
 #: ``--budget small`` (default): searches cut down to fit a shared 2-core machine. The packaged
 #: configs (``--budget full``) are larger. Printed with the results.
 SMALL_BUDGET = {
-    "lgbm": {"search": "grid", "grid": {"clf__num_leaves": [7, 15]},
-             "params": {"clf__colsample_bytree": 0.5, "clf__min_child_samples": 10}},
-    "xgb": {"search": "grid", "grid": {"clf__estimator__max_depth": [3, 5]},
-            "params": {"clf__estimator__colsample_bytree": 0.5}},
+    "lgbm": {
+        "search": "grid",
+        "grid": {"clf__num_leaves": [7, 15]},
+        "params": {"clf__colsample_bytree": 0.5, "clf__min_child_samples": 10},
+    },
+    "xgb": {
+        "search": "grid",
+        "grid": {"clf__estimator__max_depth": [3, 5]},
+        "params": {"clf__estimator__colsample_bytree": 0.5},
+    },
 }
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="The shared data folder.")
-    parser.add_argument("--models", default="svm,lgbm,voting",
-                        help="Comma-separated registry models and/or naive-svm, naive-lgbm, "
-                        "naive-xgb, naive-voting, or 'naive' for all four.")
+    parser.add_argument(
+        "--models",
+        default="svm,lgbm,voting",
+        help="Comma-separated registry models and/or naive-svm, naive-lgbm, "
+        "naive-xgb, naive-voting, or 'naive' for all four.",
+    )
     parser.add_argument("--protocol", default="cv,split", help="cv, split or cv,split.")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--cv", type=int, default=5)
@@ -78,17 +111,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--search", default=None, help="Override every model's search method.")
     parser.add_argument("--n-iter", type=int, default=None, help="Override random-search size.")
     parser.add_argument("--log-var", choices=("off", "on", "both"), default="off")
-    parser.add_argument("--budget", choices=("small", "full"), default="small",
-                        help="small: cut-down lgbm/xgb searches (see SMALL_BUDGET); full: the "
-                        "packaged configs/<model>.yaml as they are.")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 repeat x 3 folds, random search of 4 candidates: a smoke run.")
+    parser.add_argument(
+        "--budget",
+        choices=("small", "full"),
+        default="small",
+        help="small: cut-down lgbm/xgb searches (see SMALL_BUDGET); full: the "
+        "packaged configs/<model>.yaml as they are.",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="1 repeat x 3 folds, random search of 4 candidates: a smoke run."
+    )
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
 
 
-def run_one(dataset, name: str, protocol: str, log_var: bool, args: argparse.Namespace,
-            split_dir: Path) -> dict:
+def run_one(
+    dataset, name: str, protocol: str, log_var: bool, args: argparse.Namespace, split_dir: Path
+) -> dict:
     from featurelab.models.evaluate import evaluate
     from featurelab.models.runner import resolve_config
 
@@ -103,8 +142,15 @@ def run_one(dataset, name: str, protocol: str, log_var: bool, args: argparse.Nam
     if args.quick and cfg.grid:
         search, n_iter = "random", min(n_iter, 4)
     kwargs = dict(
-        search=search, grid=cfg.grid, n_iter=n_iter, inner_cv=cfg.inner_cv, seed=args.seed,
-        n_jobs=args.jobs, log_var=log_var, params=cfg.params, options=cfg.options,
+        search=search,
+        grid=cfg.grid,
+        n_iter=n_iter,
+        inner_cv=cfg.inner_cv,
+        seed=args.seed,
+        n_jobs=args.jobs,
+        log_var=log_var,
+        params=cfg.params,
+        options=cfg.options,
         repeats=1 if args.quick else args.repeats,
     )
     if protocol == "cv":
@@ -191,10 +237,12 @@ def main(argv: list[str] | None = None) -> int:
             for log_var in log_vars:
                 row = run_one(dataset, name, protocol, log_var, args, split_dir)
                 rows.append(row)
-                print(f"{row['name']:13s} {row['protocol']:55s} log_var={log_var!s:5s} "
-                      f"acc {row['accuracy_mean']:.4f} ± {row['accuracy_std']:.4f}  "
-                      f"F1 {row['f1_macro_mean']:.4f}  ({row['wall_seconds']:.0f} s)",
-                      flush=True)
+                print(
+                    f"{row['name']:13s} {row['protocol']:55s} log_var={log_var!s:5s} "
+                    f"acc {row['accuracy_mean']:.4f} ± {row['accuracy_std']:.4f}  "
+                    f"F1 {row['f1_macro_mean']:.4f}  ({row['wall_seconds']:.0f} s)",
+                    flush=True,
+                )
                 (out / "bench.json").write_text(json.dumps(rows, indent=2), encoding="utf-8")
     text = markdown(rows)
     (out / "bench.md").write_text(text + "\n", encoding="utf-8")

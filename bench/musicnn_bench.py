@@ -85,8 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--models", nargs="+", default=["svm", "lgbm", "voting"])
     parser.add_argument("--cv", type=int, default=5)
     parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--reuse", action="store_true",
-                        help="read the feature tables written to --out by an earlier run")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read the feature tables written to --out by an earlier run"
+    )
     args = parser.parse_args(argv)
 
     import torch
@@ -115,11 +116,20 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         tables["gtzan"] = gtzan_table(args.data, args.out)
         audio = sum(tables["gtzan"]["length"]) / 22050
-        speeds.append({"set": "gtzan", "n_threads": 1, "x_realtime_incl_decoding":
-                       round(audio / (time.perf_counter() - start), 2)})
+        speeds.append(
+            {
+                "set": "gtzan",
+                "n_threads": 1,
+                "x_realtime_incl_decoding": round(audio / (time.perf_counter() - start), 2),
+            }
+        )
         tables["gtzan"].to_csv(args.out / "gtzan.csv", index=False)
-    env = {"torch": torch.__version__, "torch_threads_default": torch.get_num_threads(),
-           "cpu": platform.processor() or platform.machine(), "load_avg_1min": _load()}
+    env = {
+        "torch": torch.__version__,
+        "torch_threads_default": torch.get_num_threads(),
+        "cpu": platform.processor() or platform.machine(),
+        "load_avg_1min": _load(),
+    }
     if speeds:
         (args.out / "speed.json").write_text(json.dumps({"speeds": speeds, "env": env}, indent=2))
 
@@ -130,15 +140,17 @@ def main(argv: list[str] | None = None) -> None:
             start = time.perf_counter()
             result = evaluate(frame, model, cv=args.cv, seed=42, n_jobs=args.n_jobs, group="group")
             summary = result.summary()
-            results.append({
-                "features": spec,
-                "n_features": summary.get("n_features"),
-                "model": model,
-                "accuracy_mean": round(result.mean("accuracy"), 4),
-                "accuracy_std": round(result.std("accuracy"), 4),
-                "protocol": summary.get("protocol"),
-                "minutes": round((time.perf_counter() - start) / 60, 1),
-            })
+            results.append(
+                {
+                    "features": spec,
+                    "n_features": summary.get("n_features"),
+                    "model": model,
+                    "accuracy_mean": round(result.mean("accuracy"), 4),
+                    "accuracy_std": round(result.std("accuracy"), 4),
+                    "protocol": summary.get("protocol"),
+                    "minutes": round((time.perf_counter() - start) / 60, 1),
+                }
+            )
             print(json.dumps(results[-1]), flush=True)
             pd.DataFrame(results).to_csv(args.out / "accuracy.csv", index=False)
     print(pd.DataFrame(results).to_string(index=False))

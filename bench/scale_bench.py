@@ -43,8 +43,7 @@ import psutil
 import soundfile as sf
 
 SR = 22050
-LABELS = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae",
-          "rock")
+LABELS = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
 
 
 # ----------------------------------------------------------------------------- the corpus
@@ -137,8 +136,7 @@ class Monitor(threading.Thread):
             for child in children:
                 try:
                     workers_rss.append(child.memory_info().rss)
-                    self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0),
-                                                       _hwm(child))
+                    self.worker_peaks[child.pid] = max(self.worker_peaks.get(child.pid, 0), _hwm(child))
                 except psutil.Error:
                     continue
             # Count often near a checkpoint: the last one is reached just before the run exits.
@@ -149,38 +147,76 @@ class Monitor(threading.Thread):
                 if self.done and self.first_done_at is None:
                     self.first_done_at = now
             self.loads.append(os.getloadavg()[0])
-            sample = {"t": round(now, 2), "done": self.done, "driver_rss": driver_rss,
-                      "workers_rss_max": max(workers_rss, default=0),
-                      "workers_rss_sum": sum(workers_rss), "n_processes": 1 + len(children)}
+            sample = {
+                "t": round(now, 2),
+                "done": self.done,
+                "driver_rss": driver_rss,
+                "workers_rss_max": max(workers_rss, default=0),
+                "workers_rss_sum": sum(workers_rss),
+                "n_processes": 1 + len(children),
+            }
             self.samples.append(sample)
             while self.checkpoints and self.done >= self.checkpoints[0]:
-                self.marks.append({"checkpoint": self.checkpoints.pop(0), **sample,
-                                   "driver_peak": self.driver_peak,
-                                   "worker_peak": max(self.worker_peaks.values(), default=0)})
+                self.marks.append(
+                    {
+                        "checkpoint": self.checkpoints.pop(0),
+                        **sample,
+                        "driver_peak": self.driver_peak,
+                        "worker_peak": max(self.worker_peaks.values(), default=0),
+                    }
+                )
             self.stop_event.wait(self.interval)
         if self.checkpoints and self.samples and self.samples[-1]["done"] > 0:
             # The run ended between two samples: report its last sample, at the files it had done.
             last = self.samples[-1]
-            self.marks.append({"checkpoint": last["done"], **last, "driver_peak": self.driver_peak,
-                               "worker_peak": max(self.worker_peaks.values(), default=0)})
+            self.marks.append(
+                {
+                    "checkpoint": last["done"],
+                    **last,
+                    "driver_peak": self.driver_peak,
+                    "worker_peak": max(self.worker_peaks.values(), default=0),
+                }
+            )
 
 
 # ----------------------------------------------------------------------------- one run
-def run_once(root: Path, manifest: Path, n: int, mode: str, workers: int, budget_s: float,
-             checkpoints: list[int], seconds: float) -> dict:
+def run_once(
+    root: Path,
+    manifest: Path,
+    n: int,
+    mode: str,
+    workers: int,
+    budget_s: float,
+    checkpoints: list[int],
+    seconds: float,
+) -> dict:
     tag = f"{mode}-{n}"
     out = root / "runs" / tag / "table.csv"
     cache = root / "runs" / tag / "cache"
     shutil.rmtree(out.parent, ignore_errors=True)
     out.parent.mkdir(parents=True)
-    argv = [sys.executable, "-m", "featurelab", "extract", str(manifest), "--manifest", "-o",
-            str(out), "--cache", str(cache), "--jobs", str(workers), "-q"]
+    argv = [
+        sys.executable,
+        "-m",
+        "featurelab",
+        "extract",
+        str(manifest),
+        "--manifest",
+        "-o",
+        str(out),
+        "--cache",
+        str(cache),
+        "--jobs",
+        str(workers),
+        "-q",
+    ]
     if mode == "dask":
         argv += ["--scheduler", "local"]
     load_before = os.getloadavg()
     started = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     monitor = Monitor(proc.pid, cache, [c for c in checkpoints if c <= n])
     monitor.start()
     stopped = False
@@ -197,9 +233,15 @@ def run_once(root: Path, manifest: Path, n: int, mode: str, workers: int, budget
     steady_t0 = monitor.first_done_at or 0.0
     steady_rate = (done / (elapsed - steady_t0)) if done and elapsed > steady_t0 else 0.0
     result = {
-        "mode": mode, "n_files": n, "workers": workers, "seconds_per_file": seconds,
-        "completed": not stopped and proc.returncode == 0, "returncode": proc.returncode,
-        "stopped_at_budget": stopped, "files_done": done, "elapsed_s": round(elapsed, 1),
+        "mode": mode,
+        "n_files": n,
+        "workers": workers,
+        "seconds_per_file": seconds,
+        "completed": not stopped and proc.returncode == 0,
+        "returncode": proc.returncode,
+        "stopped_at_budget": stopped,
+        "files_done": done,
+        "elapsed_s": round(elapsed, 1),
         "startup_s": round(steady_t0, 1),
         "files_per_s": round(done / elapsed, 2),
         "steady_files_per_s": round(steady_rate, 2),
@@ -210,12 +252,15 @@ def run_once(root: Path, manifest: Path, n: int, mode: str, workers: int, budget
         "load_before": [round(x, 2) for x in load_before],
         "load_during_mean": round(float(np.mean(monitor.loads)) if monitor.loads else 0.0, 2),
         "checkpoints": [
-            {"files": m["checkpoint"], "t_s": m["t"],
-             "files_per_s": round(m["done"] / m["t"], 2) if m["t"] else None,
-             "driver_rss_mb": round(m["driver_rss"] / 2**20, 1),
-             "driver_peak_mb": round(m["driver_peak"] / 2**20, 1),
-             "worker_rss_max_mb": round(m["workers_rss_max"] / 2**20, 1),
-             "worker_peak_mb": round(m["worker_peak"] / 2**20, 1)}
+            {
+                "files": m["checkpoint"],
+                "t_s": m["t"],
+                "files_per_s": round(m["done"] / m["t"], 2) if m["t"] else None,
+                "driver_rss_mb": round(m["driver_rss"] / 2**20, 1),
+                "driver_peak_mb": round(m["driver_peak"] / 2**20, 1),
+                "worker_rss_max_mb": round(m["workers_rss_max"] / 2**20, 1),
+                "worker_peak_mb": round(m["worker_peak"] / 2**20, 1),
+            }
             for m in monitor.marks
         ],
     }
@@ -244,13 +289,19 @@ def markdown(results: list[dict]) -> str:
             f"| {r['x_realtime']} | {r['driver_peak_mb']} | {r['worker_peak_mb']} "
             f"| {r['load_during_mean']} |"
         )
-    lines += ["", "| mode | checkpoint (files) | t s | files/s | driver RSS MB | driver peak MB | "
-              "largest worker RSS MB | worker peak MB |", "|---|---|---|---|---|---|---|---|"]
+    lines += [
+        "",
+        "| mode | checkpoint (files) | t s | files/s | driver RSS MB | driver peak MB | "
+        "largest worker RSS MB | worker peak MB |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         for c in r["checkpoints"]:
-            lines.append(f"| {r['mode']}-{r['n_files']} | {c['files']} | {c['t_s']} | "
-                         f"{c['files_per_s']} | {c['driver_rss_mb']} | {c['driver_peak_mb']} | "
-                         f"{c['worker_rss_max_mb']} | {c['worker_peak_mb']} |")
+            lines.append(
+                f"| {r['mode']}-{r['n_files']} | {c['files']} | {c['t_s']} | "
+                f"{c['files_per_s']} | {c['driver_rss_mb']} | {c['driver_peak_mb']} | "
+                f"{c['worker_rss_max_mb']} | {c['worker_peak_mb']} |"
+            )
     return "\n".join(lines)
 
 
@@ -263,8 +314,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=0.5, help="Length of each file.")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--modes", default="jobs,dask")
-    parser.add_argument("--budget-minutes", type=float, default=12.0,
-                        help="Per large run; stopped and extrapolated beyond.")
+    parser.add_argument(
+        "--budget-minutes", type=float, default=12.0, help="Per large run; stopped and extrapolated beyond."
+    )
     args = parser.parse_args()
 
     root = args.root
@@ -272,20 +324,46 @@ def main() -> None:
     checkpoints = [int(c) for c in args.checkpoints.split(",") if c]
     manifest, gen_s = make_corpus(root, args.n, args.seconds)
     small_manifest = make_corpus(root, args.small, args.seconds)[0] if args.small else None
-    print(f"corpus: {args.n} files x {args.seconds} s in {gen_s:.1f} s "
-          f"({sum(f.stat().st_size for f in (root / 'audio').rglob('*.wav')) / 2**20:.0f} MiB)",
-          flush=True)
+    print(
+        f"corpus: {args.n} files x {args.seconds} s in {gen_s:.1f} s "
+        f"({sum(f.stat().st_size for f in (root / 'audio').rglob('*.wav')) / 2**20:.0f} MiB)",
+        flush=True,
+    )
     results = []
     for mode in args.modes.split(","):
         if small_manifest is not None:
-            results.append(run_once(root, small_manifest, args.small, mode, args.workers,
-                                    args.budget_minutes * 60, checkpoints, args.seconds))
+            results.append(
+                run_once(
+                    root,
+                    small_manifest,
+                    args.small,
+                    mode,
+                    args.workers,
+                    args.budget_minutes * 60,
+                    checkpoints,
+                    args.seconds,
+                )
+            )
             print(json.dumps(results[-1]), flush=True)
-        results.append(run_once(root, manifest, args.n, mode, args.workers,
-                                args.budget_minutes * 60, checkpoints, args.seconds))
+        results.append(
+            run_once(
+                root,
+                manifest,
+                args.n,
+                mode,
+                args.workers,
+                args.budget_minutes * 60,
+                checkpoints,
+                args.seconds,
+            )
+        )
         print(json.dumps(results[-1]), flush=True)
-    report = {"cpu_count": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30),
-              "python": sys.version.split()[0], "results": results}
+    report = {
+        "cpu_count": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 2**30),
+        "python": sys.version.split()[0],
+        "results": results,
+    }
     (root / "scale_report.json").write_text(json.dumps(report, indent=2))
     print(markdown(results))
 

@@ -27,8 +27,16 @@ from .exceptions import FeaturelabError
 __all__ = ["find_runs", "leaderboard", "format_leaderboard", "plot_leaderboard"]
 
 _COLUMNS = (
-    "model", "protocol", "accuracy_mean", "accuracy_std", "balanced_accuracy_mean",
-    "f1_macro_mean", "track_accuracy_mean", "track_accuracy_std", "fit_time_mean", "n_samples",
+    "model",
+    "protocol",
+    "accuracy_mean",
+    "accuracy_std",
+    "balanced_accuracy_mean",
+    "f1_macro_mean",
+    "track_accuracy_mean",
+    "track_accuracy_std",
+    "fit_time_mean",
+    "n_samples",
 )
 
 
@@ -114,19 +122,20 @@ def format_leaderboard(frame: Any) -> str:
     header = ["#", "model", "protocol", "accuracy", "macro F1", "track acc.", "fit s/fold", "run"]
     body = []
     for rank, row in enumerate(frame.itertuples(index=False), start=1):
-        body.append([
-            str(rank),
-            str(row.model),
-            str(row.protocol),
-            _pm(row.accuracy_mean, row.accuracy_std),
-            "-" if row.f1_macro_mean != row.f1_macro_mean else f"{row.f1_macro_mean:.4f}",
-            _pm(row.track_accuracy_mean, row.track_accuracy_std),
-            "-" if row.fit_time_mean != row.fit_time_mean else f"{row.fit_time_mean:.1f}",
-            Path(row.run).name,
-        ])
+        body.append(
+            [
+                str(rank),
+                str(row.model),
+                str(row.protocol),
+                _pm(row.accuracy_mean, row.accuracy_std),
+                "-" if row.f1_macro_mean != row.f1_macro_mean else f"{row.f1_macro_mean:.4f}",
+                _pm(row.track_accuracy_mean, row.track_accuracy_std),
+                "-" if row.fit_time_mean != row.fit_time_mean else f"{row.fit_time_mean:.1f}",
+                Path(row.run).name,
+            ]
+        )
     widths = [max(len(r[i]) for r in [header, *body]) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip()
-             for r in [header, *body]]
+    lines = ["  ".join(cell.ljust(widths[i]) for i, cell in enumerate(r)).rstrip() for r in [header, *body]]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 

@@ -79,8 +79,12 @@ class AudioItem:
         group: str | None = None,
     ) -> None:
         for key, value in (
-            ("location", os.fspath(path)), ("name", name), ("label", label), ("start", start),
-            ("end", end), ("group", group),
+            ("location", os.fspath(path)),
+            ("name", name),
+            ("label", label),
+            ("start", start),
+            ("end", end),
+            ("group", group),
         ):
             object.__setattr__(self, key, value)
 
@@ -249,9 +253,7 @@ def read_manifest(path: str | os.PathLike) -> tuple[list[AudioItem], list[InputP
             continue
         if end is not None and end <= (start or 0.0):
             problems.append(
-                InputProblem(
-                    str(audio), f"{where}: end ({end:g} s) must be after start ({start or 0:g} s)"
-                )
+                InputProblem(str(audio), f"{where}: end ({end:g} s) must be after start ({start or 0:g} s)")
             )
             continue
         group = str(row.get("group", "")).strip() or None
@@ -270,9 +272,7 @@ def read_manifest(path: str | os.PathLike) -> tuple[list[AudioItem], list[InputP
     unique: list[AudioItem] = []
     for item in items:
         if item.name in seen:
-            problems.append(
-                InputProblem(str(item.path), "duplicate manifest entry (same file and clip)")
-            )
+            problems.append(InputProblem(str(item.path), "duplicate manifest entry (same file and clip)"))
             continue
         seen.add(item.name)
         unique.append(item)
@@ -342,9 +342,7 @@ def read_split_dir(directory: str | os.PathLike) -> dict[str, list[str]]:
             if part == "valid":
                 splits[part] = []
                 continue
-            raise ParameterError(
-                f"Split folder {str(directory)!r} has no {part}.txt or {part}_filtered.txt."
-            )
+            raise ParameterError(f"Split folder {str(directory)!r} has no {part}.txt or {part}_filtered.txt.")
         lines = [ln.strip() for ln in found.read_text(encoding="utf-8").splitlines()]
         splits[part] = [PurePosixPath(ln).name for ln in lines if ln and not ln.startswith("#")]
     return splits

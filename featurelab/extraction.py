@@ -83,9 +83,7 @@ class ExtractionSettings:
             "sr": self.sr,
         }
         if kind == "segment":
-            desc.update(
-                segment=self.segment, segment_hop=self.segment_hop, segment_mode=self.segment_mode
-            )
+            desc.update(segment=self.segment, segment_hop=self.segment_hop, segment_mode=self.segment_mode)
         return desc
 
     def meta(self, kind: TableKind, backend: str) -> dict[str, Any]:
@@ -186,9 +184,7 @@ def segment_bounds(
 
 
 # ----------------------------------------------------------------------------- worker side
-def _compute_sets(
-    sets: Sequence[FeatureSet], y_units: np.ndarray, sr: int
-) -> list[dict[str, float]]:
+def _compute_sets(sets: Sequence[FeatureSet], y_units: np.ndarray, sr: int) -> list[dict[str, float]]:
     """Compute every feature set on each row of ``y_units`` (shape (k, n)); merged rows."""
     rows: list[dict[str, float]] = [{} for _ in range(len(y_units))]
     for feature_set in sets:
@@ -239,9 +235,7 @@ def process_item(
     out: dict[str, Any] = {"seconds": 0.0}
     try:
         sets = resolve_feature_sets(list(settings.features))
-        y, sr = load_audio(
-            item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration
-        )
+        y, sr = load_audio(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
         if item.duration is not None:
             expected = int(round(item.duration * sr))
             if len(y) < expected - max(1, sr // 100):
@@ -402,8 +396,7 @@ def _plan(
 
     if not SAMPLE_RATE_RANGE[0] <= sr <= SAMPLE_RATE_RANGE[1]:
         raise ParameterError(
-            f"sr must be between {SAMPLE_RATE_RANGE[0]} and {SAMPLE_RATE_RANGE[1]} Hz. Got {sr!r} "
-            "instead."
+            f"sr must be between {SAMPLE_RATE_RANGE[0]} and {SAMPLE_RATE_RANGE[1]} Hz. Got {sr!r} instead."
         )
     _check_positive("segment", segment)
     _check_positive("segment_hop", segment_hop)
@@ -448,9 +441,7 @@ class _TableAssembler:
     sets return other columns is reported as failed rather than written misaligned.
     """
 
-    def __init__(
-        self, kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]
-    ) -> None:
+    def __init__(self, kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> None:
         self.kind = kind
         self.emit = emit
         items = plan.items
@@ -664,14 +655,20 @@ def extract_tables(
     ExtractionResult
     """
     plan = _plan(
-        source, segment=segment, segment_hop=segment_hop, segment_mode=segment_mode,
-        tables=tables, features=features, backend=backend, sr=sr, n_jobs=n_jobs, cache=cache,
+        source,
+        segment=segment,
+        segment_hop=segment_hop,
+        segment_mode=segment_mode,
+        tables=tables,
+        features=features,
+        backend=backend,
+        sr=sr,
+        n_jobs=n_jobs,
+        cache=cache,
         manifest=manifest,
     )
     chunks: dict[TableKind, list[pd.DataFrame]] = {kind: [] for kind in plan.kinds}
-    assemblers = {
-        kind: _TableAssembler(kind, plan, chunks[kind].append) for kind in plan.kinds
-    }
+    assemblers = {kind: _TableAssembler(kind, plan, chunks[kind].append) for kind in plan.kinds}
     stats = _run(plan, assemblers, progress)
     frames = {kind: pd.concat(chunks[kind], ignore_index=True) for kind in plan.kinds}
     return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
@@ -736,13 +733,14 @@ def extract_to_files(
     progress = kwargs.pop("progress", False)
     plan = _plan(source, tables=tuple(outputs), **kwargs)
     with contextlib.ExitStack() as stack:
-        writers = {
-            kind: stack.enter_context(TableWriter(outputs[kind])) for kind in plan.kinds
-        }
+        writers = {kind: stack.enter_context(TableWriter(outputs[kind])) for kind in plan.kinds}
         assemblers = {kind: _TableAssembler(kind, plan, writers[kind].write) for kind in plan.kinds}
         stats = _run(plan, assemblers, progress)
     result = _result(
-        plan, stats, {}, {kind: writer.n_rows for kind, writer in writers.items()},
+        plan,
+        stats,
+        {},
+        {kind: writer.n_rows for kind, writer in writers.items()},
         {kind: Path(outputs[kind]) for kind in plan.kinds},
     )
     for kind in plan.kinds:

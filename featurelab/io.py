@@ -134,9 +134,7 @@ def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.nd
     start = int(round(offset * info.samplerate))
     frames = -1 if duration is None else int(round(duration * info.samplerate))
     try:
-        data, file_sr = sf.read(
-            str(path), start=start, frames=frames, dtype="float32", always_2d=True
-        )
+        data, file_sr = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as error:  # noqa: BLE001
         raise AudioLoadError(path, f"cannot decode audio data ({error})") from error
     return _to_mono_float(data), int(file_sr)
@@ -155,9 +153,7 @@ def _decode_fallback(
         # the failed decoder is freed here, at the end of the except clause.
         warnings.simplefilter("ignore")
         try:
-            y, file_sr = librosa.load(
-                str(path), sr=None, mono=True, offset=offset, duration=duration
-            )
+            y, file_sr = librosa.load(str(path), sr=None, mono=True, offset=offset, duration=duration)
         except Exception:  # noqa: BLE001
             failed = True
     if failed:

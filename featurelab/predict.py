@@ -71,8 +71,7 @@ class Prediction:
         return out
 
 
-def top_k(proba: Sequence[float] | np.ndarray, classes: Sequence[str], k: int = 3
-          ) -> list[tuple[str, float]]:
+def top_k(proba: Sequence[float] | np.ndarray, classes: Sequence[str], k: int = 3) -> list[tuple[str, float]]:
     """Return the ``k`` most probable labels, best first (ties broken by label order).
 
     Parameters
@@ -183,8 +182,7 @@ def expand_audio_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     for item in paths:
         path = Path(item)
         if path.is_dir():
-            found = sorted(p for p in path.rglob("*") if p.is_file()
-                           and p.suffix.lower() in AUDIO_EXTENSIONS)
+            found = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
             if not found:
                 raise ParameterError(f"Folder {str(path)!r} holds no audio files.")
             out.extend(found)
@@ -270,9 +268,7 @@ def predict_files(
     return results
 
 
-def _extract(
-    files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress: bool
-) -> dict[str, Any]:
+def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress: bool) -> dict[str, Any]:
     """Extract ``files``; returns path -> its rows (DataFrame) or an error message (str)."""
     from pathlib import PurePosixPath
 
@@ -283,8 +279,7 @@ def _extract(
     out: dict[str, Any] = {problem.path: problem.reason for problem in problems}
     if not items:
         return out
-    result = extract_tables([str(item.path) for item in items], n_jobs=n_jobs, progress=progress,
-                            **kwargs)
+    result = extract_tables([str(item.path) for item in items], n_jobs=n_jobs, progress=progress, **kwargs)
     kind = "segment" if kwargs.get("segment") else "track"
     table = result.tables[kind]
     for path, reason in result.errors.itertuples(index=False):
@@ -306,4 +301,3 @@ def check_model_for_table(model: Any, table: Any, *, trust: bool = False) -> Non
     saved = _load(model, trust)
     columns = table.columns if hasattr(table, "columns") else table
     saved.check_features(columns)
-

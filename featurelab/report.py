@@ -173,8 +173,7 @@ def build_report(
     out_path = Path(out_path)
     if out_path.is_dir():
         raise ParameterError(
-            f"out_path must be a file name. Got the folder {str(out_path)!r} instead; "
-            "use e.g. report.html."
+            f"out_path must be a file name. Got the folder {str(out_path)!r} instead; use e.g. report.html."
         )
     runs = [_load_run(path, index) for index, path in enumerate(find_report_runs(run_dirs), 1)]
     created = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
@@ -313,11 +312,7 @@ def _table(header: Sequence[str], rows: Iterable[Sequence[str]], *, raw: bool = 
     for row in rows:
         cells = "".join(row) if raw else "".join(f"<td>{_e(c)}</td>" for c in row)
         body.append(f"<tr>{cells}</tr>")
-    return (
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n"
-        + "\n".join(body)
-        + "\n</tbody>\n</table>"
-    )
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n" + "\n".join(body) + "\n</tbody>\n</table>"
 
 
 def _td(text: str, numeric: bool = True) -> str:
@@ -455,9 +450,7 @@ def _scores(res: dict[str, Any]) -> str:
         ("track_f1_macro", "track macro F1"),
     ):
         if _num(res.get(f"{key}_mean")) is not None:
-            rows.append(
-                [_td(label, False), _td(_pm(res.get(f"{key}_mean"), res.get(f"{key}_std")))]
-            )
+            rows.append([_td(label, False), _td(_pm(res.get(f"{key}_mean"), res.get(f"{key}_std")))])
     if _num(res.get("fit_time_mean")) is not None:
         rows.append([_td("fit time per outer fold (s)", False), _td(_fmt(res["fit_time_mean"], 2))])
     if _num(res.get("predict_time_per_track")) is not None:
@@ -489,9 +482,7 @@ def _folds(res: dict[str, Any]) -> str:
                 _td(_fmt(fold.get("accuracy"))),
                 _td(_fmt(fold.get("balanced_accuracy"))),
                 _td(_fmt(fold.get("f1_macro"))),
-                f"<td><code>{_e(json.dumps(best, default=str))}</code></td>"
-                if best
-                else _td("–", False),
+                f"<td><code>{_e(json.dumps(best, default=str))}</code></td>" if best else _td("–", False),
             ]
         )
     if not rows:
@@ -533,9 +524,7 @@ def _confusion(run: _Run) -> str:
     except (TypeError, ValueError) as error:
         run.notes.append(f"confusion_matrix in results.json could not be drawn: {error}")
         return ""
-    return _img(
-        data, "confusion matrix", "Confusion matrix (rows: true class; drawn from results.json)"
-    )
+    return _img(data, "confusion matrix", "Confusion matrix (rows: true class; drawn from results.json)")
 
 
 def _render_confusion(cm: Any, classes: Any, per_class: Any) -> bytes:
@@ -586,9 +575,7 @@ def _png_figure(path: Path, caption: str, notes: list[str]) -> str:
     try:
         size = path.stat().st_size
         if size > _MAX_IMAGE_BYTES:
-            notes.append(
-                f"{path.name} is larger than {_MAX_IMAGE_BYTES // 2**20} MiB; not embedded."
-            )
+            notes.append(f"{path.name} is larger than {_MAX_IMAGE_BYTES // 2**20} MiB; not embedded.")
             return ""
         data = path.read_bytes()
     except OSError as error:
@@ -650,9 +637,7 @@ def _selected(run: _Run) -> str:
 def _run_section(run: _Run) -> str:
     content = [_scores(run.results)]
     if not run.results and _num(run.selection.get("selection_accuracy_mean")) is not None:
-        accuracy = _pm(
-            run.selection["selection_accuracy_mean"], run.selection.get("selection_accuracy_std")
-        )
+        accuracy = _pm(run.selection["selection_accuracy_mean"], run.selection.get("selection_accuracy_std"))
         content.append(
             "<h3>Scores</h3>\n"
             + _table(

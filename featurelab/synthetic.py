@@ -129,8 +129,7 @@ def make_synthetic_corpus(
     n_per_class = _check_positive_int(n_per_class, "n_per_class")
     if n_per_class > 99999:
         raise ParameterError(
-            "n_per_class must be at most 99999 (five-digit file numbers). "
-            f"Got {n_per_class} instead."
+            f"n_per_class must be at most 99999 (five-digit file numbers). Got {n_per_class} instead."
         )
     seed = _check_seed(seed)
     sr = _check_sr(sr)
@@ -139,8 +138,7 @@ def make_synthetic_corpus(
     root = Path(root)
     if root.exists() and not root.is_dir():
         raise ParameterError(
-            f"root must be a folder. Got the existing file {str(root)!r} instead; "
-            "choose a new path."
+            f"root must be a folder. Got the existing file {str(root)!r} instead; choose a new path."
         )
 
     rows: list[dict[str, str]] = []
@@ -218,9 +216,7 @@ def _check_seed(seed: object) -> int:
 
 def _check_sr(sr: object) -> int:
     if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or sr < 8000:
-        raise ParameterError(
-            f"sr must be an integer sampling rate of at least 8000 Hz. Got {sr!r} instead."
-        )
+        raise ParameterError(f"sr must be an integer sampling rate of at least 8000 Hz. Got {sr!r} instead.")
     return int(sr)
 
 
@@ -457,9 +453,7 @@ def _chords(
     return _line(ctx, onsets, durs, np.asarray(chords, dtype=float), vels, amps, **kw)
 
 
-def _reverb(
-    ctx: _Ctx, x: np.ndarray, *, t60: float, wet: float, tone: float = 5000.0
-) -> np.ndarray:
+def _reverb(ctx: _Ctx, x: np.ndarray, *, t60: float, wet: float, tone: float = 5000.0) -> np.ndarray:
     from scipy.signal import fftconvolve
 
     m = int(t60 * ctx.sr)
@@ -508,9 +502,7 @@ def _ambient(ctx: _Ctx) -> np.ndarray:
     chords = np.array([_chord_notes(root, scale, int(d), size) for d in degrees])
     amps = _harmonics(ctx, 12, ctx.u(1.8, 3.0))
     pad_kw = dict(attack=ctx.u(0.8, 2.5), release=ctx.u(1.0, 2.5), vibrato=(ctx.u(0.1, 0.4), 0.002))
-    pad = _chords(
-        ctx, onsets, span * 0.9, chords, 1.0, amps, detune=(-ctx.u(4, 12), ctx.u(4, 12)), **pad_kw
-    )
+    pad = _chords(ctx, onsets, span * 0.9, chords, 1.0, amps, detune=(-ctx.u(4, 12), ctx.u(4, 12)), **pad_kw)
     pad = _filter(pad, "lowpass", ctx.u(500, 1800), ctx.sr)
     lfo = 1.0 + ctx.u(0.2, 0.5) * np.sin(2 * np.pi * ctx.u(0.05, 0.25) * ctx.samples / ctx.sr)
     drone = _line(ctx, np.array([-1.0]), 1e3, np.array([root - 12.0]), 1.0, np.ones(2), attack=0.5)
@@ -534,9 +526,7 @@ def _ambient(ctx: _Ctx) -> np.ndarray:
         parts.append((bells, ctx.u(0.1, 0.35)))
     if ctx.chance(0.25):  # downtempo variant: a soft, dull beat under the pads
         beats = np.arange(n_bars * 4) * beat - offset
-        kick = _kick(
-            ctx, f_start=ctx.u(90, 140), f_end=ctx.u(40, 55), decay=ctx.u(0.2, 0.4), click=0.05
-        )
+        kick = _kick(ctx, f_start=ctx.u(90, 140), f_end=ctx.u(40, 55), decay=ctx.u(0.2, 0.4), click=0.05)
         beat_mix = _place(kick, beats[::2], 1.0, ctx) + _place(
             _hat(ctx, decay=ctx.u(0.02, 0.06), cutoff=4000.0), beats + beat / 2, 0.2, ctx
         )
@@ -561,9 +551,7 @@ def _classical(ctx: _Ctx) -> np.ndarray:
     kw = dict(attack=ctx.u(0.08, 0.35), release=ctx.u(0.15, 0.5), vibrato=vib)
     if ctx.chance(0.3):  # pizzicato: plucked, percussive strings
         kw = dict(attack=0.003, decay=ctx.u(0.1, 0.3), sustain=0.0, release=0.1)
-    strings = _chords(
-        ctx, onsets, span * 0.98, chords, 0.7, amps, detune=(-ctx.u(3, 8), ctx.u(3, 8)), **kw
-    )
+    strings = _chords(ctx, onsets, span * 0.98, chords, 0.7, amps, detune=(-ctx.u(3, 8), ctx.u(3, 8)), **kw)
     cellos = _line(ctx, onsets, span * 0.98, bass, 0.8, amps, **kw)
     # Melody: chord tones and passing notes on a quarter/eighth grid, one octave up.
     step = beat / (2 if ctx.chance(0.5) else 1)
@@ -618,10 +606,7 @@ def _hiphop(ctx: _Ctx) -> np.ndarray:
     if ctx.chance(0.5):
         snare_shot = (
             snare_shot
-            + 0.8
-            * np.pad(_clap(ctx), (0, max(0, snare_shot.size - int(0.3 * ctx.sr))))[
-                : snare_shot.size
-            ]
+            + 0.8 * np.pad(_clap(ctx), (0, max(0, snare_shot.size - int(0.3 * ctx.sr))))[: snare_shot.size]
         )
     snare_on = np.tile(np.isin(np.arange(16), [4, 12]), n_bars)
     hat_every = int(ctx.rng.choice([1, 2]))
@@ -695,9 +680,7 @@ def _jazz(ctx: _Ctx) -> np.ndarray:
     chick = _hat(ctx, decay=ctx.u(0.01, 0.03), cutoff=5000.0)
     drums = _place(ride, ride_t, ride_g, ctx) + _place(chick, beats[odd], 0.5, ctx)
     if ctx.chance(0.6):  # feathered kick and ghost-note snare comping
-        kick = _kick(
-            ctx, f_start=ctx.u(90, 130), f_end=ctx.u(50, 65), decay=ctx.u(0.12, 0.2), click=0.1
-        )
+        kick = _kick(ctx, f_start=ctx.u(90, 130), f_end=ctx.u(50, 65), decay=ctx.u(0.12, 0.2), click=0.1)
         drums = drums + _place(kick, beats, 0.15, ctx)
         ghosts = ctx.rng.random(beats.size) < 0.25
         snare = _snare(ctx, tone=ctx.u(180, 250), decay=ctx.u(0.08, 0.15), snappy=0.6)
@@ -767,13 +750,9 @@ def _rock(ctx: _Ctx) -> np.ndarray:
     )
     snare = _snare(ctx, tone=ctx.u(170, 240), decay=ctx.u(0.1, 0.2), snappy=ctx.u(0.8, 1.4))
     if ctx.chance(0.7):
-        hats = _place(
-            _hat(ctx, decay=ctx.u(0.03, 0.08)), eighths, ctx.rng.uniform(0.3, 0.5, pos.size), ctx
-        )
+        hats = _place(_hat(ctx, decay=ctx.u(0.03, 0.08)), eighths, ctx.rng.uniform(0.3, 0.5, pos.size), ctx)
     else:  # crash-ride on quarters
-        hats = _place(
-            _cymbal(ctx, decay=ctx.u(0.4, 0.8), brightness=0.8), eighths[pos % 2 == 0], 0.4, ctx
-        )
+        hats = _place(_cymbal(ctx, decay=ctx.u(0.4, 0.8), brightness=0.8), eighths[pos % 2 == 0], 0.4, ctx)
     crash_t = eighths[(pos == 0) & (ctx.rng.random(pos.size) < 0.3)]
     drums = (
         _place(kick, eighths[kick_on], 1.0, ctx)

@@ -92,9 +92,7 @@ class TableWriter:
             tmp = self._open()
             if self.format == "csv":
                 if self._handle is None:
-                    self._handle = self._stack.enter_context(
-                        open(tmp, "w", encoding="utf-8", newline="")
-                    )
+                    self._handle = self._stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
                     frame.to_csv(self._handle, index=False)
                 else:
                     frame.to_csv(self._handle, index=False, header=False)

@@ -45,9 +45,7 @@ def music_like(seconds: float = 2.0, sr: int = SR, seed: int = 0) -> np.ndarray:
     y = sum(0.2 * np.sin(2 * np.pi * root * r * t) for r in (1.0, 1.25, 1.5, 2.0))
     beat = np.zeros_like(t)
     beat[:: int(sr * 60 / rng.uniform(90, 140))] = 1.0
-    kick = np.convolve(beat, np.exp(-np.arange(800) / 120.0) * np.sin(np.arange(800) * 0.05))[
-        : t.size
-    ]
+    kick = np.convolve(beat, np.exp(-np.arange(800) / 120.0) * np.sin(np.arange(800) * 0.05))[: t.size]
     y = y + 0.6 * kick + 0.02 * rng.standard_normal(t.size)
     return (0.8 * y / np.max(np.abs(y))).astype(np.float32)
 

@@ -65,8 +65,9 @@ def _free_port():
 
 
 # ----------------------------------------------------------------------------- no cluster needed
-@pytest.mark.parametrize("value", ["local", " LOCAL ", "tcp://127.0.0.1:8786", "10.0.0.5:8786",
-                                   "tls://scheduler.example.org:8786"])
+@pytest.mark.parametrize(
+    "value", ["local", " LOCAL ", "tcp://127.0.0.1:8786", "10.0.0.5:8786", "tls://scheduler.example.org:8786"]
+)
 def test_check_scheduler_accepts_local_and_addresses(value):
     expected = "local" if value.strip().lower() == "local" else value.strip()
     assert check_scheduler(value) == expected
@@ -130,8 +131,9 @@ def test_cluster_is_loopback_only(client):
     assert {w["nthreads"] for w in info["workers"].values()} == {1}
     psutil = pytest.importorskip("psutil")
     processes = [psutil.Process(), *psutil.Process().children(recursive=True)]
-    listening = [c.laddr for p in processes for c in p.net_connections("inet")
-                 if c.status == psutil.CONN_LISTEN]
+    listening = [
+        c.laddr for p in processes for c in p.net_connections("inet") if c.status == psutil.CONN_LISTEN
+    ]
     assert listening and all(a.ip == "127.0.0.1" for a in listening), listening
 
 
@@ -161,8 +163,15 @@ def test_extraction_on_dask_equals_single_machine(client, corpus, reference):
 def _evaluate(**kwargs):
     from featurelab.models import evaluate
 
-    return evaluate(track_table(24, seed=3), "logreg", grid={"clf__C": [0.01, 0.1, 1.0, 10.0]},
-                    cv=3, inner_cv=3, seed=7, **kwargs)
+    return evaluate(
+        track_table(24, seed=3),
+        "logreg",
+        grid={"clf__C": [0.01, 0.1, 1.0, 10.0]},
+        cv=3,
+        inner_cv=3,
+        seed=7,
+        **kwargs,
+    )
 
 
 def test_model_search_on_dask_equals_single_machine_and_scatters_data_once(client, monkeypatch):
@@ -177,8 +186,10 @@ def test_model_search_on_dask_equals_single_machine_and_scatters_data_once(clien
     monkeypatch.setattr(client, "scatter", counting_scatter)
     with dask_backend(client):
         remote = _evaluate(n_jobs=1)
-    pd.testing.assert_frame_equal(remote.fold_frame().drop(columns=["fit_time", "predict_time"]),
-                                  local.fold_frame().drop(columns=["fit_time", "predict_time"]))
+    pd.testing.assert_frame_equal(
+        remote.fold_frame().drop(columns=["fit_time", "predict_time"]),
+        local.fold_frame().drop(columns=["fit_time", "predict_time"]),
+    )
     for name in ("mean_test_score", "std_test_score", "params", "rank_test_score"):
         pd.testing.assert_series_equal(remote.cv_results[name], local.cv_results[name])
     assert [f.best_params for f in remote.folds] == [f.best_params for f in local.folds]
@@ -212,11 +223,20 @@ def test_shap_selection_on_dask_equals_single_machine(client, monkeypatch):
 
 def test_gridsearch_cli_on_a_scheduler_address_equals_local(client, tmp_path):
     track_table(12, seed=5).to_csv(tmp_path / "t.csv", index=False)
-    common = ["gridsearch", str(tmp_path / "t.csv"), "-m", "logreg", "--cv", "2", "--inner-cv",
-              "2", "--no-save-model", "-q"]
+    common = [
+        "gridsearch",
+        str(tmp_path / "t.csv"),
+        "-m",
+        "logreg",
+        "--cv",
+        "2",
+        "--inner-cv",
+        "2",
+        "--no-save-model",
+        "-q",
+    ]
     assert main([*common, "-o", str(tmp_path / "local")]) == 0
-    assert main([*common, "-o", str(tmp_path / "dask"), "--scheduler",
-                 client.scheduler.address]) == 0
+    assert main([*common, "-o", str(tmp_path / "dask"), "--scheduler", client.scheduler.address]) == 0
     local = pd.read_csv(tmp_path / "local" / "cv_results.csv")
     remote = pd.read_csv(tmp_path / "dask" / "cv_results.csv")
     for name in ("params", "mean_test_score", "rank_test_score"):
@@ -234,8 +254,7 @@ def test_killing_a_worker_mid_extraction_loses_and_duplicates_nothing(client, co
             os.kill(pids[busy[0]], signal.SIGKILL)
 
     with dask_backend(client):
-        result = extract_tables(corpus, segment=0.5, tables=("segment", "track"),
-                                progress=kill_a_busy_worker)
+        result = extract_tables(corpus, segment=0.5, tables=("segment", "track"), progress=kill_a_busy_worker)
     assert killed, "no worker was killed"
     for kind in ("segment", "track"):
         table = result.tables[kind]
@@ -253,9 +272,22 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
     out = tmp_path / "run" / "t.csv"
     cache = tmp_path / "run" / "t.featurelab-cache"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "featurelab", "extract", str(corpus), "-o", str(out),
-         "--scheduler", "local", "--jobs", "2", "-q"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "featurelab",
+            "extract",
+            str(corpus),
+            "-o",
+            str(out),
+            "--scheduler",
+            "local",
+            "--jobs",
+            "2",
+            "-q",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         deadline = time.monotonic() + 150
@@ -290,5 +322,7 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
     resumed, uninterrupted = pd.read_csv(out), pd.read_csv(reference)
     assert resumed["filename"].is_unique and len(resumed) == 24
     pd.testing.assert_frame_equal(resumed, uninterrupted)
-    np.testing.assert_array_equal(pd.read_csv(out.with_name("t.errors.csv"))["path"],
-                                  pd.read_csv(reference.with_name("t.errors.csv"))["path"])
+    np.testing.assert_array_equal(
+        pd.read_csv(out.with_name("t.errors.csv"))["path"],
+        pd.read_csv(reference.with_name("t.errors.csv"))["path"],
+    )

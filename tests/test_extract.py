@@ -31,9 +31,7 @@ def test_track_table_schema_and_values(tiny_corpus):
     y, _ = sf.read(tiny_corpus / row["label"] / row["filename"], dtype="float32")
     ref = reference_gtzan_features(y, SR)
     assert row["length"] == len(y)
-    assert_allclose(
-        row[list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9
-    )
+    assert_allclose(row[list(GTZAN_FEATURE_COLUMNS)].astype(float), list(ref.values()), rtol=1e-5, atol=1e-9)
 
 
 def test_segment_bounds_gtzan_preset():
@@ -96,9 +94,7 @@ def test_extract_features_single_signal_and_validation():
     assert extract_features(stereo, SR) == pytest.approx(row)
     with pytest.raises(ParameterError, match="finite"):
         extract_features(np.array([0.0, np.nan]), SR)
-    with pytest.raises(
-        ParameterError, match="Unknown feature set 'nope'. Valid feature sets are: gtzan"
-    ):
+    with pytest.raises(ParameterError, match="Unknown feature set 'nope'. Valid feature sets are: gtzan"):
         extract_features(sine(440, 0.1), SR, features="nope")
     with pytest.raises(ParameterError, match="backend must be one of"):
         extract_features(sine(440, 0.1), SR, backend="essentia")
@@ -157,9 +153,7 @@ def test_manifest_clips_groups_and_bad_rows(tmp_path, write_wav):
 
     decoded, _ = sf.read(tmp_path / "audio" / "long.wav", dtype="float32")
     ref = reference_gtzan_features(decoded[2 * SR : int(3.5 * SR)], SR)
-    assert df.iloc[1]["spectral_centroid_mean"] == pytest.approx(
-        ref["spectral_centroid_mean"], rel=1e-5
-    )
+    assert df.iloc[1]["spectral_centroid_mean"] == pytest.approx(ref["spectral_centroid_mean"], rel=1e-5)
     reasons = " | ".join(result.errors["reason"])
     assert len(result.errors) == 5, reasons
     for needle in (
@@ -232,9 +226,7 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.xlsx")]) == 2
     assert ".csv or .parquet" in capsys.readouterr().err
-    assert (
-        main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
-    )
+    assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
     assert "Valid feature sets are" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--segment", "-1"]) == 2
     assert "segment must be a positive number" in capsys.readouterr().err

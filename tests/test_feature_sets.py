@@ -56,8 +56,7 @@ def _signals():
     return {
         "sine": _sine(),
         "noise": (0.1 * rng.standard_normal(int(DURATION * SR))).astype(np.float32),
-        "chirp": librosa.chirp(fmin=110, fmax=4000, sr=SR, duration=DURATION).astype(np.float32)
-        * 0.5,
+        "chirp": librosa.chirp(fmin=110, fmax=4000, sr=SR, duration=DURATION).astype(np.float32) * 0.5,
         "silence": np.zeros(int(DURATION * SR), dtype=np.float32),
         "short100": (0.1 * rng.standard_normal(100)).astype(np.float32),
     }
@@ -69,11 +68,7 @@ SIGNALS = _signals()
 @pytest.fixture(scope="module")
 def extras_results():
     """Every extras set on every synthetic signal, computed once."""
-    return {
-        (name, sig): func(y, SR)
-        for name, (func, _) in EXTRA_SETS.items()
-        for sig, y in SIGNALS.items()
-    }
+    return {(name, sig): func(y, SR) for name, (func, _) in EXTRA_SETS.items() for sig, y in SIGNALS.items()}
 
 
 def _assert_finite_row(row, expected_keys):

@@ -169,6 +169,4 @@ def test_padded_slice_equals_padding_the_whole_signal(rng):
             for start in range(0, n + 2048, 331):
                 for stop in (start + 1, start + 2048, n + 2048):
                     if start < stop <= n + 2048:
-                        assert np.array_equal(
-                            _padded_slice(y, start, stop, mode), full[:, start:stop]
-                        )
+                        assert np.array_equal(_padded_slice(y, start, stop, mode), full[:, start:stop])

@@ -58,8 +58,9 @@ def make_spy(*, random_state=0, n_jobs=1, class_weight=None):
 
 @pytest.fixture
 def spy_model(monkeypatch):
-    monkeypatch.setitem(registry_module._REGISTRY, "spy",
-                        ModelSpec("spy", f"{__name__}:make_spy", "test spy"))
+    monkeypatch.setitem(
+        registry_module._REGISTRY, "spy", ModelSpec("spy", f"{__name__}:make_spy", "test spy")
+    )
     SpyScaler.fits = []
     return "spy"
 
@@ -101,7 +102,8 @@ def test_same_seed_same_results_different_seed_different_splits():
     b = evaluate(table, "svm", seed=11, **kwargs)
     c = evaluate(table, "svm", seed=12, **kwargs)
     assert a.fold_frame()[["accuracy", "f1_macro", "track_accuracy"]].equals(
-        b.fold_frame()[["accuracy", "f1_macro", "track_accuracy"]])
+        b.fold_frame()[["accuracy", "f1_macro", "track_accuracy"]]
+    )
     assert [f.best_params for f in a.folds] == [f.best_params for f in b.folds]
     for fa, fb in zip(a.folds, b.folds, strict=True):
         np.testing.assert_array_equal(fa.y_pred, fb.y_pred)
@@ -128,12 +130,32 @@ def test_aggregate_tracks_averages_probabilities():
 
 def test_summary_has_the_contract_keys():
     summary = evaluate(track_table(10), "logreg", grid={"clf__C": [1.0]}, cv=3).summary()
-    for key in ("model", "protocol", "n_samples", "n_features", "n_classes", "classes",
-                "accuracy_mean", "accuracy_std", "balanced_accuracy_mean",
-                "balanced_accuracy_std", "f1_macro_mean", "f1_macro_std", "track_accuracy_mean",
-                "track_accuracy_std", "fit_time_mean", "predict_time_per_track", "best_params",
-                "fold_scores", "per_class", "confusion_matrix", "seed", "featurelab_version",
-                "created", "command"):
+    for key in (
+        "model",
+        "protocol",
+        "n_samples",
+        "n_features",
+        "n_classes",
+        "classes",
+        "accuracy_mean",
+        "accuracy_std",
+        "balanced_accuracy_mean",
+        "balanced_accuracy_std",
+        "f1_macro_mean",
+        "f1_macro_std",
+        "track_accuracy_mean",
+        "track_accuracy_std",
+        "fit_time_mean",
+        "predict_time_per_track",
+        "best_params",
+        "fold_scores",
+        "per_class",
+        "confusion_matrix",
+        "seed",
+        "featurelab_version",
+        "created",
+        "command",
+    ):
         assert key in summary, key
     assert summary["track_accuracy_mean"] is None
     assert set(summary["per_class"]) == {"blues", "jazz", "rock"}
@@ -141,8 +163,15 @@ def test_summary_has_the_contract_keys():
 
 
 def test_holdout_and_class_weight():
-    result = evaluate(track_table(15), "lgbm", grid={"clf__n_estimators": [10]}, test_size=0.2,
-                      repeats=2, class_weight="balanced", seed=1)
+    result = evaluate(
+        track_table(15),
+        "lgbm",
+        grid={"clf__n_estimators": [10]},
+        test_size=0.2,
+        repeats=2,
+        class_weight="balanced",
+        seed=1,
+    )
     assert result.protocol.describe() == "stratified holdout test_size=0.2 x 2 repeats"
     assert [f.n_test for f in result.folds] == [9, 9]
 
@@ -155,8 +184,9 @@ def test_log_var_runs_inside_the_pipeline():
 
 def test_voting_with_xgb_member_on_string_labels():
     params = {"clf__xgb__clf__estimator__n_estimators": 5, "clf__lgbm__clf__n_estimators": 5}
-    result = evaluate(track_table(12), "voting", grid={"clf__weights": [None, [2, 1, 1]]},
-                      params=params, cv=2, inner_cv=2)
+    result = evaluate(
+        track_table(12), "voting", grid={"clf__weights": [None, [2, 1, 1]]}, params=params, cv=2, inner_cv=2
+    )
     assert result.mean("accuracy") > 0.5
 
 
@@ -167,14 +197,16 @@ def test_bad_arguments():
         make_search(None, {"clf__C": [1]}, search="bayes")
 
 
-@pytest.mark.parametrize(("model", "params"), [
-    ("lgbm", {"clf__n_estimators": 10, "clf__subsample": 0.7, "clf__colsample_bytree": 0.5}),
-    ("xgb", {"clf__estimator__n_estimators": 10, "clf__estimator__subsample": 0.7}),
-])
+@pytest.mark.parametrize(
+    ("model", "params"),
+    [
+        ("lgbm", {"clf__n_estimators": 10, "clf__subsample": 0.7, "clf__colsample_bytree": 0.5}),
+        ("xgb", {"clf__estimator__n_estimators": 10, "clf__estimator__subsample": 0.7}),
+    ],
+)
 def test_tree_models_are_reproducible_by_seed(model, params):
     table = track_table(15, n_noise=6)
-    runs = [evaluate(table, model, grid={}, params=params, cv=3, seed=seed)
-            for seed in (4, 4)]
+    runs = [evaluate(table, model, grid={}, params=params, cv=3, seed=seed) for seed in (4, 4)]
     for fa, fb in zip(runs[0].folds, runs[1].folds, strict=True):
         np.testing.assert_array_equal(fa.y_pred, fb.y_pred)
     assert runs[0].fold_frame()["accuracy"].equals(runs[1].fold_frame()["accuracy"])

@@ -27,9 +27,12 @@ def _fit(name="logreg", **params):
 
 
 def _metadata(model):
-    return {"model": "logreg", "feature_names": FEATURES,
-            "classes": [str(c) for c in model.classes_],
-            "extraction": {"features": ["gtzan"], "sr": 22050, "segment": None}}
+    return {
+        "model": "logreg",
+        "feature_names": FEATURES,
+        "classes": [str(c) for c in model.classes_],
+        "extraction": {"features": ["gtzan"], "sr": 22050, "segment": None},
+    }
 
 
 @pytest.fixture
@@ -105,8 +108,12 @@ def test_untrusted_types_are_refused(tmp_path):
     import skops.io as sio
     from sklearn.preprocessing import FunctionTransformer
 
-    payload = {"format": "featurelab-model", "format_version": 1,
-               "estimator": FunctionTransformer(func=exec), "metadata": {"feature_names": []}}
+    payload = {
+        "format": "featurelab-model",
+        "format_version": 1,
+        "estimator": FunctionTransformer(func=exec),
+        "metadata": {"feature_names": []},
+    }
     sio.dump(payload, tmp_path / "evil.skops")
     with pytest.raises(ModelFileError, match="does not trust: builtins.exec"):
         load_model(tmp_path / "evil.skops")
@@ -135,11 +142,16 @@ def test_mismatched_features_are_refused(saved):
 def test_trusted_types_cover_every_registry_model(tmp_path, name):
     import skops.io as sio
 
-    params = {"rf": {"clf__n_estimators": 3}, "xgb": {"clf__estimator__n_estimators": 3},
-              "lgbm": {"clf__n_estimators": 3},
-              "voting": {"clf__xgb__clf__estimator__n_estimators": 3,
-                         "clf__lgbm__clf__n_estimators": 3,
-                         "member_grids": {"svm": {"clf__C": [1, 10]}}}}.get(name, {})
+    params = {
+        "rf": {"clf__n_estimators": 3},
+        "xgb": {"clf__estimator__n_estimators": 3},
+        "lgbm": {"clf__n_estimators": 3},
+        "voting": {
+            "clf__xgb__clf__estimator__n_estimators": 3,
+            "clf__lgbm__clf__n_estimators": 3,
+            "member_grids": {"svm": {"clf__C": [1, 10]}},
+        },
+    }.get(name, {})
     model, table = _fit(name, **params)
     untrusted = sio.get_untrusted_types(data=sio.dumps(model))
     assert set(untrusted) <= set(TRUSTED_TYPES), set(untrusted) - set(TRUSTED_TYPES)

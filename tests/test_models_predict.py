@@ -26,8 +26,11 @@ class StubModel:
 
 
 def _stub(extraction=None):
-    meta = {"feature_names": ["p_a", "p_b", "p_c"], "classes": ["a", "b", "c"],
-            "extraction": extraction or {"features": ["gtzan"], "sr": 22050, "segment": 3.0}}
+    meta = {
+        "feature_names": ["p_a", "p_b", "p_c"],
+        "classes": ["a", "b", "c"],
+        "extraction": extraction or {"features": ["gtzan"], "sr": 22050, "segment": 3.0},
+    }
     return SavedModel(estimator=StubModel(), metadata=meta, path=Path("stub.skops"))
 
 
@@ -41,27 +44,32 @@ def test_top_k():
 
 def test_segments_are_soft_voted():
     """Mean probabilities, not a majority of segment labels: 2 of 3 segments say b, yet a wins."""
-    table = pd.DataFrame({
-        "filename": ["x.00000.0.wav", "x.00000.1.wav", "x.00000.2.wav", "y.00001.0.wav",
-                     "y.00001.1.wav"],
-        "p_a": [0.9, 0.4, 0.4, 0.1, 0.3],
-        "p_b": [0.1, 0.6, 0.6, 0.2, 0.2],
-        "p_c": [0.0, 0.0, 0.0, 0.7, 0.5],
-        "label": ["a"] * 5,
-    })
+    table = pd.DataFrame(
+        {
+            "filename": ["x.00000.0.wav", "x.00000.1.wav", "x.00000.2.wav", "y.00001.0.wav", "y.00001.1.wav"],
+            "p_a": [0.9, 0.4, 0.4, 0.1, 0.3],
+            "p_b": [0.1, 0.6, 0.6, 0.2, 0.2],
+            "p_c": [0.0, 0.0, 0.0, 0.7, 0.5],
+            "label": ["a"] * 5,
+        }
+    )
     predictions = predict_table(_stub(), table, top=2)
     assert [p.path for p in predictions] == ["x.00000", "y.00001"]
     assert predictions[0].label == "a" and predictions[0].n_segments == 3
     np.testing.assert_allclose([p for _, p in predictions[0].top], [1.7 / 3, 1.3 / 3])
     assert [label for label, _ in predictions[1].top] == ["c", "a"]
     assert predictions[1].to_dict() == {
-        "path": "y.00001", "top": [{"label": "c", "probability": 0.6},
-                                   {"label": "a", "probability": 0.2}]}
+        "path": "y.00001",
+        "top": [{"label": "c", "probability": 0.6}, {"label": "a", "probability": 0.2}],
+    }
 
 
 def test_prediction_error_dict():
     assert Prediction(path="p.wav", error="file not found").to_dict() == {
-        "path": "p.wav", "top": [], "error": "file not found"}
+        "path": "p.wav",
+        "top": [],
+        "error": "file not found",
+    }
 
 
 def test_table_lacking_model_features_is_refused():
@@ -77,17 +85,41 @@ def trained_run(tmp_path_factory):
     segment_table(6, 3).to_csv(table, index=False)
     config = tmp_path / "tiny.yaml"
     config.write_text("grid:\n  clf__C: [0.1, 1.0]\n")
-    code = main(["gridsearch", str(table), "-m", "logreg", "--cv", "3", "--inner-cv", "2",
-                 "--config", str(config), "--out", str(tmp_path / "run"), "-q"])
+    code = main(
+        [
+            "gridsearch",
+            str(table),
+            "-m",
+            "logreg",
+            "--cv",
+            "3",
+            "--inner-cv",
+            "2",
+            "--config",
+            str(config),
+            "--out",
+            str(tmp_path / "run"),
+            "-q",
+        ]
+    )
     assert code == 0
     return tmp_path / "run", table
 
 
 def test_gridsearch_cli_writes_a_complete_run_directory(trained_run):
     run, _ = trained_run
-    for name in ("results.json", "cv_results.csv", "folds.csv", "report.md", "config.yaml",
-                 "confusion_matrix.png", "track_confusion_matrix.png", "model.skops",
-                 "model.joblib", "model.json"):
+    for name in (
+        "results.json",
+        "cv_results.csv",
+        "folds.csv",
+        "report.md",
+        "config.yaml",
+        "confusion_matrix.png",
+        "track_confusion_matrix.png",
+        "model.skops",
+        "model.joblib",
+        "model.json",
+    ):
         assert (run / name).is_file(), name
     results = json.loads((run / "results.json").read_text())
     assert results["model"] == "logreg"
@@ -114,8 +146,7 @@ def test_predict_cli_on_a_table_votes_per_track(trained_run, capsys):
     assert lines[0]["top"][0]["probability"] >= lines[0]["top"][1]["probability"]
 
 
-def test_predict_cli_refuses_joblib_without_trust_and_mismatched_tables(trained_run, tmp_path,
-                                                                         capsys):
+def test_predict_cli_refuses_joblib_without_trust_and_mismatched_tables(trained_run, tmp_path, capsys):
     import shutil
 
     run = tmp_path / "run"
@@ -139,9 +170,27 @@ def test_compare_cli(trained_run, tmp_path, capsys):
     table = trained_run[1]
     knn = tmp_path / "knn.yaml"
     knn.write_text("grid:\n  clf__n_neighbors: [1, 5]\n")
-    assert main(["gridsearch", str(table), "-m", "knn", "--cv", "3", "--inner-cv", "2",
-                 "--config", str(knn), "--no-save-model", "--out", str(tmp_path / "run_knn"),
-                 "-q"]) == 0
+    assert (
+        main(
+            [
+                "gridsearch",
+                str(table),
+                "-m",
+                "knn",
+                "--cv",
+                "3",
+                "--inner-cv",
+                "2",
+                "--config",
+                str(knn),
+                "--no-save-model",
+                "--out",
+                str(tmp_path / "run_knn"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     assert main(["compare", str(tmp_path), "--json"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
@@ -161,15 +210,33 @@ def test_predict_synthesized_audio_end_to_end(tmp_path, capsys):
     from featurelab.synthetic import make_synthetic_corpus
 
     corpus = tmp_path / "audio"
-    make_synthetic_corpus(corpus, n_per_class=4, duration=3.0, styles=["ambient", "techno"],
-                          seed=1)
+    make_synthetic_corpus(corpus, n_per_class=4, duration=3.0, styles=["ambient", "techno"], seed=1)
     table = tmp_path / "seg.csv"
-    assert main(["extract", str(corpus), "-o", str(table), "--segment", "1", "--no-cache",
-                 "-j", "1", "-q"]) == 0
+    assert (
+        main(["extract", str(corpus), "-o", str(table), "--segment", "1", "--no-cache", "-j", "1", "-q"]) == 0
+    )
     config = tmp_path / "grid.yaml"
     config.write_text("grid:\n  clf__C: [1.0, 10.0]\n")
-    assert main(["gridsearch", str(table), "-m", "svm", "--cv", "2", "--inner-cv", "2",
-                 "--config", str(config), "--out", str(tmp_path / "run"), "-q"]) == 0
+    assert (
+        main(
+            [
+                "gridsearch",
+                str(table),
+                "-m",
+                "svm",
+                "--cv",
+                "2",
+                "--inner-cv",
+                "2",
+                "--config",
+                str(config),
+                "--out",
+                str(tmp_path / "run"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     files = sorted(corpus.rglob("*.wav"))
     missing = tmp_path / "missing.wav"
     capsys.readouterr()

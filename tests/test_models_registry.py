@@ -81,8 +81,7 @@ def test_make_model_routes_factory_options_and_pipeline_params():
 
 
 def test_voting_member_grid_makes_a_self_tuning_member():
-    model = make_model("voting", members=["svm", "logreg"],
-                       member_grids={"svm": {"clf__C": [1, 10]}})
+    model = make_model("voting", members=["svm", "logreg"], member_grids={"svm": {"clf__C": [1, 10]}})
     svm = dict(model.named_steps["clf"].estimators)["svm"]
     assert type(svm.estimator).__name__ == "GridSearchCV"
     with pytest.raises(ParameterError, match="member_grids names models that are not members"):
@@ -120,8 +119,7 @@ def test_final_estimator_unwraps_xgb():
 
 # ----------------------------------------------------------------------------- estimators
 def test_signed_log_transformer_values_and_columns():
-    X = pd.DataFrame({"a_mean": [-2.0, 0.0, 3.0], "a_var": [0.0, 1e-6, 1e-2],
-                      "b_var": [-1.0, 0.0, 1.0]})
+    X = pd.DataFrame({"a_mean": [-2.0, 0.0, 3.0], "a_var": [0.0, 1e-6, 1e-2], "b_var": [-1.0, 0.0, 1.0]})
     out = SignedLogTransformer(scale=1e-8).fit_transform(X)
     np.testing.assert_allclose(out[:, 0], X["a_mean"])  # not a *_var column: untouched
     np.testing.assert_allclose(out[:, 1], np.log1p(X["a_var"] / 1e-8))

@@ -35,8 +35,7 @@ def test_load_track_table_picks_numeric_features():
     table = track_table(5)
     table["group_note"] = "x"  # non-numeric: ignored
     ds = load_dataset(table)
-    assert ds.feature_names == ["signal_mean", "spread_var", "noise0_mean", "noise1_mean",
-                                "noise2_mean"]
+    assert ds.feature_names == ["signal_mean", "spread_var", "noise0_mean", "noise1_mean", "noise2_mean"]
     assert "length" not in ds.feature_names and "label" not in ds.feature_names
     assert not ds.is_segment_table and ds.groups is None
     assert ds.track_ids[0] == "blues.00000"
@@ -83,8 +82,15 @@ def test_table_errors():
 def test_sidecar_metadata_is_read(tmp_path):
     path = tmp_path / "seg.csv"
     segment_table(3, 2).to_csv(path, index=False)
-    meta = {"table": "segment", "features": ["gtzan"], "sr": 16000, "segment": 1.5,
-            "segment_hop": 1.5, "segment_mode": "gtzan", "backend": "librosa"}
+    meta = {
+        "table": "segment",
+        "features": ["gtzan"],
+        "sr": 16000,
+        "segment": 1.5,
+        "segment_hop": 1.5,
+        "segment_mode": "gtzan",
+        "backend": "librosa",
+    }
     (tmp_path / "seg.meta.json").write_text(json.dumps(meta))
     ds = load_dataset(path)
     assert ds.extraction["sr"] == 16000 and ds.extraction["segment"] == 1.5
@@ -108,8 +114,7 @@ def test_group_kfold_never_leaks(seed):
         assert set(ds.y[test]) == set(ds.y)
         seen_test[repeat].extend(test.tolist())
         # the inner search folds of the training rows are group-aware too
-        for inner_train, inner_test in inner_splits(ds.y[train], ds.groups[train], n_splits=2,
-                                                    seed=seed):
+        for inner_train, inner_test in inner_splits(ds.y[train], ds.groups[train], n_splits=2, seed=seed):
             _assert_no_track_straddles(ds.groups[train], inner_train, inner_test)
     for rows in seen_test.values():  # k-fold: every row is tested exactly once per repeat
         assert sorted(rows) == list(range(ds.n_samples))
@@ -159,10 +164,14 @@ def test_split_dir_protocol(tmp_path):
     ds = load_dataset(segment_table(4, 2))
     tracks = sorted(set(ds.track_ids))
     train, valid, test = tracks[0::3], tracks[1::3], tracks[2::3][:-1]  # one track in no list
-    _write_split(tmp_path / "s", {
-        "train": [f"{t}.wav" for t in train], "valid": [f"{t}.wav" for t in valid],
-        "test": [f"{t}.wav" for t in test],
-    })
+    _write_split(
+        tmp_path / "s",
+        {
+            "train": [f"{t}.wav" for t in train],
+            "valid": [f"{t}.wav" for t in valid],
+            "test": [f"{t}.wav" for t in test],
+        },
+    )
     member = split_membership(ds, tmp_path / "s")
     protocol = Protocol(split_dir=str(tmp_path / "s"), grouped=True)
     ((_, _, tr, te),) = list(iter_outer_splits(ds, protocol))

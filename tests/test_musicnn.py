@@ -136,8 +136,9 @@ def test_front_end_matches_original(ref, clips, clip):
     exact = mel16 == expected
     assert exact.mean() >= 0.999
     # elsewhere at most one float16 rounding step apart
-    assert_allclose(mel16[~exact].astype(np.float64), expected[~exact].astype(np.float64),
-                    rtol=2.0**-10, atol=2.0**-24)
+    assert_allclose(
+        mel16[~exact].astype(np.float64), expected[~exact].astype(np.float64), rtol=2.0**-10, atol=2.0**-24
+    )
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -171,7 +172,7 @@ def test_mtt_columns_are_distinct_from_msd():
 
 def test_batch_equals_single(clips):
     sr = 16000
-    Y = np.stack([clips["melody"][:3 * sr + 1000], clips["melody"][2 * sr : 5 * sr + 1000]])
+    Y = np.stack([clips["melody"][: 3 * sr + 1000], clips["melody"][2 * sr : 5 * sr + 1000]])
     batch = mn.musicnn_mtt_features_batch(Y, sr)
     for row, feats in zip(Y, batch, strict=True):
         single = mn.musicnn_mtt_features(row, sr)

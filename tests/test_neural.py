@@ -261,16 +261,43 @@ def test_cnn_run_directory(cnn_run, tmp_path):
 
     run, _, _ = cnn_run
     out = write_cnn_run(run, tmp_path / "run")
-    for name in ("results.json", "report.md", "confusion_matrix.png", "curves.png",
-                 "history.csv", "predictions.csv", "track_predictions.csv", "config.json"):
+    for name in (
+        "results.json",
+        "report.md",
+        "confusion_matrix.png",
+        "curves.png",
+        "history.csv",
+        "predictions.csv",
+        "track_predictions.csv",
+        "config.json",
+    ):
         assert (out / name).is_file(), name
     results = json.loads((out / "results.json").read_text())
     contract = {
-        "model", "protocol", "n_samples", "n_features", "n_classes", "classes", "accuracy_mean",
-        "accuracy_std", "balanced_accuracy_mean", "balanced_accuracy_std", "f1_macro_mean",
-        "f1_macro_std", "track_accuracy_mean", "track_accuracy_std", "fit_time_mean",
-        "predict_time_per_track", "best_params", "fold_scores", "per_class", "confusion_matrix",
-        "seed", "featurelab_version", "created", "command",
+        "model",
+        "protocol",
+        "n_samples",
+        "n_features",
+        "n_classes",
+        "classes",
+        "accuracy_mean",
+        "accuracy_std",
+        "balanced_accuracy_mean",
+        "balanced_accuracy_std",
+        "f1_macro_mean",
+        "f1_macro_std",
+        "track_accuracy_mean",
+        "track_accuracy_std",
+        "fit_time_mean",
+        "predict_time_per_track",
+        "best_params",
+        "fold_scores",
+        "per_class",
+        "confusion_matrix",
+        "seed",
+        "featurelab_version",
+        "created",
+        "command",
     }
     assert contract <= set(results)
     assert results["model"] == "cnn" and len(results["fold_scores"]) == 3
@@ -307,11 +334,27 @@ def test_cnn_cli_split_file_saves_model(corpus, tmp_path):
         lines = [f"{label}/{label}.{i:05d}.wav" for label in LABELS for i in indices]
         (splits / f"{part}_filtered.txt").write_text("\n".join(lines) + "\n")
     out = tmp_path / "run"
-    code = main([
-        "train-cnn", str(corpus), "--split-file", str(splits), "--segment", "1", "--epochs", "4",
-        "--batch-size", "8", "--no-augment", "--threads", "1", "--save-model", "-o", str(out),
-        "--quiet",
-    ])
+    code = main(
+        [
+            "train-cnn",
+            str(corpus),
+            "--split-file",
+            str(splits),
+            "--segment",
+            "1",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "8",
+            "--no-augment",
+            "--threads",
+            "1",
+            "--save-model",
+            "-o",
+            str(out),
+            "--quiet",
+        ]
+    )
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     assert results["protocol"].startswith("predefined split splits")

@@ -33,8 +33,13 @@ def _png(path: Path, label: str = "plot") -> Path:
 
 def _results(model: str, accuracy: float, **extra) -> dict:
     folds = [
-        {"repeat": 0, "fold": i, "accuracy": accuracy + d, "balanced_accuracy": accuracy + d - 0.01,
-         "f1_macro": accuracy + d - 0.02}
+        {
+            "repeat": 0,
+            "fold": i,
+            "accuracy": accuracy + d,
+            "balanced_accuracy": accuracy + d - 0.01,
+            "f1_macro": accuracy + d - 0.02,
+        }
         for i, d in enumerate((-0.02, 0.0, 0.02))
     ]
     results = {
@@ -57,8 +62,7 @@ def _results(model: str, accuracy: float, **extra) -> dict:
         "best_params": [{"clf__C": 10, "clf__gamma": "scale"}] * 3,
         "fold_scores": folds,
         "per_class": {
-            label: {"precision": 0.9 - 0.1 * i, "recall": 0.85 - 0.1 * i, "f1": 0.87 - 0.1 * i,
-                    "support": 30}
+            label: {"precision": 0.9 - 0.1 * i, "recall": 0.85 - 0.1 * i, "f1": 0.87 - 0.1 * i, "support": 30}
             for i, label in enumerate(CLASSES)
         },
         "confusion_matrix": [[27, 2, 1], [3, 24, 3], [2, 5, 23]],
@@ -84,22 +88,33 @@ def _run(root: Path, name: str, results: dict | None = None, pngs: tuple[str, ..
 def _selection_run(root: Path, name: str = "select-xgb") -> Path:
     run = _run(root, name, pngs=("shap_bar.png", "shap_beeswarm.png", "accuracy_vs_k.png"))
     lines = ["feature,mean_abs_shap,std_abs_shap,selected_frac,rank"]
-    lines += [f"feat_{i:02d},{1.0 / (i + 1):.6g},{0.01 * i:.6g},{1.0 if i < 5 else 0.0},{i + 1}"
-              for i in range(20)]
+    lines += [
+        f"feat_{i:02d},{1.0 / (i + 1):.6g},{0.01 * i:.6g},{1.0 if i < 5 else 0.0},{i + 1}" for i in range(20)
+    ]
     (run / "ranking.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (run / "selected.txt").write_text(
-        "# featurelab select: 5 features by mean |SHAP|\n"
-        + "".join(f"feat_{i:02d}\n" for i in range(5)),
+        "# featurelab select: 5 features by mean |SHAP|\n" + "".join(f"feat_{i:02d}\n" for i in range(5)),
         encoding="utf-8",
     )
     (run / "curve.csv").write_text(
         "k,accuracy_mean,accuracy_std,n_folds\n5,0.71,0.03,5\n10,0.74,0.02,5\n", encoding="utf-8"
     )
-    (run / "selection.json").write_text(json.dumps({
-        "model": "xgb", "downstream": "svm", "protocol": "5-fold", "rule": "k", "k": 5,
-        "n_selected": 5, "selected": [f"feat_{i:02d}" for i in range(5)],
-        "selection_accuracy_mean": 0.7123, "selection_accuracy_std": 0.0311,
-    }), encoding="utf-8")
+    (run / "selection.json").write_text(
+        json.dumps(
+            {
+                "model": "xgb",
+                "downstream": "svm",
+                "protocol": "5-fold",
+                "rule": "k",
+                "k": 5,
+                "n_selected": 5,
+                "selected": [f"feat_{i:02d}" for i in range(5)],
+                "selection_accuracy_mean": 0.7123,
+                "selection_accuracy_std": 0.0311,
+            }
+        ),
+        encoding="utf-8",
+    )
     return run
 
 
@@ -185,8 +200,7 @@ def test_every_png_is_embedded_once_and_decodes(runs, tmp_path):
 def test_leaderboard_is_sorted_by_accuracy(runs, tmp_path):
     text = build_report(list(runs.values()), tmp_path / "r.html").read_text(encoding="utf-8")
     board = text[text.index('id="leaderboard"') : text.index('class="run"')]
-    positions = [board.index(f">{name}</a>") for name in ("run-xgb", "run-svm", "select-xgb",
-                                                         "run-mlp")]
+    positions = [board.index(f">{name}</a>") for name in ("run-xgb", "run-svm", "select-xgb", "run-mlp")]
     assert positions == sorted(positions)
     assert re.search(r'<tr class="best">.*?run-xgb', board)
 
@@ -232,17 +246,25 @@ def test_partial_and_broken_run_folders_are_tolerated(tmp_path):
     broken = tmp_path / "broken"
     broken.mkdir()
     (broken / "results.json").write_text("{not json", encoding="utf-8")
-    wrong = _run(tmp_path, "wrong-types", {"model": "rf", "accuracy_mean": "high",
-                                            "per_class": [1, 2], "confusion_matrix": [[1, 2]],
-                                            "fold_scores": "none", "fit_time_mean": None})
+    wrong = _run(
+        tmp_path,
+        "wrong-types",
+        {
+            "model": "rf",
+            "accuracy_mean": "high",
+            "per_class": [1, 2],
+            "confusion_matrix": [[1, 2]],
+            "fold_scores": "none",
+            "fit_time_mean": None,
+        },
+    )
     plots_only = _run(tmp_path, "compare-out", pngs=("compare.png",))
     not_png = _run(tmp_path, "not-png", {"model": "svm", "accuracy_mean": 0.5})
     (not_png / "fake.png").write_text("not an image", encoding="utf-8")
     only_ranking = tmp_path / "ranking-only"
     only_ranking.mkdir()
     (only_ranking / "ranking.csv").write_text("feature,rank\nrms_mean,1\n", encoding="utf-8")
-    out = build_report([minimal, broken, wrong, plots_only, not_png, only_ranking],
-                       tmp_path / "r.html")
+    out = build_report([minimal, broken, wrong, plots_only, not_png, only_ranking], tmp_path / "r.html")
     text = out.read_text(encoding="utf-8")
     assert "results.json could not be read" in text
     assert "confusion_matrix in results.json could not be drawn" in text
@@ -298,8 +320,7 @@ def test_file_given_as_run_dir_and_folder_as_output_are_rejected(runs, tmp_path)
 # ----------------------------------------------------------------------------- CLI
 def test_cli_writes_report(runs, tmp_path, capsys):
     out = tmp_path / "report.html"
-    code = main(["report", str(runs["svm"]), str(runs["select"]), "-o", str(out),
-                 "--title", "CLI report"])
+    code = main(["report", str(runs["svm"]), str(runs["select"]), "-o", str(out), "--title", "CLI report"])
     assert code == 0
     assert "Wrote" in capsys.readouterr().out
     text = out.read_text(encoding="utf-8")

@@ -62,10 +62,7 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path, write_wav, capsys
 
     resumed = pd.read_csv(out)
     reference_out = tmp_path / "ref" / "t.csv"
-    assert (
-        main(["extract", str(corpus), "-o", str(reference_out), "--no-cache", "-q", "--jobs", "1"])
-        == 0
-    )
+    assert main(["extract", str(corpus), "-o", str(reference_out), "--no-cache", "-q", "--jobs", "1"]) == 0
     uninterrupted = pd.read_csv(reference_out)
     assert resumed["filename"].is_unique and len(resumed) == n_files
     pd.testing.assert_frame_equal(resumed, uninterrupted)

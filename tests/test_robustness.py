@@ -35,8 +35,12 @@ FUZZ = int(os.environ.get("FEATURELAB_FUZZ", "0"))
 
 
 def examples(n: int) -> settings:
-    return settings(max_examples=FUZZ or n, deadline=None, derandomize=not FUZZ,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+    return settings(
+        max_examples=FUZZ or n,
+        deadline=None,
+        derandomize=not FUZZ,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
 
 
 FAST = examples(15)
@@ -69,13 +73,15 @@ def extract_cli(source: Path, out: Path, *extra: object) -> tuple[int, pd.DataFr
         return code, pd.DataFrame(), pd.DataFrame()
     table = pd.read_csv(out)
     errors_path = out.with_name(f"{out.stem}.errors.csv")
-    errors = pd.read_csv(errors_path) if errors_path.exists() else pd.DataFrame(
-        columns=["path", "reason"])
+    errors = pd.read_csv(errors_path) if errors_path.exists() else pd.DataFrame(columns=["path", "reason"])
     assert (code == 1) == (len(errors) > 0), text
     assert table["filename"].is_unique, "duplicated rows"
     if len(table):
-        features = table.drop(columns=[c for c in ("filename", "length", "label", "group", "start",
-                                                   "end") if c in table.columns])
+        features = table.drop(
+            columns=[
+                c for c in ("filename", "length", "label", "group", "start", "end") if c in table.columns
+            ]
+        )
         assert np.isfinite(features.to_numpy(dtype=float)).all(), "NaN/inf in the table"
         assert (table["length"] >= 1).all()
     assert errors["reason"].notna().all() and (errors["reason"].str.len() > 0).all()
@@ -100,14 +106,22 @@ def good_wav(tmp_path_factory) -> _Good:
 
 
 # ----------------------------------------------------------------------------- audio files
-def wav_bytes(data: bytes, *, channels=1, rate=SR, bits=16, fmt=1, data_len=None, riff_len=None,
-              block_align=None) -> bytes:
+def wav_bytes(
+    data: bytes, *, channels=1, rate=SR, bits=16, fmt=1, data_len=None, riff_len=None, block_align=None
+) -> bytes:
     """A RIFF/WAVE file whose header fields may lie about the data that follows."""
     align = ((channels * bits) // 8) & 0xFFFF if block_align is None else block_align
     byte_rate = (rate * align) & 0xFFFFFFFF
     fmt_chunk = struct.pack("<HHIIHH", fmt, channels, rate, byte_rate, align, bits)
-    body = (b"WAVE" + b"fmt " + struct.pack("<I", len(fmt_chunk)) + fmt_chunk + b"data"
-            + struct.pack("<I", len(data) if data_len is None else data_len) + data)
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt_chunk))
+        + fmt_chunk
+        + b"data"
+        + struct.pack("<I", len(data) if data_len is None else data_len)
+        + data
+    )
     return b"RIFF" + struct.pack("<I", len(body) if riff_len is None else riff_len) + body
 
 
@@ -119,8 +133,9 @@ def check_one_input(code, table, errors, n_inputs=2):
 
 
 @FAST
-@given(payload=st.binary(max_size=3000),
-       ext=st.sampled_from([".wav", ".flac", ".ogg", ".aiff", ".au", ".mp3"]))
+@given(
+    payload=st.binary(max_size=3000), ext=st.sampled_from([".wav", ".flac", ".ogg", ".aiff", ".au", ".mp3"])
+)
 def test_random_bytes_are_an_errors_row(good_wav, payload, ext):
     with workdir() as tmp:
         (tmp / "c" / "x").mkdir(parents=True)
@@ -130,23 +145,37 @@ def test_random_bytes_are_an_errors_row(good_wav, payload, ext):
         check_one_input(code, table, errors)
 
 
-header_rates = st.one_of(st.sampled_from([0, 1, 7, 999, 1000, 8000, 22050, 44100, 768000, 768001,
-                                          2**31, 2**32 - 1]), st.integers(0, 2**32 - 1))
+header_rates = st.one_of(
+    st.sampled_from([0, 1, 7, 999, 1000, 8000, 22050, 44100, 768000, 768001, 2**31, 2**32 - 1]),
+    st.integers(0, 2**32 - 1),
+)
 
 
 @FAST
-@given(samples=st.binary(max_size=4000), channels=st.one_of(st.sampled_from([0, 1, 2, 1024, 65535]),
-                                                            st.integers(0, 65535)),
-       rate=header_rates, bits=st.sampled_from([0, 1, 7, 8, 16, 24, 32, 64]),
-       fmt=st.sampled_from([1, 3, 0xFFFE, 0x1234]),
-       data_len=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
-       riff_len=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
-       block_align=st.one_of(st.none(), st.integers(0, 65535)),
-       cut=st.one_of(st.none(), st.integers(0, 4100)))
-def test_lying_or_truncated_wav_headers(good_wav, samples, channels, rate, bits, fmt, data_len,
-                                        riff_len, block_align, cut):
-    blob = wav_bytes(samples, channels=channels, rate=rate, bits=bits, fmt=fmt, data_len=data_len,
-                     riff_len=riff_len, block_align=block_align)
+@given(
+    samples=st.binary(max_size=4000),
+    channels=st.one_of(st.sampled_from([0, 1, 2, 1024, 65535]), st.integers(0, 65535)),
+    rate=header_rates,
+    bits=st.sampled_from([0, 1, 7, 8, 16, 24, 32, 64]),
+    fmt=st.sampled_from([1, 3, 0xFFFE, 0x1234]),
+    data_len=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    riff_len=st.one_of(st.none(), st.integers(0, 2**32 - 1)),
+    block_align=st.one_of(st.none(), st.integers(0, 65535)),
+    cut=st.one_of(st.none(), st.integers(0, 4100)),
+)
+def test_lying_or_truncated_wav_headers(
+    good_wav, samples, channels, rate, bits, fmt, data_len, riff_len, block_align, cut
+):
+    blob = wav_bytes(
+        samples,
+        channels=channels,
+        rate=rate,
+        bits=bits,
+        fmt=fmt,
+        data_len=data_len,
+        riff_len=riff_len,
+        block_align=block_align,
+    )
     with workdir() as tmp:
         (tmp / "c" / "x").mkdir(parents=True)
         (tmp / "c" / "x" / "good.wav").write_bytes(good_wav.data)
@@ -158,9 +187,12 @@ def test_lying_or_truncated_wav_headers(good_wav, samples, channels, rate, bits,
 
 
 @FAST
-@given(n=st.integers(2, 3000), where=st.lists(st.integers(0, 2999), min_size=1, max_size=5),
-       value=st.sampled_from([np.nan, np.inf, -np.inf]),
-       subtype=st.sampled_from(["FLOAT", "DOUBLE"]))
+@given(
+    n=st.integers(2, 3000),
+    where=st.lists(st.integers(0, 2999), min_size=1, max_size=5),
+    value=st.sampled_from([np.nan, np.inf, -np.inf]),
+    subtype=st.sampled_from(["FLOAT", "DOUBLE"]),
+)
 def test_nan_or_inf_samples_never_make_a_row(good_wav, n, where, value, subtype):
     y = music_like(n / SR + 0.001, seed=2)[:n].copy()
     y[[w % n for w in where]] = value
@@ -174,9 +206,11 @@ def test_nan_or_inf_samples_never_make_a_row(good_wav, n, where, value, subtype)
 
 
 @FAST
-@given(n=st.one_of(st.sampled_from([0, 1, 2, 511, 512, 2047, 2048, 2049]), st.integers(0, 30000)),
-       segment=st.one_of(st.none(), st.sampled_from([0.05, 0.1, 0.5])),
-       rate=st.sampled_from([1000, 8000, 44100, 96000]))
+@given(
+    n=st.one_of(st.sampled_from([0, 1, 2, 511, 512, 2047, 2048, 2049]), st.integers(0, 30000)),
+    segment=st.one_of(st.none(), st.sampled_from([0.05, 0.1, 0.5])),
+    rate=st.sampled_from([1000, 8000, 44100, 96000]),
+)
 def test_extreme_lengths_give_rows_or_errors(good_wav, n, segment, rate):
     with workdir() as tmp:
         (tmp / "c" / "x").mkdir(parents=True)
@@ -203,8 +237,9 @@ def test_extreme_lengths_give_rows_or_errors(good_wav, n, segment, rate):
 
 
 @examples(12)
-@given(sr=st.one_of(st.sampled_from([-1, 0, 1, 999, 1000, 768000, 768001, 10**9]),
-                    st.integers(-10**6, 10**7)))
+@given(
+    sr=st.one_of(st.sampled_from([-1, 0, 1, 999, 1000, 768000, 768001, 10**9]), st.integers(-(10**6), 10**7))
+)
 def test_absurd_target_sample_rates_are_one_clear_error(good_wav, sr):
     assume(sr <= 96000 or sr > 768000)  # (valid but slow upsampling is not the point here)
     with workdir() as tmp:
@@ -218,10 +253,13 @@ def test_absurd_target_sample_rates_are_one_clear_error(good_wav, sr):
 
 
 # ----------------------------------------------------------------------------- manifests
-times = st.one_of(st.none(), st.floats(-5, 5), st.sampled_from([math.nan, math.inf, -math.inf]),
-                  st.sampled_from(["", "abc", "1e309", "-0", "nan", "inf", "0x10", " 0.1 "]))
-labels = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
-                 max_size=8)
+times = st.one_of(
+    st.none(),
+    st.floats(-5, 5),
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+    st.sampled_from(["", "abc", "1e309", "-0", "nan", "inf", "0x10", " 0.1 "]),
+)
+labels = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8)
 kinds = st.sampled_from(["good", "good", "missing", "folder", "empty", "junk"])
 
 
@@ -232,8 +270,13 @@ def test_manifest_rows_are_each_one_row_or_one_error(good_wav, rows):
         (tmp / "audio").mkdir()
         records = []
         for i, (kind, label, start, end) in enumerate(rows):
-            path = {"good": f"audio/good{i}.wav", "missing": f"audio/missing{i}.wav",
-                    "folder": f"audio/folder{i}", "empty": "", "junk": f"audio/junk{i}.wav"}[kind]
+            path = {
+                "good": f"audio/good{i}.wav",
+                "missing": f"audio/missing{i}.wav",
+                "folder": f"audio/folder{i}",
+                "empty": "",
+                "junk": f"audio/junk{i}.wav",
+            }[kind]
             if kind == "folder":
                 (tmp / path).mkdir()
             if kind == "good":
@@ -250,8 +293,16 @@ def test_manifest_rows_are_each_one_row_or_one_error(good_wav, rows):
 
 
 # ----------------------------------------------------------------------------- feature tables
-BAD_MUTATIONS = ("nan_cell", "inf_cell", "drop_label", "drop_features", "single_class",
-                 "one_member_class", "empty_label", "no_rows")
+BAD_MUTATIONS = (
+    "nan_cell",
+    "inf_cell",
+    "drop_label",
+    "drop_features",
+    "single_class",
+    "one_member_class",
+    "empty_label",
+    "no_rows",
+)
 
 
 def mutate(table: pd.DataFrame, mutation: str, rng: np.random.Generator) -> pd.DataFrame:
@@ -285,8 +336,10 @@ def mutate(table: pd.DataFrame, mutation: str, rng: np.random.Generator) -> pd.D
 
 
 @examples(10)
-@given(mutations=st.sets(st.sampled_from(BAD_MUTATIONS + ("shuffle_columns", "extra_text_column")),
-                         max_size=2), seed=st.integers(0, 2**16))
+@given(
+    mutations=st.sets(st.sampled_from(BAD_MUTATIONS + ("shuffle_columns", "extra_text_column")), max_size=2),
+    seed=st.integers(0, 2**16),
+)
 def test_gridsearch_on_broken_tables_is_a_clear_error(mutations, seed):
     rng = np.random.default_rng(seed)
     table = track_table(6, seed=seed)
@@ -296,8 +349,20 @@ def test_gridsearch_on_broken_tables_is_a_clear_error(mutations, seed):
         table.to_csv(tmp / "t.csv", index=False)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # convergence chatter of tiny fits
-            code, text = cli("gridsearch", tmp / "t.csv", "-m", "logreg", "--cv", "2",
-                             "--inner-cv", "2", "--no-save-model", "-o", tmp / "run", "-q")
+            code, text = cli(
+                "gridsearch",
+                tmp / "t.csv",
+                "-m",
+                "logreg",
+                "--cv",
+                "2",
+                "--inner-cv",
+                "2",
+                "--no-save-model",
+                "-o",
+                tmp / "run",
+                "-q",
+            )
         if set(mutations) & set(BAD_MUTATIONS):
             assert code == 2, text
             assert len(text.strip().splitlines()) == 1, text
@@ -311,19 +376,28 @@ def test_gridsearch_on_broken_tables_is_a_clear_error(mutations, seed):
 def test_text_in_a_numeric_column_is_a_clear_error(tmp_path):
     table = mutate(track_table(6), "string_cell", np.random.default_rng(0))
     table.to_csv(tmp_path / "t.csv", index=False)
-    code, text = cli("gridsearch", tmp_path / "t.csv", "-m", "logreg", "--cv", "2",
-                     "--inner-cv", "2", "--no-save-model", "-o", tmp_path / "run", "-q")
+    code, text = cli(
+        "gridsearch",
+        tmp_path / "t.csv",
+        "-m",
+        "logreg",
+        "--cv",
+        "2",
+        "--inner-cv",
+        "2",
+        "--no-save-model",
+        "-o",
+        tmp_path / "run",
+        "-q",
+    )
     assert code == 2 and "oops" in text
 
 
-@pytest.mark.parametrize("mutation", [
-    "single_class",
-    "one_member_class", "nan_cell", "drop_label"])
+@pytest.mark.parametrize("mutation", ["single_class", "one_member_class", "nan_cell", "drop_label"])
 def test_select_on_broken_tables_is_a_clear_error(tmp_path, mutation):
     table = mutate(track_table(6), mutation, np.random.default_rng(1))
     table.to_csv(tmp_path / "t.csv", index=False)
-    code, text = cli("select", tmp_path / "t.csv", "-m", "logreg", "--cv", "2", "-o",
-                     tmp_path / "run", "-q")
+    code, text = cli("select", tmp_path / "t.csv", "-m", "logreg", "--cv", "2", "-o", tmp_path / "run", "-q")
     assert code == 2 and len(text.strip().splitlines()) == 1, text
 
 
@@ -340,21 +414,28 @@ def saved_model(tmp_path_factory):
         warnings.simplefilter("ignore")
         model.fit(table[features], table["label"])
     run = tmp_path_factory.mktemp("model") / "run"
-    save_model(model, run, metadata={
-        "model": "logreg", "feature_names": features,
-        "classes": [str(c) for c in model.classes_],
-        "extraction": {"features": ["gtzan"], "sr": 22050, "segment": None}})
+    save_model(
+        model,
+        run,
+        metadata={
+            "model": "logreg",
+            "feature_names": features,
+            "classes": [str(c) for c in model.classes_],
+            "extraction": {"features": ["gtzan"], "sr": 22050, "segment": None},
+        },
+    )
     table.to_csv(run.parent / "table.csv", index=False)
     return run, model.predict_proba(table[features]), table
 
 
 @examples(25)
-@given(name=st.sampled_from(["model.skops", "model.joblib"]), keep_sidecar=st.booleans(),
-       edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)),
-                      min_size=1, max_size=3),
-       truncate=st.one_of(st.none(), st.floats(0, 1)))
-def test_tampered_model_files_are_refused_or_unchanged(saved_model, name, keep_sidecar, edits,
-                                                       truncate):
+@given(
+    name=st.sampled_from(["model.skops", "model.joblib"]),
+    keep_sidecar=st.booleans(),
+    edits=st.lists(st.tuples(st.floats(0, 1, exclude_max=True), st.integers(1, 255)), min_size=1, max_size=3),
+    truncate=st.one_of(st.none(), st.floats(0, 1)),
+)
+def test_tampered_model_files_are_refused_or_unchanged(saved_model, name, keep_sidecar, edits, truncate):
     from featurelab.exceptions import ModelFileError
     from featurelab.models import load_model
 
@@ -427,8 +508,7 @@ def test_garbled_model_json_is_refused_or_harmless(saved_model, data):
 
 
 @pytest.mark.parametrize("entry", [5, "abc", [1, 2]])
-def test_model_json_with_a_malformed_file_entry_is_refused_or_harmless(saved_model, tmp_path,
-                                                                       entry):
+def test_model_json_with_a_malformed_file_entry_is_refused_or_harmless(saved_model, tmp_path, entry):
     run, expected, table = saved_model
     copy = shutil.copytree(run, tmp_path / "run")
     meta = json.loads((copy / "model.json").read_text())
@@ -502,8 +582,11 @@ def test_unwritable_output_fails_before_any_work(finished_run, where, monkeypatc
     monkeypatch.setattr(featurelab.extraction, "extract_tables", never)
     monkeypatch.setattr(featurelab.extraction, "extract_to_files", never)
     target = out / "t.csv"  # out is a file: nothing can be created below it
-    argv = ["-o", target] if where == "under_a_file" else [
-        "-o", out.with_name("s.csv"), "--segment", "0.1", "--track-out", target]
+    argv = (
+        ["-o", target]
+        if where == "under_a_file"
+        else ["-o", out.with_name("s.csv"), "--segment", "0.1", "--track-out", target]
+    )
     code, text = cli("extract", corpus, *argv, "-q")
     assert code == 2 and "is a file, not a folder" in text
     assert out.read_bytes() == before

@@ -214,8 +214,9 @@ class SpyTree(DecisionTreeClassifier):
 def test_selector_in_a_pipeline_never_sees_test_rows(table):
     SEEN_ROWS.clear()
     X, y = features_of(table), table["label"]
-    pipe = Pipeline([("select", ShapSelector(SpyTree(max_depth=3, random_state=0), k=4)),
-                     ("clf", LogisticRegression())])
+    pipe = Pipeline(
+        [("select", ShapSelector(SpyTree(max_depth=3, random_state=0), k=4)), ("clf", LogisticRegression())]
+    )
     cv = StratifiedKFold(3, shuffle=True, random_state=0)
     scores = cross_val_score(pipe, X, y, cv=cv)
     assert scores.mean() > 0.6
@@ -227,12 +228,18 @@ def test_selector_in_a_pipeline_never_sees_test_rows(table):
 
 def test_own_class_values_picks_each_rows_class():
     values = np.arange(2 * 3 * 3, dtype=float).reshape(2, 3, 3)
-    fitted = SimpleNamespace(shap_values_=values, explained_indices_=np.array([0, 2]),
-                             estimator_=SimpleNamespace(classes_=np.array(["a", "b", "c"])))
+    fitted = SimpleNamespace(
+        shap_values_=values,
+        explained_indices_=np.array([0, 2]),
+        estimator_=SimpleNamespace(classes_=np.array(["a", "b", "c"])),
+    )
     out = _own_class_values(fitted, np.array(["c", "x", "b"]))
     np.testing.assert_array_equal(out, [values[0, :, 2], values[1, :, 1]])
-    binary = SimpleNamespace(shap_values_=values[:, :, :1], explained_indices_=np.array([0, 1]),
-                             estimator_=SimpleNamespace(classes_=np.array(["a", "b"])))
+    binary = SimpleNamespace(
+        shap_values_=values[:, :, :1],
+        explained_indices_=np.array([0, 1]),
+        estimator_=SimpleNamespace(classes_=np.array(["a", "b"])),
+    )
     out = _own_class_values(binary, np.array(["a", "b"]))
     np.testing.assert_array_equal(out, [-values[0, :, 0], values[1, :, 0]])
 
@@ -240,14 +247,12 @@ def test_own_class_values_picks_each_rows_class():
 # ----------------------------------------------------------------------------- select_features
 @pytest.fixture(scope="module")
 def result(table):
-    return select_features(table, small_xgb(), k=4, cv=3, ks=(1, 2, 4, 8, None),
-                           downstream="logreg", seed=0)
+    return select_features(table, small_xgb(), k=4, cv=3, ks=(1, 2, 4, 8, None), downstream="logreg", seed=0)
 
 
 def test_select_features_ranks_planted_features_first(result):
     ranking = result.ranking
-    assert list(ranking.columns) == ["feature", "mean_abs_shap", "std_abs_shap", "selected_frac",
-                                     "rank"]
+    assert list(ranking.columns) == ["feature", "mean_abs_shap", "std_abs_shap", "selected_frac", "rank"]
     assert set(ranking["feature"].head(4)) == set(INFORMATIVE)
     assert ranking["rank"].tolist() == list(range(1, 17))
     assert (ranking["mean_abs_shap"].diff().dropna() <= 0).all()
@@ -287,21 +292,22 @@ def test_select_features_ranks_inside_training_folds_only(table):
 
 def test_select_features_threshold_and_default_rules(table):
     tree = DecisionTreeClassifier(max_depth=4, random_state=0)
-    by_threshold = select_features(table, tree, threshold=0.7, cv=3, ks=(2, None),
-                                   downstream=LogisticRegression(), seed=0)
+    by_threshold = select_features(
+        table, tree, threshold=0.7, cv=3, ks=(2, None), downstream=LogisticRegression(), seed=0
+    )
     assert by_threshold.rule == "threshold"
     assert 1 <= len(by_threshold.selected) <= 8
     assert set(by_threshold.selected[:2]) <= set(INFORMATIVE)
-    default = select_features(table, tree, cv=3, ks=(1, 4, None),
-                              downstream=LogisticRegression(), seed=0)
+    default = select_features(table, tree, cv=3, ks=(1, 4, None), downstream=LogisticRegression(), seed=0)
     assert default.rule == "one-standard-error"
     assert default.k == 4 and len(default.selected) == 4
 
 
 def test_select_features_segment_table_is_grouped():
     frame = planted_table(n_per_class=12, n_noise=4, segments=3, seed=2)
-    result = select_features(frame, DecisionTreeClassifier(max_depth=3, random_state=0), k=4,
-                             cv=3, ks=(2, None), seed=0)
+    result = select_features(
+        frame, DecisionTreeClassifier(max_depth=3, random_state=0), k=4, cv=3, ks=(2, None), seed=0
+    )
     assert "StratifiedGroupKFold" in result.protocol
     assert {"track_accuracy_mean", "track_accuracy_std"} <= set(result.curve.columns)
     assert result.info["is_segment_table"]
@@ -329,11 +335,17 @@ def test_write_run_directory(result, tmp_path):
 
     run_dir = result.write(tmp_path / "run", command="featurelab select t.csv")
     names = {p.name for p in run_dir.iterdir()}
-    assert {"ranking.csv", "selected.txt", "curve.csv", "shap_bar.png", "shap_beeswarm.png",
-            "accuracy_vs_k.png", "selection.json"} <= names
+    assert {
+        "ranking.csv",
+        "selected.txt",
+        "curve.csv",
+        "shap_bar.png",
+        "shap_beeswarm.png",
+        "accuracy_vs_k.png",
+        "selection.json",
+    } <= names
     ranking = pd.read_csv(run_dir / "ranking.csv")
-    assert list(ranking.columns) == ["feature", "mean_abs_shap", "std_abs_shap", "selected_frac",
-                                     "rank"]
+    assert list(ranking.columns) == ["feature", "mean_abs_shap", "std_abs_shap", "selected_frac", "rank"]
     curve = pd.read_csv(run_dir / "curve.csv")
     assert list(curve.columns) == ["k", "accuracy_mean", "accuracy_std", "n_folds"]
     assert read_features_file(run_dir / "selected.txt") == result.selected
@@ -375,8 +387,26 @@ def test_cli_select_writes_a_run(table, tmp_path, capsys):
     path = tmp_path / "table.csv"
     table.to_csv(path, index=False)
     out = tmp_path / "run"
-    code = main(["select", str(path), "--model", "lgbm", "--k", "4", "--cv", "2", "--ks", "2,all",
-                 "--downstream", "logreg", "--out", str(out), "--seed", "0"])
+    code = main(
+        [
+            "select",
+            str(path),
+            "--model",
+            "lgbm",
+            "--k",
+            "4",
+            "--cv",
+            "2",
+            "--ks",
+            "2,all",
+            "--downstream",
+            "logreg",
+            "--out",
+            str(out),
+            "--seed",
+            "0",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "lgbm SHAP ranking" in printed and "k=4" in printed

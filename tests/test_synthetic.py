@@ -40,9 +40,7 @@ def test_default_generates_every_style(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(SYNTHETIC_STYLES)
 
 
-@pytest.mark.parametrize(
-    ("duration", "sr"), [(1.0, 22050), (2.5, 16000), (0.37, 8000), (1.3, 44100)]
-)
+@pytest.mark.parametrize(("duration", "sr"), [(1.0, 22050), (2.5, 16000), (0.37, 8000), (1.3, 44100)])
 def test_duration_is_exact_and_format_is_pcm16(tmp_path, duration, sr):
     df = make_synthetic_corpus(tmp_path, 1, duration=duration, sr=sr, styles="techno")
     info = sf.info(df["path"][0])

@@ -62,9 +62,7 @@ def _root(
 # ----------------------------------------------------------------------------- shared options
 Jobs = Annotated[
     int,
-    typer.Option(
-        "--jobs", "-j", help="Parallel worker processes; 0 or -1 = all cores.", show_default=True
-    ),
+    typer.Option("--jobs", "-j", help="Parallel worker processes; 0 or -1 = all cores.", show_default=True),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summaries.")]
 Seed = Annotated[int, typer.Option("--seed", help="Random seed (same seed, same results).")]

@@ -156,9 +156,7 @@ def extract(
             if result.audio_seconds and result.elapsed
             else ""
         )
-        typer.echo(
-            f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{speed})", err=True
-        )
+        typer.echo(f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{speed})", err=True)
         if len(result.errors):
             typer.echo(f"{len(result.errors)} inputs failed; see {errors_path}", err=True)
             for path, reason in result.errors.head(5).itertuples(index=False):

@@ -50,17 +50,18 @@ def _command_line(ctx: typer.Context) -> str:
 @app.command(no_args_is_help=True)
 def gridsearch(
     ctx: typer.Context,
-    table: Annotated[
-        Path, typer.Argument(help="Feature table (.csv or .parquet).", show_default=False)
-    ],
+    table: Annotated[Path, typer.Argument(help="Feature table (.csv or .parquet).", show_default=False)],
     model: Annotated[
         str | None,
         typer.Option("--model", "-m", help=f"Model: {_MODELS} [default: svm].", show_default=False),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option("--config", help="YAML config overriding `configs/<model>.yaml` (grid, params, "
-                     "options, protocol). Flags override it."),
+        typer.Option(
+            "--config",
+            help="YAML config overriding `configs/<model>.yaml` (grid, params, "
+            "options, protocol). Flags override it.",
+        ),
     ] = None,
     features_file: Annotated[
         Path | None,
@@ -68,16 +69,14 @@ def gridsearch(
     ] = None,
     search: Annotated[
         str | None,
-        typer.Option("--search",
-                     help="grid | halving | random [default: the config's, else grid]."),
+        typer.Option("--search", help="grid | halving | random [default: the config's, else grid]."),
     ] = None,
     n_iter: Annotated[
         int | None, typer.Option("--n-iter", help="Candidates of a random search [default: 20].")
     ] = None,
     cv: Annotated[
         int | None,
-        typer.Option("--cv", help="Outer folds (stratified; grouped for segment tables) "
-                     "[default: 5]."),
+        typer.Option("--cv", help="Outer folds (stratified; grouped for segment tables) [default: 5]."),
     ] = None,
     repeats: Annotated[
         int | None,
@@ -88,26 +87,36 @@ def gridsearch(
     ] = None,
     test_size: Annotated[
         float | None,
-        typer.Option("--test-size", help="A single stratified holdout of this fraction instead of "
-                     "k-fold (0.2 = the 80/20 studies)."),
+        typer.Option(
+            "--test-size",
+            help="A single stratified holdout of this fraction instead of k-fold (0.2 = the 80/20 studies).",
+        ),
     ] = None,
     split_file: Annotated[
         Path | None,
-        typer.Option("--split-file", help="Folder of train/valid/test lists (e.g. the GTZAN "
-                     "artist-filtered split): train+valid -> test, search validated on valid."),
+        typer.Option(
+            "--split-file",
+            help="Folder of train/valid/test lists (e.g. the GTZAN "
+            "artist-filtered split): train+valid -> test, search validated on valid.",
+        ),
     ] = None,
     group: Annotated[
         str | None,
-        typer.Option("--group", help="auto (tracks of segment tables, or a 'group' column) | none "
-                     "| COLUMN [default: auto]."),
+        typer.Option(
+            "--group",
+            help="auto (tracks of segment tables, or a 'group' column) | none | COLUMN [default: auto].",
+        ),
     ] = None,
     class_weight: Annotated[
         str | None, typer.Option("--class-weight", help="'balanced' to weight classes.")
     ] = None,
     log_var: Annotated[
         bool | None,
-        typer.Option("--log-var/--no-log-var", help="Log-compress the *_var columns inside the "
-                     "pipeline [default: off].", show_default=False),
+        typer.Option(
+            "--log-var/--no-log-var",
+            help="Log-compress the *_var columns inside the pipeline [default: off].",
+            show_default=False,
+        ),
     ] = None,
     members: Annotated[
         str | None,
@@ -117,8 +126,7 @@ def gridsearch(
         str | None, typer.Option("--scoring", help="Inner search score [default: accuracy].")
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", help="Random seed (same seed, same results) "
-                                 "[default: 42].")
+        int | None, typer.Option("--seed", help="Random seed (same seed, same results) [default: 42].")
     ] = None,
     jobs: Jobs = 1,
     scheduler: Scheduler = None,
@@ -184,16 +192,17 @@ def gridsearch(
         )
     if not quiet:
         r = run.results
-        typer.echo(f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "
-                   f"({r['search']['grid_size'] or 'sampled'} candidates)")
+        typer.echo(
+            f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "
+            f"({r['search']['grid_size'] or 'sampled'} candidates)"
+        )
         typer.echo(
             f"  accuracy {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}   balanced "
             f"{r['balanced_accuracy_mean']:.4f}   macro F1 {r['f1_macro_mean']:.4f}   "
             f"fit {r['fit_time_mean']:.1f} s/fold"
         )
         if r.get("track_accuracy_mean") is not None:
-            typer.echo(f"  track accuracy {r['track_accuracy_mean']:.4f} ± "
-                       f"{r['track_accuracy_std']:.4f}")
+            typer.echo(f"  track accuracy {r['track_accuracy_mean']:.4f} ± {r['track_accuracy_std']:.4f}")
         final = r.get("final_model")
         if final:
             typer.echo(f"  final model: {json.dumps(final['best_params'])}")
@@ -205,24 +214,31 @@ def gridsearch(
 def predict(
     model: Annotated[
         Path,
-        typer.Argument(help="A run directory or a model file (.skops; .joblib with --trust).",
-                       show_default=False),
+        typer.Argument(
+            help="A run directory or a model file (.skops; .joblib with --trust).", show_default=False
+        ),
     ],
     audio: Annotated[
         list[Path],
-        typer.Argument(help="Audio files or folders; or one feature table (.csv/.parquet).",
-                       show_default=False),
+        typer.Argument(
+            help="Audio files or folders; or one feature table (.csv/.parquet).", show_default=False
+        ),
     ],
     top: Annotated[int, typer.Option("--top", "-k", help="Genres per file.")] = 3,
     json_lines: Annotated[
         bool,
-        typer.Option("--json", help='One JSON object per line: {"path": ..., "top": [{"label": '
-                     '..., "probability": ...}, ...]}.'),
+        typer.Option(
+            "--json",
+            help='One JSON object per line: {"path": ..., "top": [{"label": ..., "probability": ...}, ...]}.',
+        ),
     ] = False,
     trust: Annotated[
         bool,
-        typer.Option("--trust", help="Allow pickle-based (joblib) model files and unknown types. "
-                     "Loading a pickle can run arbitrary code: only for trusted files."),
+        typer.Option(
+            "--trust",
+            help="Allow pickle-based (joblib) model files and unknown types. "
+            "Loading a pickle can run arbitrary code: only for trusted files.",
+        ),
     ] = False,
     jobs: Jobs = 1,
     quiet: Quiet = False,
@@ -248,8 +264,7 @@ def predict(
         table_format(audio[0])
         predictions = predict_table(saved, audio[0], top=top)
     else:
-        predictions = predict_files(saved, audio, top=top, n_jobs=_jobs(jobs),
-                                    progress=show_progress(quiet))
+        predictions = predict_files(saved, audio, top=top, n_jobs=_jobs(jobs), progress=show_progress(quiet))
     failed = 0
     for prediction in predictions:
         if prediction.error is not None:
@@ -272,17 +287,15 @@ def predict(
 def compare(
     runs: Annotated[
         list[Path],
-        typer.Argument(help="Run directories, or folders of them (such as runs/).",
-                       show_default=False),
+        typer.Argument(help="Run directories, or folders of them (such as runs/).", show_default=False),
     ],
     chart: Annotated[
         Path | None,
-        typer.Option("--chart", help="Bar chart file [default: leaderboard.png in the common "
-                     "parent of the runs]."),
+        typer.Option(
+            "--chart", help="Bar chart file [default: leaderboard.png in the common parent of the runs]."
+        ),
     ] = None,
-    json_lines: Annotated[
-        bool, typer.Option("--json", help="Print the leaderboard as JSON lines.")
-    ] = False,
+    json_lines: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON lines.")] = False,
     quiet: Quiet = False,
 ) -> int:
     """Leaderboard of runs: model, protocol, accuracy mean ± std, macro F1, fit time; bar chart.
@@ -301,7 +314,7 @@ def compare(
     if chart is None:
         found = find_runs(runs)
         common = Path(os.path.commonpath([str(p.resolve()) for p in found]))
-        chart = (common if common not in [p.resolve() for p in found] else common.parent)
+        chart = common if common not in [p.resolve() for p in found] else common.parent
         chart = chart / "leaderboard.png"
     path = plot_leaderboard(frame, chart)
     if json_lines:

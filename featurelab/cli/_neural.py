@@ -39,9 +39,7 @@ def train_cnn(
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Segments per batch [default: 32].")
     ] = None,
-    lr: Annotated[
-        float | None, typer.Option("--lr", help="AdamW learning rate [default: 1e-3].")
-    ] = None,
+    lr: Annotated[float | None, typer.Option("--lr", help="AdamW learning rate [default: 1e-3].")] = None,
     patience: Annotated[
         int | None,
         typer.Option("--patience", help="Early stopping patience in epochs [default: 10]."),
@@ -66,9 +64,7 @@ def train_cnn(
             show_default=False,
         ),
     ] = None,
-    device: Annotated[
-        str | None, typer.Option("--device", help="auto | cpu | cuda [default: auto].")
-    ] = None,
+    device: Annotated[str | None, typer.Option("--device", help="auto | cpu | cuda [default: auto].")] = None,
     threads: Annotated[
         int | None,
         typer.Option("--threads", help="PyTorch threads while training [default: PyTorch's]."),
@@ -164,8 +160,6 @@ def train_cnn(
             f"macro F1 {r['f1_macro_mean']:.4f}   fit {r['fit_time_mean']:.1f} s/fold "
             f"on {r['device']}"
         )
-        typer.echo(
-            f"  track accuracy {r['track_accuracy_mean']:.4f} ± {r['track_accuracy_std']:.4f}"
-        )
+        typer.echo(f"  track accuracy {r['track_accuracy_mean']:.4f} ± {r['track_accuracy_std']:.4f}")
         typer.echo(f"  run directory: {run_dir}")
     return EXIT_PARTIAL if run.problems else EXIT_OK

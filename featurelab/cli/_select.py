@@ -41,46 +41,48 @@ def _parse_ks(text: str) -> list[int | None]:
 
 @app.command(no_args_is_help=True)
 def select(
-    table: Annotated[
-        Path, typer.Argument(help="Feature table (.csv or .parquet).", show_default=False)
-    ],
-    model: Annotated[
-        str, typer.Option("--model", "-m", help=f"Ranking model: {_MODELS}.")
-    ] = "xgb",
-    k: Annotated[
-        int | None, typer.Option("--k", "-k", help="Select the top K features.", min=1)
-    ] = None,
+    table: Annotated[Path, typer.Argument(help="Feature table (.csv or .parquet).", show_default=False)],
+    model: Annotated[str, typer.Option("--model", "-m", help=f"Ranking model: {_MODELS}.")] = "xgb",
+    k: Annotated[int | None, typer.Option("--k", "-k", help="Select the top K features.", min=1)] = None,
     threshold: Annotated[
         float | None,
-        typer.Option("--threshold", help="Select the fewest top features covering this share "
-                     "(0-1] of the total mean |SHAP|. Without --k/--threshold, k is the smallest "
-                     "k of the curve within one standard error of the best."),
+        typer.Option(
+            "--threshold",
+            help="Select the fewest top features covering this share "
+            "(0-1] of the total mean |SHAP|. Without --k/--threshold, k is the smallest "
+            "k of the curve within one standard error of the best.",
+        ),
     ] = None,
     cv: Annotated[
         int, typer.Option("--cv", help="Outer folds (stratified; grouped for segment tables).")
     ] = 5,
     downstream: Annotated[
         str | None,
-        typer.Option("--downstream", help="Model refitted on the top-k features for the curve "
-                     "[default: the --model].", show_default=False),
+        typer.Option(
+            "--downstream",
+            help="Model refitted on the top-k features for the curve [default: the --model].",
+            show_default=False,
+        ),
     ] = None,
     ks: Annotated[
-        str, typer.Option("--ks", help="k values of the accuracy-vs-k curve ('all' = every "
-                          "feature).")
+        str, typer.Option("--ks", help="k values of the accuracy-vs-k curve ('all' = every feature).")
     ] = "5,10,15,20,30,40,all",
     background: Annotated[
         int,
-        typer.Option("--background", help="Background and explained rows of the model-agnostic "
-                     "explainer (SVM, kNN, logreg, MLP): cost ~ N x N x (2 x features + 1) "
-                     "predictions per fold. Tree models (xgb, lgbm, rf) are explained exactly.",
-                     min=1),
+        typer.Option(
+            "--background",
+            help="Background and explained rows of the model-agnostic "
+            "explainer (SVM, kNN, logreg, MLP): cost ~ N x N x (2 x features + 1) "
+            "predictions per fold. Tree models (xgb, lgbm, rf) are explained exactly.",
+            min=1,
+        ),
     ] = 100,
     seed: Seed = 42,
     jobs: Jobs = 1,
     scheduler: Scheduler = None,
     group: Annotated[
-        str, typer.Option("--group", help="auto (tracks of segment tables, or a 'group' column) | "
-                          "none | COLUMN.")
+        str,
+        typer.Option("--group", help="auto (tracks of segment tables, or a 'group' column) | none | COLUMN."),
     ] = "auto",
     out: OutDir = None,
     quiet: Quiet = False,
@@ -132,8 +134,10 @@ def select(
         )
         typer.echo("  rank  feature                     mean|SHAP|     std  selected")
         for row in result.top(10).itertuples():
-            typer.echo(f"  {row.rank:>4}  {row.feature:<26} {row.mean_abs_shap:>10.4f} "
-                       f"{row.std_abs_shap:>7.4f}  {row.selected_frac:>7.0%}")
+            typer.echo(
+                f"  {row.rank:>4}  {row.feature:<26} {row.mean_abs_shap:>10.4f} "
+                f"{row.std_abs_shap:>7.4f}  {row.selected_frac:>7.0%}"
+            )
         typer.echo(f"  accuracy vs k ({result.downstream}):")
         for row in result.curve.itertuples():
             typer.echo(f"    k={row.k:<4} {row.accuracy_mean:.4f} ± {row.accuracy_std:.4f}")

@@ -81,9 +81,7 @@ def gtzan_features(y: np.ndarray, sr: int, *, block_frames: int = BLOCK_FRAMES) 
     >>> round(row["spectral_centroid_mean"]) in range(400, 500)
     True
     """
-    return dict(
-        gtzan_features_batch(np.asarray(y)[np.newaxis, :], sr, block_frames=block_frames)[0]
-    )
+    return dict(gtzan_features_batch(np.asarray(y)[np.newaxis, :], sr, block_frames=block_frames)[0])
 
 
 def gtzan_features_batch(
@@ -111,9 +109,7 @@ def gtzan_features_batch(
     """
     Y = np.ascontiguousarray(Y, dtype=np.float32)
     if Y.ndim != 2 or Y.shape[1] == 0:
-        raise ValueError(
-            f"Y must be a 2-D array of non-empty signals. Got shape {Y.shape} instead."
-        )
+        raise ValueError(f"Y must be a 2-D array of non-empty signals. Got shape {Y.shape} instead.")
     if block_frames < 1:
         raise ValueError(f"block_frames must be a positive integer. Got {block_frames} instead.")
     with quiet_edge_warnings():
@@ -236,9 +232,9 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
             )[:, 0]
         )
         frame_stats["zcr"].append(
-            zero_crossing_rate(
-                blocks.samples(a, b, mode="edge"), frame_length=N_FFT, hop_length=HOP_LENGTH
-            )[:, 0]
+            zero_crossing_rate(blocks.samples(a, b, mode="edge"), frame_length=N_FFT, hop_length=HOP_LENGTH)[
+                :, 0
+            ]
         )
         # Per signal, not batched: the mel projection then runs through exactly the same BLAS call
         # (and rounding) as librosa's on one signal.
@@ -296,9 +292,7 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
     rows: list[Mapping[str, float]] = []
     for i in range(k):
         log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
-        onset_env = librosa.onset.onset_strength(
-            S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
-        )
+        onset_env = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
         tempo = _tempo(onset_env, sr, block_frames)
         mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
         columns = (

@@ -98,8 +98,15 @@ def piptrack_peaks(
     mags = np.empty(capacity, dtype=S.dtype)
     dtype = S.dtype.type
     count = _peaks(
-        np.ascontiguousarray(S), f_lo, f_hi, dtype(threshold), dtype(0.5), float(sr), float(n_fft),
-        pitches, mags,
+        np.ascontiguousarray(S),
+        f_lo,
+        f_hi,
+        dtype(threshold),
+        dtype(0.5),
+        float(sr),
+        float(n_fft),
+        pitches,
+        mags,
     )
     keep = pitches[:count] > 0
     return pitches[:count][keep], mags[:count][keep]

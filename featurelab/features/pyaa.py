@@ -191,8 +191,7 @@ def pyaudioanalysis_features(
     # frame would average nothing (NaN) and a mid-term step shorter than a hop would never advance.
     if mid_win < win:
         raise ParameterError(
-            f"mid_window must be at least short_window ({win} samples). Got {mid_win} samples "
-            "instead."
+            f"mid_window must be at least short_window ({win} samples). Got {mid_win} samples instead."
         )
     if mid_hop < hop:
         raise ParameterError(
@@ -212,9 +211,7 @@ def pyaudioanalysis_features(
     signal = y.astype(np.float64) * 2.0**15
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", RuntimeWarning)
-        mid_features, _, names = mid_term.mid_feature_extraction(
-            signal, sr, mid_win, mid_hop, win, hop
-        )
+        mid_features, _, names = mid_term.mid_feature_extraction(signal, sr, mid_win, mid_hop, win, hop)
     if tuple(names) != _PYAA_MID_NAMES:
         raise FeaturelabError(
             "pyAudioAnalysis returned unexpected feature names; featurelab's pyaudioanalysis set "

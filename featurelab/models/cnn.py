@@ -136,8 +136,7 @@ class CNNConfig:
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
         if not self.channels or any(c < 1 for c in self.channels):
             raise ParameterError(
-                f"channels must be a non-empty list of positive integers. Got {self.channels!r} "
-                "instead."
+                f"channels must be a non-empty list of positive integers. Got {self.channels!r} instead."
             )
         for name in ("epochs", "batch_size", "patience", "augment_every", "head_hidden"):
             value = getattr(self, name)
@@ -151,12 +150,9 @@ class CNNConfig:
             value = getattr(self, name)
             if not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
                 raise ParameterError(f"{name} must be a float in [0, 1). Got {value!r} instead.")
-        if not isinstance(self.augment_fraction, (int, float)) or not (
-            0.0 <= self.augment_fraction <= 1.0
-        ):
+        if not isinstance(self.augment_fraction, (int, float)) or not (0.0 <= self.augment_fraction <= 1.0):
             raise ParameterError(
-                f"augment_fraction must be a float in [0, 1]. Got {self.augment_fraction!r} "
-                "instead."
+                f"augment_fraction must be a float in [0, 1]. Got {self.augment_fraction!r} instead."
             )
         for name in ("lr", "weight_decay"):
             value = getattr(self, name)
@@ -345,9 +341,7 @@ def spec_augment(x: Any, generator: Any, config: CNNConfig) -> Any:
         for _ in range(count):
             w = torch.randint(0, width + 1, (batch,), generator=generator)
             start = (torch.rand(batch, generator=generator) * (size - w + 1)).long()
-            band = (positions[None, :] >= start[:, None]) & (
-                positions[None, :] < (start + w)[:, None]
-            )
+            band = (positions[None, :] >= start[:, None]) & (positions[None, :] < (start + w)[:, None])
             mask |= band[:, :, None] if axis == 1 else band[:, None, :]
     fill = x.mean(dim=(1, 2), keepdim=True).expand_as(x)
     return torch.where(mask.to(x.device), fill, x)
@@ -497,9 +491,7 @@ class _Trainer:
                 "lr": float(optimizer.param_groups[0]["lr"]),
             }
             if len(fold.valid):
-                proba = predict_proba(
-                    module, self.mels[fold.valid], self.device, cfg.batch_size, cfg.top_db
-                )
+                proba = predict_proba(module, self.mels[fold.valid], self.device, cfg.batch_size, cfg.top_db)
                 target = self.y[fold.valid]
                 entry["val_loss"] = float(
                     -np.mean(np.log(np.clip(proba[np.arange(len(target)), target], 1e-12, 1)))
@@ -741,9 +733,7 @@ def evaluate_cnn(
     classes, y = np.unique(segments["label"].to_numpy(), return_inverse=True)
     if len(classes) < 2:
         raise ParameterError(f"source must contain at least 2 labels. Got {len(classes)}.")
-    folds, protocol = _make_folds(
-        segments, config, cv, None if split_dir is None else str(split_dir)
-    )
+    folds, protocol = _make_folds(segments, config, cv, None if split_dir is None else str(split_dir))
     if augmenter is None and config.augment:
         augmenter = WaveAugmenter()
 
@@ -760,7 +750,15 @@ def evaluate_cnn(
     with _EpochProgress(progress, len(folds), config.epochs) as bar:
         # A fresh trainer per fold (it records that fold's augmented rows), same data and settings.
         new_trainer = functools.partial(
-            _Trainer, mels, y, segments, len(classes), config, device, augmenter, on_augment,
+            _Trainer,
+            mels,
+            y,
+            segments,
+            len(classes),
+            config,
+            device,
+            augmenter,
+            on_augment,
             report=bar.update,
         )
         for fold in folds:
@@ -772,9 +770,7 @@ def evaluate_cnn(
             with torch_scope(0, config.threads):
                 module = _load_module(state, len(classes), config)
                 start = time.perf_counter()
-                proba = predict_proba(
-                    module, mels[fold.test], "cpu", config.batch_size, config.top_db
-                )
+                proba = predict_proba(module, mels[fold.test], "cpu", config.batch_size, config.top_db)
                 predict_times.append(time.perf_counter() - start)
             histories.extend(history)
             preds, tracks, scores = _score_fold(fold, segments, y, classes, proba)

@@ -98,8 +98,7 @@ def _check_keys(data: Any, where: str) -> dict[str, Any]:
     unknown = sorted(set(data) - set(_KEYS))
     if unknown:
         raise ParameterError(
-            f"Config {where!r} has unknown keys: {', '.join(unknown)}. Valid keys are "
-            f"{', '.join(_KEYS)}."
+            f"Config {where!r} has unknown keys: {', '.join(unknown)}. Valid keys are {', '.join(_KEYS)}."
         )
     grid = data.get("grid")
     if grid is not None and not isinstance(grid, (Mapping, list)):
@@ -169,9 +168,7 @@ def _validate(config: SearchConfig) -> None:
         if not isinstance(value, int) or isinstance(value, bool) or value < low:
             raise ParameterError(f"{key} must be an integer >= {low}. Got {value!r} instead.")
     if config.test_size is not None and not (0.0 < float(config.test_size) < 1.0):
-        raise ParameterError(
-            f"test_size must be a fraction in (0, 1). Got {config.test_size!r} instead."
-        )
+        raise ParameterError(f"test_size must be a fraction in (0, 1). Got {config.test_size!r} instead.")
     if config.test_size is not None and config.split_dir is not None:
         raise ParameterError("test_size and split_dir are exclusive protocols; choose one.")
     if config.class_weight not in (None, "balanced") and not isinstance(config.class_weight, dict):
@@ -211,8 +208,9 @@ def resolve_grid(grid: Any, *, search: str) -> Any:
         elif isinstance(values, (list, tuple)):
             if not values:
                 raise ParameterError(f"Grid value of {key!r} must list at least one value.")
-            out[key] = [tuple(v) if key.endswith("hidden_layer_sizes") and isinstance(v, list)
-                        else v for v in values]
+            out[key] = [
+                tuple(v) if key.endswith("hidden_layer_sizes") and isinstance(v, list) else v for v in values
+            ]
         else:
             out[key] = [values]
     return out

@@ -142,16 +142,15 @@ def read_table_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
             try:
                 data = json.loads(candidate.read_text(encoding="utf-8"))
             except (OSError, ValueError) as error:
-                raise TableError(
-                    f"Cannot read table metadata {str(candidate)!r}: {error}"
-                ) from None
+                raise TableError(f"Cannot read table metadata {str(candidate)!r}: {error}") from None
             if isinstance(data, dict):
                 return data
     return None
 
 
-def _extraction_settings(meta: dict[str, Any] | None, feature_names: list[str],
-                         is_segment: bool) -> dict[str, Any]:
+def _extraction_settings(
+    meta: dict[str, Any] | None, feature_names: list[str], is_segment: bool
+) -> dict[str, Any]:
     if meta is not None:
         settings = {key: meta.get(key, value) for key, value in GTZAN_DEFAULT_EXTRACTION.items()}
         settings["featurelab_version"] = meta.get("featurelab_version")
@@ -165,8 +164,11 @@ def _extraction_settings(meta: dict[str, Any] | None, feature_names: list[str],
         "No <table>.meta.json sidecar: assumed the GTZAN defaults (gtzan features, sr 22050, "
         + ("3 s GTZAN segments" if is_segment else "whole files")
         + ")."
-        + ("" if set(feature_names) <= set(GTZAN_FEATURE_COLUMNS) else
-           " Some columns are not GTZAN columns; `featurelab predict` may not reproduce them.")
+        + (
+            ""
+            if set(feature_names) <= set(GTZAN_FEATURE_COLUMNS)
+            else " Some columns are not GTZAN columns; `featurelab predict` may not reproduce them."
+        )
     )
     return settings
 
@@ -233,8 +235,11 @@ def load_dataset(
     if features_file is not None and features is not None:
         raise ParameterError("Pass either features_file or features, not both.")
     candidates = [
-        str(c) for c in frame.columns
-        if c not in NON_FEATURE_COLUMNS and c != label and pd.api.types.is_numeric_dtype(frame[c])
+        str(c)
+        for c in frame.columns
+        if c not in NON_FEATURE_COLUMNS
+        and c != label
+        and pd.api.types.is_numeric_dtype(frame[c])
         and not pd.api.types.is_bool_dtype(frame[c])
     ]
     for column in frame.columns:
@@ -273,7 +278,8 @@ def load_dataset(
     y = frame[label].astype(str).to_numpy()
 
     names = (
-        frame["filename"].astype(str).to_numpy() if "filename" in frame.columns
+        frame["filename"].astype(str).to_numpy()
+        if "filename" in frame.columns
         else np.array([f"row{i}" for i in range(len(frame))])
     )
     segment_tracks = [segment_track_id(name) for name in names]
@@ -287,8 +293,9 @@ def load_dataset(
         )
         is_segment = sidecar_segment or looks_segmented
         if is_segment:
-            track_ids = np.array([t if t is not None else track_id(n)
-                                  for t, n in zip(segment_tracks, names, strict=True)])
+            track_ids = np.array(
+                [t if t is not None else track_id(n) for t, n in zip(segment_tracks, names, strict=True)]
+            )
         else:
             track_ids = np.array([track_id(n) for n in names])
 
@@ -298,9 +305,7 @@ def load_dataset(
         groups = track_ids if (is_segment or "group" in frame.columns) else None
     else:
         if group not in frame.columns:
-            raise TableError(
-                f"group column {group!r} is not in the table. Use group='auto' or 'none'."
-            )
+            raise TableError(f"group column {group!r} is not in the table. Use group='auto' or 'none'.")
         groups = frame[group].astype(str).to_numpy()
 
     return Dataset(

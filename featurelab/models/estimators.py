@@ -111,9 +111,7 @@ class SignedLogTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator
         for column in self.columns:
             if isinstance(column, (int, np.integer)) and not isinstance(column, bool):
                 if not 0 <= column < n:
-                    raise ParameterError(
-                        f"columns must be positions in [0, {n}). Got {column} instead."
-                    )
+                    raise ParameterError(f"columns must be positions in [0, {n}). Got {column} instead.")
                 mask[column] = True
             elif names is not None and column in set(names):
                 mask[list(names).index(column)] = True
@@ -135,9 +133,7 @@ class SignedLogTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator
         Xt : np.ndarray [shape=(n_samples, n_features), dtype=float64]
         """
         check_is_fitted(self, "mask_")
-        X = validate_data(
-            self, X, reset=False, dtype=np.float64, copy=True, ensure_all_finite="allow-nan"
-        )
+        X = validate_data(self, X, reset=False, dtype=np.float64, copy=True, ensure_all_finite="allow-nan")
         selected = X[:, self.mask_]
         X[:, self.mask_] = np.sign(selected) * np.log1p(np.abs(selected) / self.scale)
         return X
@@ -202,9 +198,7 @@ class LabelEncodingClassifier(ClassifierMixin, BaseEstimator):
         self : LabelEncodingClassifier
         """
         if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is None."
-            )
+            raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)
         if y.dtype.kind in "fc":
             assert_all_finite(y, input_name="y")

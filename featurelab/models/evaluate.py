@@ -102,8 +102,9 @@ class FoldResult:
                 track_balanced_accuracy=self.track_balanced_accuracy,
                 track_f1_macro=self.track_f1_macro,
             )
-        out.update(fit_time=self.fit_time, predict_time=self.predict_time,
-                   best_inner_score=self.best_inner_score)
+        out.update(
+            fit_time=self.fit_time, predict_time=self.predict_time, best_inner_score=self.best_inner_score
+        )
         return out
 
 
@@ -170,8 +171,10 @@ class EvaluationResult:
             if not self.dataset.is_segment_table:
                 level = "row"
             else:
-                return (np.concatenate([f.tracks_true for f in self.folds]),  # type: ignore[misc]
-                        np.concatenate([f.tracks_pred for f in self.folds]))  # type: ignore[misc]
+                return (
+                    np.concatenate([f.tracks_true for f in self.folds]),  # type: ignore[misc]
+                    np.concatenate([f.tracks_pred for f in self.folds]),
+                )  # type: ignore[misc]
         if level != "row":
             raise ParameterError(f"level must be 'row' or 'track'. Got {level!r} instead.")
         y_true = np.concatenate([self.dataset.y[f.test_index] for f in self.folds])
@@ -182,12 +185,9 @@ class EvaluationResult:
         from sklearn.metrics import precision_recall_fscore_support
 
         y_true, y_pred = self._pooled(level)
-        p, r, f, s = precision_recall_fscore_support(
-            y_true, y_pred, labels=self.classes, zero_division=0
-        )
+        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=self.classes, zero_division=0)
         return {
-            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]),
-                    "support": int(s[i])}
+            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
             for i, label in enumerate(self.classes)
         }
 
@@ -233,9 +233,7 @@ class EvaluationResult:
         out.update(
             fit_time_mean=self.mean("fit_time"),
             fit_time_std=self.std("fit_time"),
-            predict_time_per_track=float(
-                sum(f.predict_time for f in self.folds) / max(n_tracks, 1)
-            ),
+            predict_time_per_track=float(sum(f.predict_time for f in self.folds) / max(n_tracks, 1)),
             best_params=[f.best_params for f in self.folds],
             fold_scores=[f.scores() for f in self.folds],
             per_class=self.per_class("row"),
@@ -282,9 +280,7 @@ def aggregate_tracks(
     return mean.index.to_numpy(), mean.to_numpy()
 
 
-def _scores(
-    y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]
-) -> tuple[float, float, float]:
+def _scores(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> tuple[float, float, float]:
     from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
 
     with warnings.catch_warnings():
@@ -299,9 +295,7 @@ def _scores(
 def _settings(model: str, grid: Any, **kwargs: Any) -> dict[str, Any]:
     from .search import _jsonable
 
-    return {
-        "model": model, "grid": _jsonable(grid), "grid_size": grid_size(grid), **_jsonable(kwargs)
-    }
+    return {"model": model, "grid": _jsonable(grid), "grid_size": grid_size(grid), **_jsonable(kwargs)}
 
 
 def evaluate(
@@ -395,7 +389,10 @@ def evaluate(
     get_model_spec(model)
     grid = default_grid(model) if grid is None else grid
     protocol = Protocol(
-        n_splits=cv, repeats=repeats, seed=seed, test_size=test_size,
+        n_splits=cv,
+        repeats=repeats,
+        seed=seed,
+        test_size=test_size,
         split_dir=None if split_dir is None else str(split_dir),
         grouped=dataset.groups is not None,
     )
@@ -417,10 +414,21 @@ def evaluate(
         for repeat, fold, train, test in splits:
             validation = None if membership is None else (membership[train] == "valid")
             outcome = _fit_split(
-                dataset, model, grid, train, validation=validation, seed=seed + repeat,
-                search=search, inner_cv=inner_cv, n_iter=n_iter, n_jobs=n_jobs,
-                class_weight=class_weight, log_var=log_var, scoring=scoring,
-                params=params, options=options,
+                dataset,
+                model,
+                grid,
+                train,
+                validation=validation,
+                seed=seed + repeat,
+                search=search,
+                inner_cv=inner_cv,
+                n_iter=n_iter,
+                n_jobs=n_jobs,
+                class_weight=class_weight,
+                log_var=log_var,
+                scoring=scoring,
+                params=params,
+                options=options,
             )
             result = _score_split(dataset, outcome, repeat, fold, train, test, classes)
             folds.append(result)
@@ -429,8 +437,15 @@ def evaluate(
                 frame.insert(0, "fold", fold)
                 frame.insert(0, "repeat", repeat)
                 cv_frames.append(frame)
-            logger.info("%s repeat %d fold %d: accuracy %.4f (fit %.1f s) %s", model, repeat, fold,
-                        result.accuracy, result.fit_time, result.best_params)
+            logger.info(
+                "%s repeat %d fold %d: accuracy %.4f (fit %.1f s) %s",
+                model,
+                repeat,
+                fold,
+                result.accuracy,
+                result.fit_time,
+                result.best_params,
+            )
             if bar is not None:
                 bar[0].advance(bar[1])
     finally:
@@ -438,13 +453,27 @@ def evaluate(
             bar[0].stop()
 
     settings = _settings(
-        model, grid, search=search, inner_cv=inner_cv, n_iter=n_iter, scoring=scoring,
-        class_weight=class_weight, log_var=log_var, params=params or {}, options=options or {},
-        seed=seed, inner_validation="valid list" if (
-            membership is not None and (membership == "valid").any()) else f"{inner_cv}-fold",
+        model,
+        grid,
+        search=search,
+        inner_cv=inner_cv,
+        n_iter=n_iter,
+        scoring=scoring,
+        class_weight=class_weight,
+        log_var=log_var,
+        params=params or {},
+        options=options or {},
+        seed=seed,
+        inner_validation="valid list"
+        if (membership is not None and (membership == "valid").any())
+        else f"{inner_cv}-fold",
     )
     return EvaluationResult(
-        model=model, protocol=protocol, classes=classes, folds=folds, dataset=dataset,
+        model=model,
+        protocol=protocol,
+        classes=classes,
+        folds=folds,
+        dataset=dataset,
         settings=settings,
         cv_results=pd.concat(cv_frames, ignore_index=True) if cv_frames else None,
     )
@@ -473,17 +502,31 @@ def _fit_split(
     from .search import search_and_fit
 
     estimator = make_model(
-        model, random_state=seed, n_jobs=1, class_weight=class_weight, log_var=log_var,
-        **(options or {}), **(params or {}),
+        model,
+        random_state=seed,
+        n_jobs=1,
+        class_weight=class_weight,
+        log_var=log_var,
+        **(options or {}),
+        **(params or {}),
     )
     groups = None if dataset.groups is None else dataset.groups[rows]
     # The models run single-threaded (parallelism is across the search's fits): multi-threaded
     # BLAS on these small matrices only adds overhead, badly so on a busy machine.
     with threadpool_limits(limits=1, user_api="blas"):
         return search_and_fit(
-            estimator, grid, dataset.X.iloc[rows], dataset.y[rows], groups,
-            search=search, inner_cv=inner_cv, n_iter=n_iter, seed=seed, n_jobs=n_jobs,
-            scoring=scoring, validation=validation,
+            estimator,
+            grid,
+            dataset.X.iloc[rows],
+            dataset.y[rows],
+            groups,
+            search=search,
+            inner_cv=inner_cv,
+            n_iter=n_iter,
+            seed=seed,
+            n_jobs=n_jobs,
+            scoring=scoring,
+            validation=validation,
         )
 
 
@@ -508,10 +551,20 @@ def _score_split(
     acc, bacc, f1 = _scores(y_true, y_pred, classes)
     tracks = dataset.track_ids[test]
     result = FoldResult(
-        repeat=repeat, fold=fold, n_train=len(train), n_test=len(test), accuracy=acc,
-        balanced_accuracy=bacc, f1_macro=f1, fit_time=outcome.fit_time, predict_time=predict_time,
-        n_test_tracks=int(len(np.unique(tracks))), best_params=outcome.best_params,
-        best_inner_score=outcome.best_score, test_index=test, y_pred=y_pred,
+        repeat=repeat,
+        fold=fold,
+        n_train=len(train),
+        n_test=len(test),
+        accuracy=acc,
+        balanced_accuracy=bacc,
+        f1_macro=f1,
+        fit_time=outcome.fit_time,
+        predict_time=predict_time,
+        n_test_tracks=int(len(np.unique(tracks))),
+        best_params=outcome.best_params,
+        best_inner_score=outcome.best_score,
+        test_index=test,
+        y_pred=y_pred,
     )
     if dataset.is_segment_table:
         names, track_proba = aggregate_tracks(proba, model_classes, tracks)
@@ -550,7 +603,19 @@ def fit_final(
     """
     grid = default_grid(model) if grid is None else grid
     return _fit_split(
-        dataset, model, grid, np.arange(dataset.n_samples), validation=None, seed=seed,
-        search=search, inner_cv=inner_cv, n_iter=n_iter, n_jobs=n_jobs, class_weight=class_weight,
-        log_var=log_var, scoring=scoring, params=params, options=options,
+        dataset,
+        model,
+        grid,
+        np.arange(dataset.n_samples),
+        validation=None,
+        seed=seed,
+        search=search,
+        inner_cv=inner_cv,
+        n_iter=n_iter,
+        n_jobs=n_jobs,
+        class_weight=class_weight,
+        log_var=log_var,
+        scoring=scoring,
+        params=params,
+        options=options,
     )

@@ -146,8 +146,7 @@ def list_corpus(source: str | os.PathLike) -> tuple[pd.DataFrame, list[tuple[str
         )
     if files["label"].nunique() < 2:
         raise ParameterError(
-            f"source must contain at least 2 labels. Got {files['label'].nunique()} in "
-            f"{str(source)!r}."
+            f"source must contain at least 2 labels. Got {files['label'].nunique()} in {str(source)!r}."
         )
     return files, [(p.path, p.reason) for p in problems]
 
@@ -205,9 +204,7 @@ def log_mel(segments: np.ndarray, params: MelParams) -> np.ndarray:
     return np.maximum(S_db, -params.top_db).astype(np.float32)
 
 
-def _cache_file(
-    cache_dir: Path, path: str, start: float, duration: float, params: MelParams
-) -> Path:
+def _cache_file(cache_dir: Path, path: str, start: float, duration: float, params: MelParams) -> Path:
     stat = os.stat(path)
     ident = "|".join(
         [

@@ -319,8 +319,7 @@ class MLPTorchClassifier(ClassifierMixin, BaseEstimator):
             hidden = ()
         if not hidden or any(h < 1 for h in hidden):
             raise ParameterError(
-                f"hidden must be a non-empty sequence of positive layer widths. "
-                f"Got {self.hidden!r} instead."
+                f"hidden must be a non-empty sequence of positive layer widths. Got {self.hidden!r} instead."
             )
         checks = [
             ("dropout", self.dropout, 0.0 <= self.dropout < 1.0, "a float in [0, 1)"),
@@ -354,9 +353,7 @@ class MLPTorchClassifier(ClassifierMixin, BaseEstimator):
             return None
         if isinstance(cw, str):
             if cw != "balanced":
-                raise ParameterError(
-                    f"class_weight must be None, 'balanced' or a dict. Got {cw!r} instead."
-                )
+                raise ParameterError(f"class_weight must be None, 'balanced' or a dict. Got {cw!r} instead.")
             counts = np.bincount(y_enc, minlength=n_classes).astype(np.float64)
             counts[counts == 0] = 1.0
             return len(y_enc) / (n_classes * counts)
@@ -372,9 +369,7 @@ class MLPTorchClassifier(ClassifierMixin, BaseEstimator):
                     )
                 weights[index[key]] = float(weight)
             return weights
-        raise ParameterError(
-            f"class_weight must be None, 'balanced' or a dict. Got {cw!r} instead."
-        )
+        raise ParameterError(f"class_weight must be None, 'balanced' or a dict. Got {cw!r} instead.")
 
     def _split(self, y_enc: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Return the indices of the training part and of the early-stopping part (or None)."""
@@ -392,9 +387,7 @@ class MLPTorchClassifier(ClassifierMixin, BaseEstimator):
         stratify = y_enc if (counts[counts > 0].min() >= 2 and n_val >= n_classes) else None
         if stratify is not None and n - n_val < n_classes:
             stratify = None
-        train_idx, val_idx = train_test_split(
-            index, test_size=n_val, random_state=seed, stratify=stratify
-        )
+        train_idx, val_idx = train_test_split(index, test_size=n_val, random_state=seed, stratify=stratify)
         return np.sort(train_idx), np.sort(val_idx)
 
     # ------------------------------------------------------------------ fit
@@ -465,9 +458,7 @@ class MLPTorchClassifier(ClassifierMixin, BaseEstimator):
         class_w = np.ones(int(y_enc.max()) + 1) if weights is None else np.asarray(weights)
         class_w_t = torch.as_tensor(class_w, dtype=torch.float32).to(device)
         mean_w = float(class_w[y_enc[train_idx]].mean()) or 1.0
-        criterion = nn.CrossEntropyLoss(
-            reduction="none", label_smoothing=float(self.label_smoothing)
-        )
+        criterion = nn.CrossEntropyLoss(reduction="none", label_smoothing=float(self.label_smoothing))
         monitor = nn.CrossEntropyLoss(reduction="none")
         optimizer = torch.optim.AdamW(
             module.parameters(), lr=float(self.lr), weight_decay=float(self.weight_decay)
@@ -553,9 +544,7 @@ class MLPTorchClassifier(ClassifierMixin, BaseEstimator):
             dropout=float(self.dropout),
             batchnorm=self.batchnorm,
         )
-        module.load_state_dict(
-            {k: torch.from_numpy(np.asarray(v)) for k, v in self.state_dict_.items()}
-        )
+        module.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in self.state_dict_.items()})
         return module.double().eval()
 
     def predict_proba(self, X: Any) -> np.ndarray:

@@ -154,17 +154,18 @@ class SavedModel:
                 continue
             a, b = mine.get(key), settings.get(key)
             if key == "segment":
-                same = (a is None and b is None) or (
-                    a is not None and b is not None and float(a) == float(b))
+                same = (a is None and b is None) or (a is not None and b is not None and float(a) == float(b))
             else:
                 same = (list(a) if isinstance(a, (list, tuple)) else a) == (
-                    list(b) if isinstance(b, (list, tuple)) else b)
+                    list(b) if isinstance(b, (list, tuple)) else b
+                )
             if not same:
                 differences.append(f"{key}: model {a!r}, table {b!r}")
         if differences:
             raise ModelFileError(
                 f"Model {str(self.path)!r} does not match the table's extraction settings ("
-                + "; ".join(differences) + "). Extract the table with the model's settings."
+                + "; ".join(differences)
+                + "). Extract the table with the model's settings."
             )
 
     def predict_proba(self, frame: Any) -> np.ndarray:
@@ -235,8 +236,7 @@ def save_model(
         **metadata,
         "versions": library_versions(),
     }
-    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": estimator,
-               "metadata": meta}
+    payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": estimator, "metadata": meta}
     written: dict[str, Path] = {}
     files: dict[str, dict[str, str]] = {}
     for fmt in formats:
@@ -283,9 +283,7 @@ def _check_checksum(path: Path) -> None:
     try:
         recorded = json.loads(sidecar.read_text(encoding="utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):
-        raise ModelFileError(
-            f"{str(sidecar)!r} is not valid JSON; the model folder is damaged."
-        ) from None
+        raise ModelFileError(f"{str(sidecar)!r} is not valid JSON; the model folder is damaged.") from None
     entry = recorded.get(path.name) if isinstance(recorded, dict) else None
     expected = entry.get("sha256") if isinstance(entry, dict) else None
     if entry is not None and not isinstance(expected, str):
@@ -334,11 +332,13 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> SavedModel:
     elif path.suffix.lower() == ".skops":
         payload = _load_skops(path, trust)
     else:
-        raise ModelFileError(
-            f"Model file {str(path)!r} must end in .skops or .joblib. Got {path.suffix!r}."
-        )
-    if not (isinstance(payload, dict) and payload.get("format") == FORMAT
-            and "estimator" in payload and isinstance(payload.get("metadata"), dict)):
+        raise ModelFileError(f"Model file {str(path)!r} must end in .skops or .joblib. Got {path.suffix!r}.")
+    if not (
+        isinstance(payload, dict)
+        and payload.get("format") == FORMAT
+        and "estimator" in payload
+        and isinstance(payload.get("metadata"), dict)
+    ):
         raise ModelFileError(f"{str(path)!r} is not a featurelab model file.")
     if int(payload.get("format_version", 0)) > FORMAT_VERSION:
         raise ModelFileError(

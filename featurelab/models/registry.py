@@ -66,10 +66,7 @@ class ModelSpec:
         """Raise :class:`ParameterError` with an install hint if a required module is missing."""
         for module in self.requires:
             if importlib.util.find_spec(module) is None:
-                hint = (
-                    f"pip install 'featurelab[{self.extra}]'" if self.extra
-                    else f"pip install {module}"
-                )
+                hint = f"pip install 'featurelab[{self.extra}]'" if self.extra else f"pip install {module}"
                 raise ParameterError(
                     f"Model {self.name!r} needs the Python package {module!r}, which is not "
                     f"installed. Install it with: {hint}"

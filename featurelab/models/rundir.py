@@ -135,16 +135,24 @@ def plot_confusion_matrix(
     fig, ax = plt.subplots(figsize=(size, size * 0.9))
     try:
         image = ax.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalize else None)
-        fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
-                     label="recall (row-normalized)" if normalize else "count")
+        fig.colorbar(
+            image, ax=ax, fraction=0.046, pad=0.04, label="recall (row-normalized)" if normalize else "count"
+        )
         ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true")
         ax.set_xticklabels(labels, rotation=45, ha="right")
         ax.set_yticklabels(labels)
         for i in range(n):
             for j in range(n):
                 if cm[i, j]:
-                    ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=8,
-                            color="white" if shown[i, j] > 0.5 * (shown.max() or 1) else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{int(cm[i, j])}",
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="white" if shown[i, j] > 0.5 * (shown.max() or 1) else "black",
+                    )
         if title:
             ax.set_title(title)
         fig.tight_layout()
@@ -191,10 +199,21 @@ def write_report_md(run_dir: str | os.PathLike, results: dict[str, Any]) -> Path
     ]
     if results.get("command"):
         lines.append(f"- command: `{results['command']}`")
-    lines += ["", "## Scores (mean ± std over outer folds and repeats)", "",
-              "| metric | value |", "| --- | --- |"]
-    for key in ("accuracy", "balanced_accuracy", "f1_macro", "track_accuracy",
-                "track_balanced_accuracy", "track_f1_macro"):
+    lines += [
+        "",
+        "## Scores (mean ± std over outer folds and repeats)",
+        "",
+        "| metric | value |",
+        "| --- | --- |",
+    ]
+    for key in (
+        "accuracy",
+        "balanced_accuracy",
+        "f1_macro",
+        "track_accuracy",
+        "track_balanced_accuracy",
+        "track_f1_macro",
+    ):
         if results.get(f"{key}_mean") is not None:
             lines.append(f"| {key.replace('_', ' ')} | {_pm(results, key)} |")
     fit = results.get("fit_time_mean")
@@ -207,10 +226,15 @@ def write_report_md(run_dir: str | os.PathLike, results: dict[str, Any]) -> Path
     folds = results.get("fold_scores") or []
     if folds:
         track = "track_accuracy" in folds[0]
-        lines += ["", "## Outer folds", "",
-                  "| repeat | fold | accuracy | balanced acc. | macro F1 |"
-                  + (" track acc. |" if track else "") + " fit (s) | best params |",
-                  "| --- | --- | --- | --- | --- |" + (" --- |" if track else "") + " --- | --- |"]
+        lines += [
+            "",
+            "## Outer folds",
+            "",
+            "| repeat | fold | accuracy | balanced acc. | macro F1 |"
+            + (" track acc. |" if track else "")
+            + " fit (s) | best params |",
+            "| --- | --- | --- | --- | --- |" + (" --- |" if track else "") + " --- | --- |",
+        ]
         best = results.get("best_params") or [{}] * len(folds)
         for fold, params in zip(folds, best, strict=False):
             lines.append(
@@ -221,22 +245,29 @@ def write_report_md(run_dir: str | os.PathLike, results: dict[str, Any]) -> Path
             )
     per_class = results.get("per_class") or {}
     if per_class:
-        lines += ["", "## Per class (pooled outer test sets)", "",
-                  "| class | precision | recall | F1 | support |",
-                  "| --- | --- | --- | --- | --- |"]
+        lines += [
+            "",
+            "## Per class (pooled outer test sets)",
+            "",
+            "| class | precision | recall | F1 | support |",
+            "| --- | --- | --- | --- | --- |",
+        ]
         for label, row in per_class.items():
-            lines.append(f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
-                         f"{row['f1']:.3f} | {row['support']} |")
+            lines.append(
+                f"| {label} | {row['precision']:.3f} | {row['recall']:.3f} | "
+                f"{row['f1']:.3f} | {row['support']} |"
+            )
     lines += ["", "![confusion matrix](confusion_matrix.png)", ""]
     final = results.get("final_model")
     if final:
         lines += [
-            "## Saved model", "",
-            f"Refitted on all {results.get('n_samples')} rows with "
-            f"`{json.dumps(final.get('best_params'))}`:",
+            "## Saved model",
+            "",
+            f"Refitted on all {results.get('n_samples')} rows with `{json.dumps(final.get('best_params'))}`:",
             f"`{', '.join(final.get('files', []))}`. Load the `.skops` file with "
             "`featurelab.models.load_model(run_dir)`; joblib/pickle files can run arbitrary code "
-            "when loaded -- load them only from trusted sources (`trust=True`).", "",
+            "when loaded -- load them only from trusted sources (`trust=True`).",
+            "",
         ]
     path = Path(run_dir) / "report.md"
     with atomic_path(path) as tmp:

@@ -122,13 +122,27 @@ def gridsearch(
     cfg = resolve_config(model, config, **overrides)
     dataset = load_dataset(table, features_file=features_file, group=cfg.group)
     common = dict(
-        search=cfg.search, grid=cfg.grid, inner_cv=cfg.inner_cv, n_iter=cfg.n_iter,
-        n_jobs=n_jobs, class_weight=cfg.class_weight, log_var=cfg.log_var, scoring=cfg.scoring,
-        params=cfg.params, options=cfg.options,
+        search=cfg.search,
+        grid=cfg.grid,
+        inner_cv=cfg.inner_cv,
+        n_iter=cfg.n_iter,
+        n_jobs=n_jobs,
+        class_weight=cfg.class_weight,
+        log_var=cfg.log_var,
+        scoring=cfg.scoring,
+        params=cfg.params,
+        options=cfg.options,
     )
     evaluation = evaluate(
-        dataset, cfg.model, cv=cfg.cv, repeats=cfg.repeats, test_size=cfg.test_size,
-        split_dir=cfg.split_dir, seed=cfg.seed, progress=progress, **common,
+        dataset,
+        cfg.model,
+        cv=cfg.cv,
+        repeats=cfg.repeats,
+        test_size=cfg.test_size,
+        split_dir=cfg.split_dir,
+        seed=cfg.seed,
+        progress=progress,
+        **common,
     )
     results = evaluation.summary()
     results["command"] = command
@@ -137,8 +151,9 @@ def gridsearch(
 
     run_dir = Path(out) if out is not None else default_run_dir(cfg.model)
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False),
-                                         encoding="utf-8")
+    (run_dir / "config.yaml").write_text(
+        yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False), encoding="utf-8"
+    )
     cv_results = evaluation.cv_results
     if cv_results is not None:
         cv_results.to_csv(run_dir / "cv_results.csv", index=False)
@@ -146,11 +161,16 @@ def gridsearch(
         evaluation.fold_frame().to_csv(run_dir / "cv_results.csv", index=False)
     evaluation.fold_frame().to_csv(run_dir / "folds.csv", index=False)
     title = f"{cfg.model}: {results['protocol']}"
-    plot_confusion_matrix(results["confusion_matrix"], evaluation.classes,
-                          run_dir / "confusion_matrix.png", title=title)
+    plot_confusion_matrix(
+        results["confusion_matrix"], evaluation.classes, run_dir / "confusion_matrix.png", title=title
+    )
     if dataset.is_segment_table:
-        plot_confusion_matrix(results["track_confusion_matrix"], evaluation.classes,
-                              run_dir / "track_confusion_matrix.png", title=f"{title} (tracks)")
+        plot_confusion_matrix(
+            results["track_confusion_matrix"],
+            evaluation.classes,
+            run_dir / "track_confusion_matrix.png",
+            title=f"{title} (tracks)",
+        )
 
     final = None
     if save_model:
@@ -188,8 +208,7 @@ def gridsearch(
         }
     write_report_md(run_dir, results)
     write_results_json(run_dir, results)
-    return GridSearchRun(run_dir=run_dir, results=results, evaluation=evaluation, config=cfg,
-                         final=final)
+    return GridSearchRun(run_dir=run_dir, results=results, evaluation=evaluation, config=cfg, final=final)
 
 
 def _plain(value: Any) -> Any:

@@ -63,9 +63,7 @@ def make_search(
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
     if search not in SEARCH_METHODS:
-        raise ParameterError(
-            f"search must be one of {', '.join(SEARCH_METHODS)}. Got {search!r} instead."
-        )
+        raise ParameterError(f"search must be one of {', '.join(SEARCH_METHODS)}. Got {search!r} instead.")
     resolved = resolve_grid(grid, search=search)
     size = grid_size(grid)
     # A candidate that cannot be fitted (say k=21 neighbours for 18 rows) scores NaN, with a
@@ -188,8 +186,15 @@ def search_and_fit(
     else:
         splits = inner_splits(y, groups, n_splits=inner_cv, seed=seed, validation=validation)
         searcher = make_search(
-            estimator, grid, search=search, cv=splits, n_iter=n_iter, seed=seed, n_jobs=n_jobs,
-            scoring=scoring, refit=not needs_calibration,
+            estimator,
+            grid,
+            search=search,
+            cv=splits,
+            n_iter=n_iter,
+            seed=seed,
+            n_jobs=n_jobs,
+            scoring=scoring,
+            refit=not needs_calibration,
         )
         try:
             searcher.fit(X, y)
@@ -204,8 +209,10 @@ def search_and_fit(
         frame = pd.DataFrame(searcher.cv_results_)
         frame["params"] = [json.dumps(_jsonable(p), sort_keys=True) for p in frame["params"]]
         cv_results = frame
-        best = searcher.best_estimator_ if not needs_calibration else (
-            clone(estimator).set_params(**best_params)
+        best = (
+            searcher.best_estimator_
+            if not needs_calibration
+            else (clone(estimator).set_params(**best_params))
         )
     if needs_calibration:
         calib_splits = inner_splits(y, groups, n_splits=min(inner_cv, 3), seed=seed)

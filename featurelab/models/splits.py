@@ -26,6 +26,7 @@ __all__ = [
     "check_n_splits",
 ]
 
+
 @dataclass(frozen=True)
 class Protocol:
     """How a model is evaluated.
@@ -73,9 +74,7 @@ class Protocol:
         return f"{self.n_splits}-fold {splitter}{rep}"
 
 
-def make_cv(
-    n_splits: int = 5, *, groups: Any = None, seed: int | None = 0, stratify: bool = True
-) -> Any:
+def make_cv(n_splits: int = 5, *, groups: Any = None, seed: int | None = 0, stratify: bool = True) -> Any:
     """Make a shuffled cross-validation splitter, group-aware when ``groups`` is given.
 
     Parameters
@@ -144,8 +143,7 @@ def read_split_dir(path: str | os.PathLike) -> dict[str, set[str]]:
         shared = sorted(parts.get(a, set()) & parts.get(b, set()))
         if shared:
             raise ParameterError(
-                f"Tracks appear in both the {a} and {b} lists of {str(path)!r}: "
-                f"{', '.join(shared[:5])}."
+                f"Tracks appear in both the {a} and {b} lists of {str(path)!r}: {', '.join(shared[:5])}."
             )
     return parts
 

@@ -47,9 +47,7 @@ def _no_class_weight(name: str, class_weight: Any) -> None:
         )
 
 
-def make_svm(
-    *, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any = None
-) -> Any:
+def make_svm(*, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any = None) -> Any:
     """StandardScaler -> SVC (RBF kernel, ``C=1``, ``gamma="scale"``).
 
     ``SVC`` has no ``predict_proba`` here (scikit-learn 1.9 deprecates ``probability=True``);
@@ -57,18 +55,18 @@ def make_svm(
     """
     from sklearn.svm import SVC
 
-    return _scaled(SVC(kernel="rbf", C=1.0, gamma="scale", class_weight=class_weight,
-                       random_state=random_state))
+    return _scaled(
+        SVC(kernel="rbf", C=1.0, gamma="scale", class_weight=class_weight, random_state=random_state)
+    )
 
 
-def make_logreg(
-    *, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any = None
-) -> Any:
+def make_logreg(*, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any = None) -> Any:
     """StandardScaler -> multinomial LogisticRegression (lbfgs)."""
     from sklearn.linear_model import LogisticRegression
 
-    return _scaled(LogisticRegression(C=1.0, max_iter=5000, class_weight=class_weight,
-                                      random_state=random_state))
+    return _scaled(
+        LogisticRegression(C=1.0, max_iter=5000, class_weight=class_weight, random_state=random_state)
+    )
 
 
 def make_knn(*, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any = None) -> Any:
@@ -83,8 +81,11 @@ def make_rf(*, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any 
     """RandomForestClassifier (300 trees)."""
     from sklearn.ensemble import RandomForestClassifier
 
-    return _plain(RandomForestClassifier(n_estimators=300, class_weight=class_weight,
-                                         random_state=random_state, n_jobs=n_jobs))
+    return _plain(
+        RandomForestClassifier(
+            n_estimators=300, class_weight=class_weight, random_state=random_state, n_jobs=n_jobs
+        )
+    )
 
 
 def make_xgb(*, random_state: int | None = 0, n_jobs: int = 1, class_weight: Any = None) -> Any:
@@ -260,8 +261,13 @@ def make_voting(
             from .config import resolve_grid
 
             folds = StratifiedKFold(member_cv, shuffle=True, random_state=random_state)
-            member = GridSearchCV(member, resolve_grid(member_grids[name], search="grid"),
-                                  cv=folds, scoring="accuracy", n_jobs=1)
+            member = GridSearchCV(
+                member,
+                resolve_grid(member_grids[name], search="grid"),
+                cv=folds,
+                scoring="accuracy",
+                n_jobs=1,
+            )
         estimators.append((name, with_probabilities(member, method=calibration, cv=3)))
     voter = VotingClassifier(estimators, voting="soft", weights=weights, n_jobs=n_jobs)
     return _plain(voter)

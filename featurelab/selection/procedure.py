@@ -36,8 +36,7 @@ DEFAULT_KS: tuple[int | None, ...] = (5, 10, 15, 20, 30, 40, None)
 def _parse_ks(ks: Sequence[int | str | None], n_features: int) -> list[int]:
     if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence) or len(ks) == 0:
         raise ParameterError(
-            f"ks must be a non-empty sequence of positive integers or None/'all'. Got {ks!r} "
-            "instead."
+            f"ks must be a non-empty sequence of positive integers or None/'all'. Got {ks!r} instead."
         )
     out = set()
     for value in ks:
@@ -237,9 +236,18 @@ def select_features(
     jobs = -1 if n_jobs == 0 else int(n_jobs)
     tasks = (
         delayed(_run_fold)(
-            dataset, fold, train, test, model=model, downstream=downstream,
-            same_model=same_model, ks=curve_ks, k=k, threshold=threshold,
-            background=background, seed=seed,
+            dataset,
+            fold,
+            train,
+            test,
+            model=model,
+            downstream=downstream,
+            same_model=same_model,
+            ks=curve_ks,
+            k=k,
+            threshold=threshold,
+            background=background,
+            seed=seed,
         )
         for fold, train, test in splits
     )
@@ -257,8 +265,12 @@ def select_features(
         importances = np.vstack([f["importances"] for f in folds])
         fold_scores = pd.DataFrame(
             [
-                {"fold": f["fold"], "k": kk, "accuracy": acc,
-                 **({"track_accuracy": track} if track is not None else {})}
+                {
+                    "fold": f["fold"],
+                    "k": kk,
+                    "accuracy": acc,
+                    **({"track_accuracy": track} if track is not None else {}),
+                }
                 for f in folds
                 for kk, (acc, track) in sorted(f["scores"].items())
             ]
@@ -322,8 +334,9 @@ def select_features(
         ranking=ranking,
         curve=curve,
         selected=selected,
-        fold_importances=pd.DataFrame(importances, columns=names,
-                                      index=pd.Index([f["fold"] for f in folds], name="fold")),
+        fold_importances=pd.DataFrame(
+            importances, columns=names, index=pd.Index([f["fold"] for f in folds], name="fold")
+        ),
         fold_scores=fold_scores,
         model=_model_name(model),
         downstream=_model_name(downstream),
@@ -331,8 +344,7 @@ def select_features(
         rule=rule,
         k=rule_k if rule == "one-standard-error" else k,
         threshold=threshold,
-        selection_accuracy={"mean": float(np.nanmean(accuracies)),
-                            "std": float(np.nanstd(accuracies))},
+        selection_accuracy={"mean": float(np.nanmean(accuracies)), "std": float(np.nanstd(accuracies))},
         explainer=folds[0]["explainer"],
         beeswarm_values=_own_class_values(full, dataset.y),
         beeswarm_data=dataset.X.iloc[explained].reset_index(drop=True),
@@ -363,9 +375,7 @@ def _curve(fold_scores: pd.DataFrame, ks: list[int]) -> pd.DataFrame:
     return curve.reset_index()
 
 
-def _resolve_rule(
-    k: int | None, threshold: float | None, curve: pd.DataFrame
-) -> tuple[str, int | None]:
+def _resolve_rule(k: int | None, threshold: float | None, curve: pd.DataFrame) -> tuple[str, int | None]:
     """Name the selection rule and its k (``None`` for a threshold: k varies by fold)."""
     if k is not None:
         return "k", int(min(k, curve["k"].max()))
@@ -375,5 +385,3 @@ def _resolve_rule(
     stderr = curve.loc[best, "accuracy_std"] / np.sqrt(max(curve.loc[best, "n_folds"] - 1, 1))
     good = curve[curve["accuracy_mean"] >= curve.loc[best, "accuracy_mean"] - stderr]
     return "one-standard-error", int(good["k"].min())
-
-

@@ -118,16 +118,20 @@ class SelectionResult:
         rows = self.ranking.head(top).iloc[::-1]
         chosen = set(self.selected)
         colors = ["#1f4e79" if f in chosen else "#9db9d5" for f in rows["feature"]]
-        ax.barh(rows["feature"], rows["mean_abs_shap"], xerr=rows["std_abs_shap"], color=colors,
-                error_kw={"elinewidth": 0.8, "capsize": 2})
+        ax.barh(
+            rows["feature"],
+            rows["mean_abs_shap"],
+            xerr=rows["std_abs_shap"],
+            color=colors,
+            error_kw={"elinewidth": 0.8, "capsize": 2},
+        )
         # all-zero importances happen (e.g. trees that could not split on a tiny table)
         right = float((rows["mean_abs_shap"] + rows["std_abs_shap"]).max()) * 1.04 or 1.0
         for y, frac in enumerate(rows["selected_frac"]):
             ax.text(right, y, f"{frac:.0%}", va="center", fontsize=7, color="#444444")
         ax.set_xlim(0, right * 1.1)
         ax.set_xlabel("mean |SHAP| (error bars: std over folds; right: selected in % of folds)")
-        ax.set_title(f"SHAP importance ({self.model}, {self.protocol}); dark = selected",
-                     fontsize=10)
+        ax.set_title(f"SHAP importance ({self.model}, {self.protocol}); dark = selected", fontsize=10)
         ax.tick_params(axis="y", labelsize=8)
         fig.tight_layout()
         return fig
@@ -159,8 +163,9 @@ class SelectionResult:
         )
         shap.plots.beeswarm(explanation, max_display=top, ax=ax, show=False, plot_size=None)
         ax.set_xlabel("SHAP value toward each row's true class")
-        ax.set_title(f"SHAP beeswarm ({self.model} fitted on all rows, "
-                     f"{len(self.beeswarm_values)} rows)", fontsize=10)
+        ax.set_title(
+            f"SHAP beeswarm ({self.model} fitted on all rows, {len(self.beeswarm_values)} rows)", fontsize=10
+        )
         fig.tight_layout()
         return fig
 
@@ -178,13 +183,30 @@ class SelectionResult:
         """
         fig, ax = _axes(ax, figsize=(6.5, 4))
         curve = self.curve
-        ax.errorbar(curve["k"], curve["accuracy_mean"], yerr=curve["accuracy_std"], marker="o",
-                    capsize=3, label=f"{self.downstream} accuracy")
+        ax.errorbar(
+            curve["k"],
+            curve["accuracy_mean"],
+            yerr=curve["accuracy_std"],
+            marker="o",
+            capsize=3,
+            label=f"{self.downstream} accuracy",
+        )
         if "track_accuracy_mean" in curve:
-            ax.errorbar(curve["k"], curve["track_accuracy_mean"], yerr=curve["track_accuracy_std"],
-                        marker="s", capsize=3, linestyle="--", label="track accuracy")
-        ax.axvline(len(self.selected), color="#999999", linestyle=":",
-                   label=f"selected ({len(self.selected)} features)")
+            ax.errorbar(
+                curve["k"],
+                curve["track_accuracy_mean"],
+                yerr=curve["track_accuracy_std"],
+                marker="s",
+                capsize=3,
+                linestyle="--",
+                label="track accuracy",
+            )
+        ax.axvline(
+            len(self.selected),
+            color="#999999",
+            linestyle=":",
+            label=f"selected ({len(self.selected)} features)",
+        )
         ticks: list[int] = []
         for k in curve["k"]:  # label every k of the curve that does not crowd the previous one
             if not ticks or k - ticks[-1] >= curve["k"].max() / 25:
@@ -204,10 +226,7 @@ class SelectionResult:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [
-        {key: _jsonable(value) for key, value in row.items()}
-        for row in frame.to_dict(orient="records")
-    ]
+    return [{key: _jsonable(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -253,19 +272,29 @@ def write_selection_run(
 
     run_dir = Path(out) if out is not None else default_run_dir(f"select-{result.model}")
     run_dir.mkdir(parents=True, exist_ok=True)
-    for name, frame in (("ranking.csv", result.ranking), ("curve.csv", result.curve),
-                        ("fold_scores.csv", result.fold_scores)):
+    for name, frame in (
+        ("ranking.csv", result.ranking),
+        ("curve.csv", result.curve),
+        ("fold_scores.csv", result.fold_scores),
+    ):
         with atomic_path(run_dir / name) as tmp:
             frame.to_csv(tmp, index=False, float_format="%.6g")
-    rule = {"k": f"top {result.k}", "threshold": f"cumulative share {result.threshold}",
-            "one-standard-error": f"k={result.k} by the one-standard-error rule"}[result.rule]
-    header = (f"# featurelab select: {len(result.selected)} features by mean |SHAP| of "
-              f"{result.model} ({result.protocol}; {rule})\n")
+    rule = {
+        "k": f"top {result.k}",
+        "threshold": f"cumulative share {result.threshold}",
+        "one-standard-error": f"k={result.k} by the one-standard-error rule",
+    }[result.rule]
+    header = (
+        f"# featurelab select: {len(result.selected)} features by mean |SHAP| of "
+        f"{result.model} ({result.protocol}; {rule})\n"
+    )
     with atomic_path(run_dir / "selected.txt") as tmp:
         tmp.write_text(header + "".join(f"{name}\n" for name in result.selected), encoding="utf-8")
-    for name, fig in (("shap_bar.png", result.plot_bar()),
-                      ("shap_beeswarm.png", result.plot_beeswarm()),
-                      ("accuracy_vs_k.png", result.plot_curve())):
+    for name, fig in (
+        ("shap_bar.png", result.plot_bar()),
+        ("shap_beeswarm.png", result.plot_beeswarm()),
+        ("accuracy_vs_k.png", result.plot_curve()),
+    ):
         with atomic_path(run_dir / name) as tmp:
             fig.savefig(tmp, dpi=120, format="png")
     summary = result.to_dict()
@@ -288,4 +317,3 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     return value
-

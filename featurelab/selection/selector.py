@@ -100,8 +100,7 @@ def normalize_shap_values(values: Any, n_features: int | None = None) -> np.ndar
             )
     if n_features is not None and out.shape[1] != n_features:
         raise ParameterError(
-            f"SHAP values must have {n_features} features on axis 1. Got shape {out.shape} "
-            "instead."
+            f"SHAP values must have {n_features} features on axis 1. Got shape {out.shape} instead."
         )
     return out
 
@@ -130,9 +129,7 @@ def mean_abs_shap(values: Any, n_features: int | None = None) -> np.ndarray:
     return np.abs(normalize_shap_values(values, n_features)).mean(axis=(0, 2))
 
 
-def n_selected(
-    importances: np.ndarray, k: int | None = None, threshold: float | None = None
-) -> int:
+def n_selected(importances: np.ndarray, k: int | None = None, threshold: float | None = None) -> int:
     """How many top-ranked features a ``k`` or cumulative ``threshold`` rule keeps.
 
     Parameters
@@ -178,18 +175,12 @@ def _check_rule(k: Any, threshold: Any) -> None:
         raise ParameterError(
             f"Give k or threshold, not both. Got k={k!r} and threshold={threshold!r} instead."
         )
-    if k is not None and (
-        not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1
-    ):
+    if k is not None and (not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1):
         raise ParameterError(f"k must be a positive integer or None. Got {k!r} instead.")
     if threshold is not None and (
-        not isinstance(threshold, numbers.Real)
-        or isinstance(threshold, bool)
-        or not 0 < threshold <= 1
+        not isinstance(threshold, numbers.Real) or isinstance(threshold, bool) or not 0 < threshold <= 1
     ):
-        raise ParameterError(
-            f"threshold must be a number in (0, 1] or None. Got {threshold!r} instead."
-        )
+        raise ParameterError(f"threshold must be a number in (0, 1] or None. Got {threshold!r} instead.")
 
 
 def _check_positive_int(value: Any, name: str, allow_none: bool = False) -> None:
@@ -356,14 +347,17 @@ class ShapSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         _check_rule(self.k, self.threshold)
         if self.explainer not in _EXPLAINERS:
             raise ParameterError(
-                f"explainer must be one of {', '.join(_EXPLAINERS)}. Got {self.explainer!r} "
-                "instead."
+                f"explainer must be one of {', '.join(_EXPLAINERS)}. Got {self.explainer!r} instead."
             )
         _check_positive_int(self.background, "background")
         _check_positive_int(self.max_samples, "max_samples", allow_none=True)
         allow_nan = self.estimator.__sklearn_tags__().input_tags.allow_nan
         X_array, y = validate_data(
-            self, X, y, reset=True, dtype=np.float64,
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=np.float64,
             ensure_all_finite="allow-nan" if allow_nan else True,
         )
         X_fit = X if _is_frame(X) else X_array
@@ -381,8 +375,8 @@ class ShapSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
                 "'permutation'."
             )
         n = X_array.shape[0]
-        limit = self.max_samples if self.max_samples is not None else (
-            n if kind == "tree" else self.background
+        limit = (
+            self.max_samples if self.max_samples is not None else (n if kind == "tree" else self.background)
         )
         rows = np.arange(n) if limit >= n else np.sort(rng.choice(n, limit, replace=False))
         values = None
@@ -446,9 +440,7 @@ class ShapSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
             explainer = shap.PermutationExplainer(
                 model_output, masker, seed=int(rng.randint(np.iinfo(np.int32).max))
             )
-            explanation = explainer(
-                X_array[rows], max_evals=2 * self.n_features_in_ + 1, silent=True
-            )
+            explanation = explainer(X_array[rows], max_evals=2 * self.n_features_in_ + 1, silent=True)
         finally:
             np.random.set_state(state)
         return explanation.values
@@ -480,11 +472,12 @@ def _own_class_values(selector: ShapSelector, y: np.ndarray) -> np.ndarray:
     classes = getattr(selector.estimator_, "classes_", None)
     if classes is None:
         return values[:, :, 0]
-    index = np.searchsorted(classes, y_rows) if np.all(classes[:-1] <= classes[1:]) else np.array(
-        [list(classes).index(label) for label in y_rows]
+    index = (
+        np.searchsorted(classes, y_rows)
+        if np.all(classes[:-1] <= classes[1:])
+        else np.array([list(classes).index(label) for label in y_rows])
     )
     if values.shape[2] == 1:  # binary margin: positive pushes toward classes_[1]
         sign = np.where(index == 1, 1.0, -1.0)
         return values[:, :, 0] * sign[:, np.newaxis]
     return values[np.arange(len(y_rows)), :, index]
-

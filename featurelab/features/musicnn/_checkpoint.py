@@ -60,9 +60,7 @@ def _read_block(data: bytes, offset: int, size: int, name: str) -> bytes:
         raise ModelFileError(f"{name}: a table block points past the end of the file.")
     compression = data[end]
     if compression != 0:
-        raise ModelFileError(
-            f"{name}: compressed table blocks (type {compression}) are not supported."
-        )
+        raise ModelFileError(f"{name}: compressed table blocks (type {compression}) are not supported.")
     return data[offset:end]
 
 
@@ -103,8 +101,7 @@ def _table_entries(data: bytes, name: str) -> Iterator[tuple[bytes, bytes]]:
 
 def _parse_entry(value: bytes) -> dict:
     """Decode the fields of a ``BundleEntryProto`` that matter here."""
-    entry = {"dtype": 0, "shape": [], "shard_id": 0, "offset": 0, "size": 0, "crc32c": None,
-             "sliced": False}
+    entry = {"dtype": 0, "shape": [], "shard_id": 0, "offset": 0, "size": 0, "crc32c": None, "sliced": False}
     pos = 0
     while pos < len(value):
         tag, pos = _varint(value, pos)
@@ -255,9 +252,7 @@ def read_checkpoint(
             raise ModelFileError(f"{index}: partitioned variable {name!r} is not supported.")
         dtype = _DTYPES.get(entry["dtype"])
         if dtype is None:
-            raise ModelFileError(
-                f"{index}: variable {name!r} has unsupported dtype {entry['dtype']}."
-            )
+            raise ModelFileError(f"{index}: variable {name!r} has unsupported dtype {entry['dtype']}.")
         shard = entry["shard_id"]
         if shard not in shards:
             total = n_shards or 1
@@ -269,9 +264,7 @@ def read_checkpoint(
         if verify and entry["crc32c"] is not None and _masked_crc32c(blob) != entry["crc32c"]:
             raise ModelFileError(f"{index}: checksum mismatch for {name!r}; the file is corrupt.")
         array = np.frombuffer(blob, dtype=dtype)
-        tensors[name] = array.astype(array.dtype.newbyteorder("="), copy=True).reshape(
-            entry["shape"]
-        )
+        tensors[name] = array.astype(array.dtype.newbyteorder("="), copy=True).reshape(entry["shape"])
     return tensors
 
 

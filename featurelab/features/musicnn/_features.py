@@ -68,14 +68,10 @@ def _check_args(sr: int, batch_size: int, n_threads: int | None) -> None:
     if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
         raise ParameterError(f"batch_size must be a positive integer. Got {batch_size!r} instead.")
     if n_threads is not None and (not isinstance(n_threads, (int, np.integer)) or n_threads < 1):
-        raise ParameterError(
-            f"n_threads must be a positive integer or None. Got {n_threads!r} instead."
-        )
+        raise ParameterError(f"n_threads must be a positive integer or None. Got {n_threads!r} instead.")
 
 
-def _run(
-    x: np.ndarray, model: str, batch_size: int, n_threads: int | None
-) -> tuple[np.ndarray, np.ndarray]:
+def _run(x: np.ndarray, model: str, batch_size: int, n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Tag probabilities ``(n, 50)`` and embeddings ``(n, 200)`` of log-mel patches ``x``."""
     import torch
 
@@ -169,12 +165,8 @@ def _summarise(taggram: np.ndarray, emb: np.ndarray, model: str) -> dict[str, fl
     return dict(zip(_columns(model), values.tolist(), strict=True))
 
 
-def _features(
-    y: np.ndarray, sr: int, model: str, batch_size: int, n_threads: int | None
-) -> dict[str, float]:
-    taggram, emb = musicnn_predict(
-        y, sr, model=model, batch_size=batch_size, n_threads=n_threads
-    )
+def _features(y: np.ndarray, sr: int, model: str, batch_size: int, n_threads: int | None) -> dict[str, float]:
+    taggram, emb = musicnn_predict(y, sr, model=model, batch_size=batch_size, n_threads=n_threads)
     return _summarise(taggram, emb, model)
 
 
@@ -184,19 +176,14 @@ def _features_batch(
     _check_args(sr, batch_size, n_threads)
     Y = np.asarray(Y, dtype=np.float32)
     if Y.ndim != 2 or Y.shape[1] == 0:
-        raise ParameterError(
-            f"Y must be a 2-D array of equal-length signals. Got shape {Y.shape} instead."
-        )
+        raise ParameterError(f"Y must be a 2-D array of equal-length signals. Got shape {Y.shape} instead.")
     if len(Y) == 0:
         return []
     reps = _frontend.log_mel(_frontend.to_16k(Y, sr))  # (n, t, 96)
     per_row = [_frontend.patches(rep) for rep in reps]
     taggram, emb = _run(np.concatenate(per_row), model, batch_size, n_threads)
     bounds = np.cumsum([0] + [len(p) for p in per_row])
-    return [
-        _summarise(taggram[a:b], emb[a:b], model)
-        for a, b in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
+    return [_summarise(taggram[a:b], emb[a:b], model) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 
 def musicnn_features(

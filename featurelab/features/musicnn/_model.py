@@ -79,9 +79,7 @@ class MusiCNN(nn.Module):
             [nn.Conv2d(1, n_timbral, (7, int(frac * N_MELS))) for frac in (0.4, 0.7)]
         )
         self.bn_timbral = nn.ModuleList([_bn2d(n_timbral) for _ in range(2)])
-        self.temporal = nn.ModuleList(
-            [nn.Conv2d(1, n_temporal, (k, 1)) for k in _TEMPORAL_KERNELS]
-        )
+        self.temporal = nn.ModuleList([nn.Conv2d(1, n_temporal, (k, 1)) for k in _TEMPORAL_KERNELS])
         self.bn_temporal = nn.ModuleList([_bn2d(n_temporal) for _ in _TEMPORAL_KERNELS])
         n_front = 2 * n_timbral + len(_TEMPORAL_KERNELS) * n_temporal
         self.midend = nn.ModuleList(
@@ -180,6 +178,5 @@ def tf_to_state_dict(weights: Mapping[str, np.ndarray]) -> dict[str, torch.Tenso
     state["output.weight"] = weights["dense_1/kernel"].T
     state["output.bias"] = weights["dense_1/bias"]
     return {
-        key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32))
-        for key, value in state.items()
+        key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)) for key, value in state.items()
     }
