@@ -58,9 +58,8 @@ def make_spy(*, random_state=0, n_jobs=1, class_weight=None):
 
 @pytest.fixture
 def spy_model(monkeypatch):
-    monkeypatch.setitem(
-        registry_module._REGISTRY, "spy", ModelSpec("spy", f"{__name__}:make_spy", "test spy")
-    )
+    spec = ModelSpec("spy", "test spy", factory=f"{__name__}:make_spy")
+    monkeypatch.setitem(registry_module.MODELS._items, "spy", spec)
     SpyScaler.fits = []
     return "spy"
 

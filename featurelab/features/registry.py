@@ -10,16 +10,17 @@ listing the sets (``featurelab extract --help``) never imports heavy modules suc
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .._registry import Component, Registry, import_object
 from ..exceptions import ParameterError
 
 __all__ = [
+    "FEATURE_SETS",
     "FeatureSet",
     "register_feature_set",
     "get_feature_set",
@@ -35,7 +36,7 @@ BatchFn = Callable[..., list[Mapping[str, float]]]
 
 
 @dataclass(frozen=True)
-class FeatureSet:
+class FeatureSet(Component):
     """A named group of feature columns computed from one signal.
 
     Parameters
@@ -53,55 +54,34 @@ class FeatureSet:
         columns for each row of a 2-D array of equal-length signals (used for segment tables).
     version : str
         Bumped whenever the definition of a column changes; part of the resume-cache key.
-    requires : tuple of str
-        Importable modules the set needs (checked up front, to fail with an install hint).
-    extra : str or None
-        The pip extra that provides ``requires`` (for the error message).
-    install_hint : str or None
-        The exact install command to show when ``requires`` are missing (overrides ``extra``).
     defaults : mapping
         Keyword arguments passed to the compute functions.
+    requires, extra, install_hint
+        What the set needs installed (see :class:`featurelab._registry.Component`).
     """
 
-    name: str
-    description: str
+    kind: ClassVar[str] = "Feature set"
+
     compute: str
     compute_batch: str | None = None
     version: str = "1"
-    requires: tuple[str, ...] = ()
-    extra: str | None = None
-    install_hint: str | None = None
     defaults: Mapping[str, Any] = field(default_factory=dict)
 
     def load(self) -> ComputeFn:
         """Import and return the compute function."""
-        return _import_object(self.compute)
+        return import_object(self.compute)
 
     def load_batch(self) -> BatchFn | None:
         """Import and return the batch function, or ``None`` when the set has none."""
-        return _import_object(self.compute_batch) if self.compute_batch else None
-
-    def check_available(self) -> None:
-        """Raise :class:`ParameterError` with an install hint if a required module is missing."""
-        for module in self.requires:
-            if importlib.util.find_spec(module) is None:
-                hint = f"pip install 'featurelab[{self.extra}]'" if self.extra else f"pip install {module}"
-                raise ParameterError(
-                    f"Feature set {self.name!r} needs the Python package {module!r}, which is not "
-                    f"installed. Install it with: {hint}"
-                )
+        return import_object(self.compute_batch) if self.compute_batch else None
 
     def __call__(self, y: np.ndarray, sr: int, **params: Any) -> Mapping[str, float]:
         """Compute the set on one signal."""
         return self.load()(y, sr, **{**self.defaults, **params})
 
 
-def _import_object(spec: str) -> Any:
-    module_name, _, attr = spec.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
-
-
-_REGISTRY: dict[str, FeatureSet] = {}
+#: The registered feature sets (``--features`` names).
+FEATURE_SETS: Registry[FeatureSet] = Registry("features")
 
 
 def register_feature_set(feature_set: FeatureSet, *, replace: bool = False) -> FeatureSet:
@@ -114,24 +94,17 @@ def register_feature_set(feature_set: FeatureSet, *, replace: bool = False) -> F
     replace : bool
         Allow replacing a set of the same name.
     """
-    if not replace and feature_set.name in _REGISTRY:
-        raise ParameterError(f"A feature set named {feature_set.name!r} is already registered.")
-    _REGISTRY[feature_set.name] = feature_set
-    return feature_set
+    return FEATURE_SETS.register(feature_set, replace=replace)
 
 
 def available_feature_sets() -> list[str]:
     """Names of the registered feature sets, in registration order."""
-    return list(_REGISTRY)
+    return FEATURE_SETS.names()
 
 
 def get_feature_set(name: str) -> FeatureSet:
     """Look a feature set up by name; unknown names list the valid ones."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        valid = ", ".join(available_feature_sets())
-        raise ParameterError(f"Unknown feature set {name!r}. Valid feature sets are: {valid}.") from None
+    return FEATURE_SETS.get(name)
 
 
 #: ``--backend`` -> the feature sets it stands for.

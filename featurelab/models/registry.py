@@ -12,16 +12,16 @@ Default grids live in ``configs/<name>.yaml`` (see :mod:`featurelab.models.confi
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
+from .._registry import Component, Registry, import_object
 from ..exceptions import ParameterError
 
 __all__ = [
+    "MODELS",
     "ModelSpec",
     "register_model",
     "get_model_spec",
@@ -33,47 +33,33 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class ModelSpec:
+class ModelSpec(Component):
     """A named model of the registry.
 
     Parameters
     ----------
     name : str
         Registry name (``--model NAME``).
+    description : str
+        One line for ``--help`` and error messages.
     factory : str
         ``"module:function"`` of
         ``f(*, random_state, n_jobs, class_weight, **options) -> Pipeline``.
-    description : str
-        One line for ``--help`` and error messages.
-    extra : str or None
-        The pip extra that provides ``requires`` (for the install hint).
-    requires : tuple of str
-        Importable modules the model needs (checked before building it).
+    requires, extra, install_hint
+        What the model needs installed (see :class:`featurelab._registry.Component`).
     """
 
-    name: str
+    kind: ClassVar[str] = "Model"
+
     factory: str
-    description: str
-    extra: str | None = None
-    requires: tuple[str, ...] = ()
 
     def load(self) -> Callable[..., Any]:
         """Import and return the factory function."""
-        module_name, _, attr = self.factory.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
-
-    def check_available(self) -> None:
-        """Raise :class:`ParameterError` with an install hint if a required module is missing."""
-        for module in self.requires:
-            if importlib.util.find_spec(module) is None:
-                hint = f"pip install 'featurelab[{self.extra}]'" if self.extra else f"pip install {module}"
-                raise ParameterError(
-                    f"Model {self.name!r} needs the Python package {module!r}, which is not "
-                    f"installed. Install it with: {hint}"
-                )
+        return import_object(self.factory)
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+#: The registered models (``--model`` names).
+MODELS: Registry[ModelSpec] = Registry("model")
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
@@ -91,15 +77,12 @@ def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
     ModelSpec
         ``spec``, unchanged.
     """
-    if not replace and spec.name in _REGISTRY:
-        raise ParameterError(f"A model named {spec.name!r} is already registered.")
-    _REGISTRY[spec.name] = spec
-    return spec
+    return MODELS.register(spec, replace=replace)
 
 
 def available_models() -> list[str]:
     """Names of the registered models, in registration order."""
-    return list(_REGISTRY)
+    return MODELS.names()
 
 
 def get_model_spec(name: str) -> ModelSpec:
@@ -110,11 +93,7 @@ def get_model_spec(name: str) -> ModelSpec:
     ParameterError
         ``name`` is not registered.
     """
-    try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        valid = ", ".join(available_models())
-        raise ParameterError(f"model must be one of {valid}. Got {name!r} instead.") from None
+    return MODELS.get(name)
 
 
 def make_model(
@@ -244,22 +223,22 @@ def final_estimator(model: Any) -> Any:
 # ----------------------------------------------------------------------------- built-in models
 _F = "featurelab.models.zoo:"
 for _spec in (
-    ModelSpec("svm", _F + "make_svm", "Support vector machine (standardized; RBF/linear kernels)."),
-    ModelSpec("logreg", _F + "make_logreg", "Multinomial logistic regression (standardized)."),
-    ModelSpec("knn", _F + "make_knn", "k nearest neighbours (standardized)."),
-    ModelSpec("rf", _F + "make_rf", "Random forest."),
-    ModelSpec("xgb", _F + "make_xgb", "XGBoost gradient-boosted trees.", requires=("xgboost",)),
-    ModelSpec("lgbm", _F + "make_lgbm", "LightGBM gradient-boosted trees.", requires=("lightgbm",)),
-    ModelSpec("mlp", _F + "make_mlp", "scikit-learn MLPClassifier (standardized, early stopping)."),
+    ModelSpec("svm", "Support vector machine (standardized; RBF/linear kernels).", factory=_F + "make_svm"),
+    ModelSpec("logreg", "Multinomial logistic regression (standardized).", factory=_F + "make_logreg"),
+    ModelSpec("knn", "k nearest neighbours (standardized).", factory=_F + "make_knn"),
+    ModelSpec("rf", "Random forest.", factory=_F + "make_rf"),
+    ModelSpec("xgb", "XGBoost gradient-boosted trees.", factory=_F + "make_xgb", requires=("xgboost",)),
+    ModelSpec("lgbm", "LightGBM gradient-boosted trees.", factory=_F + "make_lgbm", requires=("lightgbm",)),
+    ModelSpec("mlp", "scikit-learn MLPClassifier (standardized, early stopping).", factory=_F + "make_mlp"),
     ModelSpec(
         "voting",
-        _F + "make_voting",
         "Soft vote over member models (default svm,xgb,lgbm; SVM calibrated).",
+        factory=_F + "make_voting",
     ),
     ModelSpec(
         "mlp_torch",
-        "featurelab.models.neural:make_mlp_torch",
         "PyTorch MLP on feature tables (needs the [nn] extra).",
+        factory="featurelab.models.neural:make_mlp_torch",
         extra="nn",
         requires=("torch",),
     ),
