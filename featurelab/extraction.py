@@ -29,6 +29,7 @@ from .cache import ResultCache, file_identity
 from .datasets import AudioItem, discover, segment_name
 from .exceptions import AudioLoadError, ParameterError
 from .features.registry import FeatureSet, resolve_feature_sets
+from .progress import ProgressBar, ProgressOption
 
 __all__ = [
     "ExtractionSettings",
@@ -548,7 +549,7 @@ class _RunStats:
 def _run(
     plan: _Plan,
     assemblers: dict[TableKind, _TableAssembler],
-    progress: bool | Callable[[int, int], None],
+    progress: ProgressOption,
 ) -> _RunStats:
     """Compute (or read from the cache) every item, feeding the assemblers in input order.
 
@@ -567,7 +568,15 @@ def _run(
     error_rows = [asdict(p) for p in plan.problems]
 
     todo = (item for index, item in enumerate(items) if not cached[index])
-    report = _make_progress(progress, total=len(items), already=n_cached)
+    report = ProgressBar(
+        progress if items else False,
+        total=len(items),
+        description="extract",
+        completed=n_cached,
+        unit="files",
+        eta=True,
+        transient=False,
+    )
     outcomes = _iter_results(todo, len(items) - n_cached, settings, kinds, plan.n_jobs)
     try:
         for index, item in enumerate(items):
@@ -615,7 +624,7 @@ def extract_tables(
     n_jobs: int = 1,
     cache: str | os.PathLike | None = None,
     manifest: bool | None = None,
-    progress: bool | Callable[[int, int], None] = False,
+    progress: ProgressOption = False,
 ) -> ExtractionResult:
     """Extract one or several feature tables from an audio corpus, decoding each file once.
 
@@ -895,58 +904,3 @@ def extract_features(
         raise ParameterError("y must contain only finite samples. Got NaN or infinite values.")
     sets = resolve_feature_sets(features, backend=backend)
     return _compute_sets(sets, y[np.newaxis, :], int(sr))[0]
-
-
-# ----------------------------------------------------------------------------- progress
-class _Progress:
-    def __init__(
-        self, total: int, already: int, callback: Callable[[int, int], None] | None, bar: bool
-    ) -> None:
-        self.total = total
-        self.done = already
-        self.callback = callback
-        self._bar = None
-        if bar and total:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                ProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-                TimeRemainingColumn,
-            )
-            from rich.text import Text
-
-            class _Rate(ProgressColumn):
-                def render(self, task):  # noqa: ANN001, ANN202
-                    return Text(f"{task.speed:.2f} files/s" if task.speed else "", style="cyan")
-
-            self._bar = Progress(
-                TextColumn("[bold]extract"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                _Rate(),
-                TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
-            )
-            self._bar.start()
-            self._task = self._bar.add_task("extract", total=total, completed=already)
-
-    def advance(self) -> None:
-        self.done += 1
-        if self.callback is not None:
-            self.callback(self.done, self.total)
-        if self._bar is not None:
-            self._bar.advance(self._task)
-
-    def close(self) -> None:
-        if self._bar is not None:
-            self._bar.stop()
-
-
-def _make_progress(progress: bool | Callable[[int, int], None], total: int, already: int) -> _Progress:
-    if callable(progress):
-        return _Progress(total, already, progress, bar=False)
-    return _Progress(total, already, None, bar=bool(progress))

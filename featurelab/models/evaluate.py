@@ -21,7 +21,7 @@ import numpy as np
 
 from .._version import __version__
 from ..exceptions import ParameterError
-from ..progress import start_progress as _progress
+from ..progress import ProgressBar
 from .config import grid_size
 from .registry import default_grid, get_model_spec, make_model
 
@@ -409,8 +409,7 @@ def evaluate(
 
     folds: list[FoldResult] = []
     cv_frames: list[pd.DataFrame] = []
-    bar = _progress(progress, total=len(splits), description=f"{model}: nested search")
-    try:
+    with ProgressBar(progress, total=len(splits), description=f"{model}: nested search") as bar:
         for repeat, fold, train, test in splits:
             validation = None if membership is None else (membership[train] == "valid")
             outcome = _fit_split(
@@ -446,11 +445,7 @@ def evaluate(
                 result.fit_time,
                 result.best_params,
             )
-            if bar is not None:
-                bar[0].advance(bar[1])
-    finally:
-        if bar is not None:
-            bar[0].stop()
+            bar.advance()
 
     settings = _settings(
         model,

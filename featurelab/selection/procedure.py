@@ -11,7 +11,7 @@ import numpy as np
 from sklearn.base import clone
 
 from ..exceptions import ParameterError
-from ..progress import start_progress as _progress
+from ..progress import ProgressBar
 from .result import SelectionResult
 from .selector import (
     ShapSelector,
@@ -251,13 +251,11 @@ def select_features(
         )
         for fold, train, test in splits
     )
-    bar = _progress(progress, total=len(splits) + 1, description=f"select {_model_name(model)}")
     folds = []
-    try:
+    with ProgressBar(progress, total=len(splits) + 1, description=f"select {_model_name(model)}") as bar:
         for outcome in Parallel(n_jobs=jobs, return_as="generator_unordered")(tasks):
             folds.append(outcome)
-            if bar is not None:
-                bar[0].advance(bar[1])
+            bar.advance()
         folds.sort(key=lambda f: f["fold"])
 
         # ---- aggregate the folds
@@ -307,11 +305,7 @@ def select_features(
             final.set_params(**_thread_params(final, max(1, jobs if jobs > 0 else os.cpu_count())))
         full = ShapSelector(final, background=background, random_state=seed)
         full.fit(dataset.X, dataset.y)
-        if bar is not None:
-            bar[0].advance(bar[1])
-    finally:
-        if bar is not None:
-            bar[0].stop()
+        bar.advance()
 
     explained = full.explained_indices_
     info = {

@@ -1,0 +1,69 @@
+"""One rule for ``n_jobs`` in every command and API function.
+
+``n_jobs`` counts worker processes (or parallel fits). ``0`` and ``-1`` mean all usable cores, ``-2``
+all but one, and so on (as in joblib and scikit-learn); ``None`` is the default, all usable cores.
+"Usable" respects the process's CPU affinity and container CPU limits, so a job pinned to two cores
+of a 64-core machine starts two workers, not 64.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from .exceptions import ParameterError
+
+__all__ = ["DEFAULT_N_JOBS", "usable_cpus", "resolve_n_jobs"]
+
+#: The default of every ``n_jobs`` argument and ``--jobs`` option: all usable cores.
+DEFAULT_N_JOBS = -1
+
+
+def usable_cpus() -> int:
+    """Return the number of CPUs this process may use (affinity and cgroup quota aware)."""
+    from joblib import cpu_count  # loky's count: os.sched_getaffinity, cgroup CPU quota
+
+    return max(1, int(cpu_count(only_physical_cores=False)))
+
+
+def resolve_n_jobs(n_jobs: int | None = DEFAULT_N_JOBS, *, limit: int | None = None) -> int:
+    """Turn an ``n_jobs`` argument into a positive number of workers.
+
+    Parameters
+    ----------
+    n_jobs : int or None
+        ``>= 1``: that many; ``0``, ``-1`` or ``None``: all usable cores; ``-k`` (k >= 2): all but
+        ``k - 1`` of them (at least one).
+    limit : int or None
+        An upper bound (e.g. the number of tasks); ``None`` for none.
+
+    Returns
+    -------
+    int
+        The number of workers, at least 1.
+
+    Raises
+    ------
+    ParameterError
+        ``n_jobs`` is not an integer.
+
+    Examples
+    --------
+    >>> resolve_n_jobs(3)
+    3
+    >>> resolve_n_jobs(8, limit=2)
+    2
+    >>> resolve_n_jobs(-1) == usable_cpus()
+    True
+    """
+    if n_jobs is None:
+        n_jobs = DEFAULT_N_JOBS
+    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
+        raise ParameterError(
+            f"n_jobs must be an integer (0 or -1 = all usable cores). Got {n_jobs!r} instead."
+        )
+    n_jobs = int(n_jobs)
+    if n_jobs < 1:
+        n_jobs = max(1, usable_cpus() + 1 + n_jobs) if n_jobs < 0 else usable_cpus()
+    if limit is not None:
+        n_jobs = max(1, min(n_jobs, int(limit)))
+    return n_jobs
