@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,8 +35,11 @@ __all__ = [
     "scan_folder",
     "read_manifest",
     "read_split_dir",
+    "BUILTIN_SPLITS",
     "segment_name",
-    "track_of_segment",
+    "segment_source",
+    "track_id",
+    "segment_track_id",
     "make_synthetic_corpus",
 ]
 
@@ -115,18 +119,48 @@ def segment_name(name: str, index: int) -> str:
     return str(path.with_name(f"{path.stem}.{index}{path.suffix}"))
 
 
-def track_of_segment(name: str) -> str:
-    """Track id of a segment row's name: ``blues.00000.3.wav`` -> ``blues.00000``.
+# "<track>.<i>.<ext>" with an unpadded window index i (GTZAN track numbers are zero-padded).
+_SEGMENT_NAME = re.compile(r"^(?P<track>.+)\.(?P<index>0|[1-9][0-9]{0,6})(?P<ext>\.[A-Za-z0-9]{2,5})$")
 
-    Inverse of :func:`segment_name`: drops the extension and the trailing ``.<index>`` of the stem.
-    Only meaningful for names of segment rows (a track name such as ``blues.00000.wav`` would lose its
-    track number); ``<table>.meta.json`` written by :func:`featurelab.extract` says which kind of
-    table a file is.
+
+def segment_source(name: str) -> str | None:
+    """Return the file name a segment row was cut from, or ``None`` if ``name`` is no segment name.
+
+    Inverse of :func:`segment_name`, folders kept: ``"rock/intro.12.wav"`` -> ``"rock/intro.wav"``.
+    ``"blues.00000.wav"`` is not a segment name (``00000`` is a zero-padded track number).
+
+    Examples
+    --------
+    >>> segment_source("blues.00000.3.wav"), segment_source("blues.00000.wav")
+    ('blues.00000.wav', None)
     """
-    path = PurePosixPath(str(name))
-    head, dot, tail = path.stem.rpartition(".")
-    stem = head if dot and tail.isdigit() and head else path.stem
-    return str(path.with_name(stem)) if str(path.parent) != "." else stem
+    match = _SEGMENT_NAME.match(str(name).replace("\\", "/"))
+    return match.group("track") + match.group("ext") if match else None
+
+
+def track_id(name: str) -> str:
+    """Return the track of a file name: its stem without folders (the one track-id rule).
+
+    Split lists, groups and predictions identify tracks this way: ``"blues/blues.00042.wav"`` ->
+    ``"blues.00042"``.
+
+    Examples
+    --------
+    >>> track_id("blues/blues.00042.wav")
+    'blues.00042'
+    """
+    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
+    stem, dot, ext = base.rpartition(".")
+    return stem if dot and 1 <= len(ext) <= 5 and ext.isalnum() and not ext.isdigit() else base
+
+
+def segment_track_id(name: str) -> str | None:
+    """Return the track of a segment row's name, or ``None`` for a name that is not a segment name.
+
+    ``"blues.00000.3.wav"`` -> ``"blues.00000"``; ``"blues.00000.wav"`` -> ``None``.
+    """
+    source = segment_source(name)
+    return None if source is None else track_id(source)
 
 
 def _is_audio(path: Path) -> bool:
@@ -325,27 +359,80 @@ def discover(
     return _unique_names(items, common), problems
 
 
-def read_split_dir(directory: str | os.PathLike) -> dict[str, list[str]]:
-    """Read predefined split lists ``{train,valid,test}[_filtered].txt`` from a folder.
+#: Split lists shipped with featurelab: ``--split NAME`` instead of a folder.
+BUILTIN_SPLITS: dict[str, str] = {
+    "gtzan-filtered": "The artist-filtered GTZAN split of Kereliuk, Sturm & Larsen (2015): "
+    "443 train / 197 valid / 290 test tracks, no artist in two parts.",
+}
 
-    Each line names one track, e.g. ``blues/blues.00029.wav``. Returns ``{"train": [...], "valid":
-    [...], "test": [...]}`` with base names (``blues.00029.wav``); ``valid`` may be empty.
-    """
-    directory = Path(directory)
+SPLIT_PARTS = ("train", "valid", "test")
+
+
+def _split_files(source: str | os.PathLike) -> tuple[str, dict[str, str | None]]:
+    """Return a split's display name and ``{part: text or None}`` (a folder or a built-in name)."""
+    if isinstance(source, str) and source in BUILTIN_SPLITS:
+        from importlib import resources
+
+        folder = resources.files("featurelab").joinpath("_data", "splits", source)
+        return source, {
+            part: folder.joinpath(f"{part}_filtered.txt").read_text(encoding="utf-8") for part in SPLIT_PARTS
+        }
+    directory = Path(source)
     if not directory.is_dir():
-        raise ParameterError(f"Split folder {str(directory)!r} does not exist.")
-    splits: dict[str, list[str]] = {}
-    for part in ("train", "valid", "test"):
+        raise ParameterError(
+            f"split must be a folder of train/valid/test lists or one of {', '.join(BUILTIN_SPLITS)}. "
+            f"Got {str(source)!r}, which does not exist."
+        )
+    texts: dict[str, str | None] = {}
+    for part in SPLIT_PARTS:
         candidates = [directory / f"{part}.txt", directory / f"{part}_filtered.txt"]
         found = next((c for c in candidates if c.is_file()), None)
-        if found is None:
-            if part == "valid":
-                splits[part] = []
-                continue
+        if found is None and part != "valid":
             raise ParameterError(f"Split folder {str(directory)!r} has no {part}.txt or {part}_filtered.txt.")
-        lines = [ln.strip() for ln in found.read_text(encoding="utf-8").splitlines()]
-        splits[part] = [PurePosixPath(ln).name for ln in lines if ln and not ln.startswith("#")]
-    return splits
+        texts[part] = None if found is None else found.read_text(encoding="utf-8")
+    return directory.name, texts
+
+
+def read_split_dir(source: str | os.PathLike) -> dict[str, set[str]]:
+    """Read predefined ``train``/``valid``/``test`` lists into sets of track ids.
+
+    Parameters
+    ----------
+    source : path or str
+        A folder holding ``train.txt`` or ``train_filtered.txt`` (and so on; ``valid`` is
+        optional), or the name of a built-in split (:data:`BUILTIN_SPLITS`, e.g.
+        ``"gtzan-filtered"``). Each line names one track, e.g. ``blues/blues.00029.wav``, which
+        becomes the track id ``blues.00029`` (:func:`track_id`); blank lines and ``#`` comments
+        are ignored.
+
+    Returns
+    -------
+    dict
+        ``{"train": set, "valid": set, "test": set}`` (``valid`` may be empty).
+
+    Raises
+    ------
+    ParameterError
+        The folder is missing, has no train or test list, or a track is in two lists.
+
+    Examples
+    --------
+    >>> parts = read_split_dir("gtzan-filtered")
+    >>> {part: len(tracks) for part, tracks in parts.items()}
+    {'train': 443, 'valid': 197, 'test': 290}
+    """
+    name, texts = _split_files(source)
+    parts: dict[str, set[str]] = {}
+    for part, text in texts.items():
+        lines = [line.split("#", 1)[0].strip() for line in (text or "").splitlines()]
+        parts[part] = {track_id(line) for line in lines if line}
+    for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
+        shared = sorted(parts[a] & parts[b])
+        if shared:
+            raise ParameterError(
+                f"Tracks appear in both the {a} and {b} lists of {name!r}: {', '.join(shared[:5])}."
+            )
+    return parts
 
 
 def make_synthetic_corpus(*args: object, **kwargs: object):  # noqa: ANN201 - re-export

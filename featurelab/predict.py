@@ -102,7 +102,7 @@ def _load(model: Any, trust: bool) -> Any:
 
 def _row_keys(frame: Any) -> np.ndarray:
     """Which file each row of a feature table belongs to."""
-    from .models.data import segment_track_id, track_id
+    from .datasets import segment_track_id, track_id
 
     if "path" in frame.columns:
         return frame["path"].astype(str).to_numpy()
@@ -270,9 +270,7 @@ def predict_files(
 
 def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress: bool) -> dict[str, Any]:
     """Extract ``files``; returns path -> its rows (DataFrame) or an error message (str)."""
-    from pathlib import PurePosixPath
-
-    from .datasets import discover, track_of_segment
+    from .datasets import discover, segment_source
     from .extraction import extract_tables
 
     items, problems = discover([str(p) for p in files])
@@ -288,8 +286,8 @@ def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress
         keys = table["filename"].astype(str).to_numpy()
         by_item = {item.name: item for item in items}
     else:
-        keys = np.array([track_of_segment(name) for name in table["filename"].astype(str)])
-        by_item = {str(PurePosixPath(item.name).with_suffix("")): item for item in items}
+        keys = np.array([segment_source(name) for name in table["filename"].astype(str)])
+        by_item = {item.name: item for item in items}
     for key, item in by_item.items():
         if str(item.path) not in out:
             out[str(item.path)] = table[keys == key]

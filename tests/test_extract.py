@@ -11,7 +11,7 @@ from conftest import SR, music_like, noise, sine
 from numpy.testing import assert_allclose
 
 from featurelab.cli import main
-from featurelab.datasets import discover, read_split_dir, segment_name, track_of_segment
+from featurelab.datasets import discover, read_split_dir, segment_name, segment_source
 from featurelab.exceptions import ParameterError
 from featurelab.extraction import extract, extract_features, extract_tables, segment_bounds
 from featurelab.features.reference import reference_gtzan_features
@@ -76,8 +76,10 @@ def test_segment_table_rows_are_features_of_the_slices(tiny_corpus):
 
 def test_segment_names_round_trip():
     assert segment_name("blues.00000.wav", 3) == "blues.00000.3.wav"
-    assert track_of_segment("blues.00000.3.wav") == "blues.00000"
-    assert track_of_segment("rock/intro.12.wav") == "rock/intro"
+    assert segment_source("blues.00000.3.wav") == "blues.00000.wav"
+    assert segment_source("rock/intro.12.wav") == "rock/intro.wav"
+    assert segment_source(segment_name("rock/intro.wav", 12345)) == "rock/intro.wav"
+    assert segment_source("blues.00000.wav") is None
 
 
 def test_parallel_equals_serial(tiny_corpus):
@@ -94,7 +96,7 @@ def test_extract_features_single_signal_and_validation():
     assert extract_features(stereo, SR) == pytest.approx(row)
     with pytest.raises(ParameterError, match="finite"):
         extract_features(np.array([0.0, np.nan]), SR)
-    with pytest.raises(ParameterError, match="Unknown feature set 'nope'. Valid feature sets are: gtzan"):
+    with pytest.raises(ParameterError, match="features must be one of gtzan, .*Got 'nope' instead"):
         extract_features(sine(440, 0.1), SR, features="nope")
     with pytest.raises(ParameterError, match="backend must be one of"):
         extract_features(sine(440, 0.1), SR, backend="essentia")
@@ -185,13 +187,16 @@ def test_read_split_dir(tmp_path):
     (tmp_path / "train_filtered.txt").write_text("blues/blues.00001.wav\nrock/rock.00002.wav\n")
     (tmp_path / "test_filtered.txt").write_text("jazz/jazz.00003.wav\n")
     splits = read_split_dir(tmp_path)
-    assert splits == {
-        "train": ["blues.00001.wav", "rock.00002.wav"],
-        "valid": [],
-        "test": ["jazz.00003.wav"],
-    }
+    assert splits == {"train": {"blues.00001", "rock.00002"}, "valid": set(), "test": {"jazz.00003"}}
     with pytest.raises(ParameterError, match="does not exist"):
         read_split_dir(tmp_path / "nope")
+
+
+def test_builtin_gtzan_filtered_split():
+    parts = read_split_dir("gtzan-filtered")
+    assert {part: len(tracks) for part, tracks in parts.items()} == {"train": 443, "valid": 197, "test": 290}
+    assert "blues.00029" in parts["train"]
+    assert not (parts["train"] & parts["test"]) and not (parts["valid"] & parts["test"])
 
 
 # ----------------------------------------------------------------------------- CLI
@@ -227,7 +232,7 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.xlsx")]) == 2
     assert ".csv or .parquet" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
-    assert "Valid feature sets are" in capsys.readouterr().err
+    assert "features must be one of gtzan" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--segment", "-1"]) == 2
     assert "segment must be a positive number" in capsys.readouterr().err
     assert main(["extract", "--bogus"]) == 2

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from models_helpers import segment_table, track_table
 
+from featurelab.datasets import read_split_dir, segment_track_id, track_id
 from featurelab.exceptions import ParameterError, TableError
 from featurelab.models import Protocol, iter_outer_splits, load_dataset, make_cv
-from featurelab.models.data import segment_track_id, track_id
 from featurelab.models.search import inner_splits
-from featurelab.models.splits import read_split_dir, split_membership
+from featurelab.models.splits import split_membership
 
 
 # ----------------------------------------------------------------------------- datasets

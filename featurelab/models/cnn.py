@@ -219,14 +219,10 @@ def load_cnn_config(
     """
     from importlib import resources
 
-    from .config import read_config_file
+    from .config import packaged_config, read_config_file
 
     layers: list[dict[str, Any]] = []
-    try:
-        packaged: Any = resources.files("featurelab").joinpath("configs", "cnn.yaml")
-    except (NotADirectoryError, TypeError, ModuleNotFoundError):
-        # featurelab imported as a namespace package (a stale editable install): use the file tree
-        packaged = Path(__file__).resolve().parent.parent / "configs" / "cnn.yaml"
+    packaged = packaged_config("cnn")
     if packaged.is_file():
         with resources.as_file(packaged) as packaged_path:
             layers.append(read_config_file(packaged_path))
@@ -620,14 +616,13 @@ def _validation_tracks(
 def _make_folds(
     segments: pd.DataFrame, config: CNNConfig, cv: int, split_dir: str | None
 ) -> tuple[list[_Fold], str]:
-    from .splits import check_n_splits, make_cv, read_split_dir
+    from ..datasets import read_split_dir, track_id
+    from .splits import check_n_splits, make_cv
 
     rows = np.arange(len(segments))
     labels = segments["label"].to_numpy()
     groups = segments["group"].to_numpy()
     if split_dir is not None:
-        from .data import track_id
-
         parts = read_split_dir(split_dir)
         tracks = segments["path"].map(track_id)
         member = {part: tracks.isin(parts.get(part, set())).to_numpy() for part in parts}

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..datasets import segment_track_id, track_id
 from ..exceptions import ParameterError, TableError
 from ..features.schema import GTZAN_FEATURE_COLUMNS, NON_FEATURE_COLUMNS
 
@@ -41,30 +41,6 @@ GTZAN_DEFAULT_EXTRACTION: dict[str, Any] = {
     "segment_mode": None,
     "backend": "librosa",
 }
-
-# "<track>.<i>.<ext>" with an unpadded window index i (GTZAN track numbers are zero-padded).
-_SEGMENT_NAME = re.compile(r"^(?P<track>.+)\.(?P<index>0|[1-9][0-9]{0,3})\.[A-Za-z0-9]{2,5}$")
-
-
-def track_id(name: str) -> str:
-    """Return the track of a file name: its stem without folders.
-
-    ``"blues/blues.00042.wav"`` -> ``"blues.00042"``.
-    """
-    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
-    stem, dot, ext = base.rpartition(".")
-    return stem if dot and 1 <= len(ext) <= 5 and ext.isalnum() and not ext.isdigit() else base
-
-
-def segment_track_id(name: str) -> str | None:
-    """Return the track of a segment row name, or ``None`` for a name that is not a segment name.
-
-    ``"blues.00000.3.wav"`` -> ``"blues.00000"``; ``"blues.00000.wav"`` -> ``None`` (``00000`` is
-    a zero-padded track number, not a window index).
-    """
-    base = str(name).replace("\\", "/").rsplit("/", 1)[-1]
-    match = _SEGMENT_NAME.match(base)
-    return match.group("track") if match else None
 
 
 @dataclass(frozen=True)

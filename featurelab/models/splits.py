@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ..datasets import read_split_dir
 from ..exceptions import ParameterError, TableError
-from .data import Dataset, track_id
+from .data import Dataset
 
 __all__ = [
     "Protocol",
@@ -121,31 +122,6 @@ def check_n_splits(y: np.ndarray, groups: np.ndarray | None, n_splits: int, what
             f"{what} must not exceed the number of {unit} of the smallest class. Got {n_splits}, "
             f"but class {smallest!r} has only {int(counts.min())} {unit}; use fewer folds."
         )
-
-
-def read_split_dir(path: str | os.PathLike) -> dict[str, set[str]]:
-    """Read ``train``/``valid``/``test`` file lists into sets of track ids.
-
-    The lists are ``train.txt`` or ``train_filtered.txt`` (and so on) in ``path``.
-
-    Lines such as ``blues/blues.00029.wav`` become the track id ``blues.00029``; ``valid`` may be
-    empty.
-
-    Raises
-    ------
-    ParameterError
-        The folder is missing, has no train or test list, or a track is in two lists.
-    """
-    from ..datasets import read_split_dir as _read
-
-    parts = {part: {track_id(name) for name in names} for part, names in _read(path).items()}
-    for a, b in (("train", "valid"), ("train", "test"), ("valid", "test")):
-        shared = sorted(parts.get(a, set()) & parts.get(b, set()))
-        if shared:
-            raise ParameterError(
-                f"Tracks appear in both the {a} and {b} lists of {str(path)!r}: {', '.join(shared[:5])}."
-            )
-    return parts
 
 
 def split_membership(dataset: Dataset, split_dir: str | os.PathLike) -> np.ndarray:
