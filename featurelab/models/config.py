@@ -108,13 +108,13 @@ def _check_keys(data: Any, where: str) -> dict[str, Any]:
     return dict(data)
 
 
-def _configs_dir() -> Any:
-    """Locate the packaged ``featurelab/configs`` folder (a symlink to the repo's ``configs/``)."""
-    try:
-        return resources.files("featurelab") / "configs"
-    except (NotADirectoryError, TypeError, ModuleNotFoundError):
-        # featurelab imported as a namespace package (a stale editable install): use the file tree.
-        return Path(__file__).resolve().parent.parent / "configs"
+def packaged_config(name: str) -> Any:
+    """Return the packaged ``featurelab/configs/<name>.yaml`` (a :mod:`importlib.resources` path).
+
+    The repository's top-level ``configs/`` folder shows the same files (it points into the
+    package), for users to read and copy.
+    """
+    return resources.files("featurelab").joinpath("configs", f"{name}.yaml")
 
 
 def load_model_config(name: str) -> SearchConfig:
@@ -132,7 +132,7 @@ def load_model_config(name: str) -> SearchConfig:
     import yaml
 
     data: dict[str, Any] = {}
-    resource = _configs_dir() / f"{name}.yaml"
+    resource = packaged_config(name)
     if resource.is_file():
         data = _check_keys(yaml.safe_load(resource.read_text(encoding="utf-8")) or {}, name)
     data["model"] = name

@@ -1,0 +1,25 @@
+from . import datasets, features, models, selection
+from .exceptions import AudioLoadError, FeaturelabError, ModelFileError, ParameterError, TableError
+from .extraction import extract, extract_features, extract_tables, extract_to_files
+from .io import load_audio, read_table, write_table
+
+__version__: str
+
+__all__ = [
+    "AudioLoadError",
+    "FeaturelabError",
+    "ModelFileError",
+    "ParameterError",
+    "TableError",
+    "datasets",
+    "extract",
+    "extract_features",
+    "extract_tables",
+    "extract_to_files",
+    "features",
+    "load_audio",
+    "models",
+    "read_table",
+    "selection",
+    "write_table",
+]
