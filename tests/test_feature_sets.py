@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import sys
 import warnings
 
@@ -348,3 +349,25 @@ def test_extras_registered(name):
     feature_set = get_feature_set(name)
     assert feature_set.load() is func
     assert list(feature_set(SIGNALS["noise"], SR)) == columns
+
+
+def test_pyaa_imports_without_aifc_as_on_python_313():
+    """Python 3.13 removed aifc, which pyAudioAnalysis imports: the stand-in lasts for that import only."""
+    code = (
+        "import sys\n"
+        "sys.modules['aifc'] = None  # 'import aifc' raises ImportError, as on Python 3.13\n"
+        "import numpy as np\n"
+        "from featurelab.features.pyaa import pyaudioanalysis_features\n"
+        "y = (0.1 * np.random.default_rng(0).standard_normal(22050)).astype('float32')\n"
+        "row = pyaudioanalysis_features(y, 22050)\n"
+        "assert len(row) == 136, len(row)\n"
+        "assert sys.modules['aifc'] is None, 'the stand-in must not outlive the import'\n"
+        "import pyAudioAnalysis.audioBasicIO as io\n"
+        "try:\n"
+        "    io.aifc.open('x.aiff')\n"
+        "except OSError as error:\n"
+        "    assert 'not available' in str(error)\n"
+        "else:\n"
+        "    raise AssertionError('the stand-in must refuse to read AIFF')\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=300)

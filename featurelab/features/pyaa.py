@@ -76,22 +76,59 @@ def pyaudioanalysis_columns() -> list[str]:
     return [_column_name(name) for name in _PYAA_MID_NAMES]
 
 
+def _aifc_stand_in() -> Any:
+    """Return a stand-in for the ``aifc`` module, removed from the standard library in Python 3.13.
+
+    pyAudioAnalysis imports ``aifc`` at module level only to read AIFF files in its own file
+    readers, which featurelab never calls (featurelab decodes audio itself).
+    """
+    import types
+
+    module = types.ModuleType("aifc", "Stand-in for the removed aifc module (featurelab).")
+
+    def open(*args: Any, **kwargs: Any) -> Any:  # noqa: A001 - the module's own name
+        raise OSError("aifc is not available on this Python; decode AIFF with featurelab.load_audio")
+
+    module.open = open  # type: ignore[attr-defined]
+    module.Error = OSError  # type: ignore[attr-defined]
+    return module
+
+
 def _import_pyaudioanalysis() -> tuple[Any, Any]:
-    """Import pyAudioAnalysis quietly and undo the ``sys.path`` entry it inserts at import time."""
+    """Import pyAudioAnalysis quietly and undo what its import does to the interpreter.
+
+    It inserts a ``sys.path`` entry (undone here) and imports ``aifc``, which Python 3.13 removed:
+    a stand-in is placed in ``sys.modules`` for the duration of this import only.
+    """
     saved_path = list(sys.path)
+    had_aifc, saved_aifc = "aifc" in sys.modules, sys.modules.get("aifc")
+    stand_in = None
     try:
         with warnings.catch_warnings():
             # aifc/audioop/scipy.fftpack deprecations and pydub's "Couldn't find ffmpeg".
             warnings.simplefilter("ignore")
+            try:
+                import aifc  # noqa: F401 - in the standard library up to Python 3.12
+            except ImportError:
+                stand_in = sys.modules["aifc"] = _aifc_stand_in()
             from pyAudioAnalysis import MidTermFeatures, ShortTermFeatures
     except ImportError as exc:
+        hint = (
+            " (pydub needs the audioop module, removed in Python 3.13: pip install audioop-lts)"
+            if getattr(exc, "name", None) in ("audioop", "pyaudioop")
+            else ""
+        )
         raise FeaturelabError(
-            f"The pyaudioanalysis feature set could not import pyAudioAnalysis ({exc}). Install it "
-            "with: pip install pyAudioAnalysis==0.3.14 eyed3 pydub hmmlearn plotly"
+            f"The pyaudioanalysis feature set could not import pyAudioAnalysis: {exc}{hint}."
         ) from exc
     finally:
         # MidTermFeatures does sys.path.insert(0, <site-packages>) when first imported.
         sys.path[:] = saved_path
+        if stand_in is not None and sys.modules.get("aifc") is stand_in:
+            if had_aifc:
+                sys.modules["aifc"] = saved_aifc  # type: ignore[assignment]
+            else:
+                del sys.modules["aifc"]
     return MidTermFeatures, ShortTermFeatures
 
 
