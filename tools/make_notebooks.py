@@ -240,7 +240,7 @@ mlp = gridsearch(tracks, "mlp_torch", out=WORK / "runs" / "mlp_torch", cv=5, see
                  grid={}, params={"clf__max_epochs": 60, "clf__patience": 10}, save_model=False)
 for run in (svm, mlp):
     print(f"{run.results['model']:9s} {run.results['accuracy_mean']:.3f} ± {run.results['accuracy_std']:.3f}")"""),
-            new_code_cell("""from featurelab.models.cnn import evaluate_cnn, load_cnn_config, write_cnn_run
+            new_code_cell("""from featurelab.nn.cnn import evaluate_cnn, load_cnn_config, write_cnn_run
 
 config, _ = load_cnn_config(epochs=8)
 cnn = evaluate_cnn(DATA, cv=5, config=config, cache_dir=WORK / "mel-cache")

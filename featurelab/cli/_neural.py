@@ -120,8 +120,8 @@ def train_cnn(
 
     * `featurelab train-cnn corpus/ --no-augment --device cpu --threads 2 -o runs/cnn-plain`
     """
-    from ..models.cnn import evaluate_cnn, load_cnn_config, write_cnn_run
     from ..models.rundir import default_run_dir
+    from ..nn.cnn import evaluate_cnn, load_cnn_config, write_cnn_run
 
     settings, protocol = load_cnn_config(
         config,

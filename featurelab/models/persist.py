@@ -48,6 +48,8 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "collections.OrderedDict",
     "featurelab.models.estimators.LabelEncodingClassifier",
     "featurelab.models.estimators.SignedLogTransformer",
+    "featurelab.models.neural.MLPTorchClassifier",  # mlp_torch files saved before featurelab.nn
+    "featurelab.nn.mlp.MLPTorchClassifier",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
     "sklearn.calibration._CalibratedClassifier",

@@ -238,7 +238,7 @@ for _spec in (
     ModelSpec(
         "mlp_torch",
         "PyTorch MLP on feature tables (needs the [nn] extra).",
-        factory="featurelab.models.neural:make_mlp_torch",
+        factory="featurelab.nn.mlp:make_mlp_torch",
         extra="nn",
         requires=("torch",),
     ),

@@ -1,0 +1,226 @@
+"""featurelab.nn.cnn end to end: evaluation, one fold's training, the run folder and ``train-cnn``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from nn_helpers import LABELS, cnn_config, write_corpus  # noqa: E402
+
+from featurelab.nn.cnn import (  # noqa: E402
+    WaveAugmenter,
+    compute_segments,
+    evaluate_cnn,
+    list_corpus,
+    load_cnn_model,
+    load_segment,
+    predict_proba,
+    write_cnn_run,
+)
+
+pytestmark = pytest.mark.nn
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    return write_corpus(tmp_path_factory.mktemp("cnn") / "corpus")
+
+
+class RecordingAugmenter:
+    """A WaveAugmenter that remembers every waveform it was given."""
+
+    def __init__(self):
+        self.inner = WaveAugmenter()
+        self.seen: list[np.ndarray] = []
+
+    def __call__(self, y, sr, *, seed):
+        self.seen.append(np.array(y, copy=True))
+        return self.inner(y, sr, seed=seed)
+
+
+@pytest.fixture(scope="module")
+def cnn_run(corpus):
+    pytest.importorskip("audiomentations")
+    calls: list[tuple[str, int, np.ndarray]] = []
+    augmenter = RecordingAugmenter()
+    run = evaluate_cnn(
+        corpus,
+        cv=3,
+        config=cnn_config(),
+        augmenter=augmenter,
+        on_augment=lambda kind, fold, rows: calls.append((kind, fold, np.array(rows))),
+    )
+    return run, calls, augmenter
+
+
+@pytest.mark.slow
+def test_cnn_learns_separable_corpus(cnn_run):
+    run, _, _ = cnn_run
+    r = run.results
+    assert r["accuracy_mean"] > 0.9
+    assert r["track_accuracy_mean"] > 0.9
+    assert r["n_tracks"] == 18 and r["n_samples"] == 36 and r["classes"] == list(LABELS)
+    assert r["n_features"] == 128 * 44  # 128 mels x frames of a 1 s segment
+
+
+def test_cnn_folds_are_grouped_by_track(cnn_run):
+    run, _, _ = cnn_run
+    groups = run.segments["group"].to_numpy()
+    tested = np.concatenate([fold["test"] for fold in run.folds])
+    assert sorted(tested) == list(range(len(groups)))  # every segment tested exactly once
+    for fold in run.folds:
+        train, valid, test = (set(groups[fold[p]]) for p in ("train", "valid", "test"))
+        assert not (train & test) and not (train & valid) and not (valid & test)
+        assert valid  # early stopping tracks come out of the training fold
+
+
+def test_augmentation_only_touches_training_rows(cnn_run):
+    run, calls, augmenter = cnn_run
+    kinds = {kind for kind, _, _ in calls}
+    assert kinds == {"wave", "spec"}
+    for kind, fold_index, rows in calls:
+        fold = run.folds[fold_index]
+        assert np.isin(rows, fold["train"]).all(), kind
+        assert not np.isin(rows, fold["valid"]).any(), kind
+        assert not np.isin(rows, fold["test"]).any(), kind
+    # the waveforms the augmenter saw are exactly those of the rows reported as augmented
+    n_wave = sum(len(rows) for kind, _, rows in calls if kind == "wave")
+    assert len(augmenter.seen) == n_wave > 0
+    wave_rows = np.concatenate([rows for kind, _, rows in calls if kind == "wave"])
+    params = run.config.mel_params()
+    first = run.segments.iloc[wave_rows[0]]
+    np.testing.assert_array_equal(
+        augmenter.seen[0], load_segment(first["path"], float(first["start"]), params)
+    )
+    for fold in run.folds:
+        assert np.isin(fold["augmented"], fold["train"]).all()
+
+
+def test_cnn_run_directory(cnn_run, tmp_path):
+    run, _, _ = cnn_run
+    out = write_cnn_run(run, tmp_path / "run")
+    for name in (
+        "results.json",
+        "report.md",
+        "confusion_matrix.png",
+        "curves.png",
+        "history.csv",
+        "predictions.csv",
+        "track_predictions.csv",
+        "config.json",
+    ):
+        assert (out / name).is_file(), name
+    results = json.loads((out / "results.json").read_text())
+    contract = {
+        "model",
+        "protocol",
+        "n_samples",
+        "n_features",
+        "n_classes",
+        "classes",
+        "accuracy_mean",
+        "accuracy_std",
+        "balanced_accuracy_mean",
+        "balanced_accuracy_std",
+        "f1_macro_mean",
+        "f1_macro_std",
+        "track_accuracy_mean",
+        "track_accuracy_std",
+        "fit_time_mean",
+        "predict_time_per_track",
+        "best_params",
+        "fold_scores",
+        "per_class",
+        "confusion_matrix",
+        "seed",
+        "featurelab_version",
+        "created",
+        "command",
+    }
+    assert contract <= set(results)
+    assert results["model"] == "cnn" and len(results["fold_scores"]) == 3
+    assert np.asarray(results["confusion_matrix"]).sum() == results["n_samples"]
+    history = pd.read_csv(out / "history.csv")
+    assert {"train_loss", "val_loss", "train_accuracy", "val_accuracy"} <= set(history.columns)
+    assert history.groupby("fold")["epoch"].max().tolist() == [
+        p["epochs_run"] for p in results["best_params"]
+    ]
+    assert not (out / "model.pt").exists()
+
+
+def test_cnn_reproducible_with_seed(corpus):
+    pytest.importorskip("audiomentations")
+    config = cnn_config(epochs=1, augment_fraction=0.3)
+    first, second = (evaluate_cnn(corpus, cv=2, config=config) for _ in range(2))
+    pd.testing.assert_frame_equal(first.history, second.history)
+    pd.testing.assert_frame_equal(first.predictions, second.predictions)
+    other = evaluate_cnn(corpus, cv=2, config=cnn_config(epochs=1, seed=1, augment=False))
+    assert not first.history["train_loss"].equals(other.history["train_loss"])
+
+
+@pytest.mark.slow
+def test_cnn_cli_split_file_saves_model(corpus, tmp_path):
+    from featurelab.cli import main
+
+    splits = tmp_path / "splits"
+    splits.mkdir()
+    parts = {"train": range(0, 4), "valid": range(4, 5), "test": range(5, 6)}
+    for part, indices in parts.items():
+        lines = [f"{label}/{label}.{i:05d}.wav" for label in LABELS for i in indices]
+        (splits / f"{part}_filtered.txt").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    code = main(
+        [
+            "train-cnn",
+            str(corpus),
+            "--split-file",
+            str(splits),
+            "--segment",
+            "1",
+            "--epochs",
+            "4",
+            "--batch-size",
+            "8",
+            "--no-augment",
+            "--threads",
+            "1",
+            "--save-model",
+            "-o",
+            str(out),
+            "--quiet",
+        ]
+    )
+    assert code == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["protocol"].startswith("predefined split splits")
+    assert results["n_tracks"] == 18 and results["fold_scores"][0]["fold"] == 0
+    assert sum(sum(row) for row in results["track_confusion_matrix"]) == 3  # the test tracks
+    module, classes, config = load_cnn_model(out / "model.pt")
+    assert classes == list(LABELS) and config.segment == 1.0 and not config.augment
+    files, _ = list_corpus(corpus)
+    _, mels, _ = compute_segments(files.iloc[:2], config.mel_params())
+    proba = predict_proba(module, mels, "cpu", top_db=config.top_db)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
+
+
+def test_cnn_cli_reports_bad_input(tmp_path, capsys):
+    from featurelab.cli import main
+
+    (tmp_path / "empty").mkdir()
+    assert main(["train-cnn", str(tmp_path / "empty"), "--quiet"]) == 2
+    assert "labelled audio files" in capsys.readouterr().err
+
+
+def test_cnn_progress_has_one_bar_per_fold(corpus):
+    calls = []
+    config = cnn_config(epochs=2, augment=False, spec_augment=False, validation_fraction=0.0)
+    evaluate_cnn(corpus, cv=2, config=config, progress=lambda done, total: calls.append((done, total)))
+    n_files = len(list_corpus(corpus)[0])
+    assert calls[:n_files] == [(i, n_files) for i in range(1, n_files + 1)]  # spectrograms
+    assert calls[n_files:] == [(1, 2), (2, 2), (1, 2), (2, 2)]  # epochs of fold 1, then fold 2
