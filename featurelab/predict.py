@@ -1,9 +1,10 @@
 """Genre predictions for audio files or feature tables with a saved model.
 
-A model saved by ``featurelab gridsearch`` records how its training table was extracted (feature
-sets, sampling rate, segment length); :func:`predict_files` extracts new audio with exactly those
-settings. A segment-trained model scores every segment of a file and the file's prediction is the
-mean of its segments' probabilities (a soft vote).
+A model saved by ``featurelab gridsearch`` records how its training table was extracted (its
+:class:`~featurelab.settings.ExtractionSettings`: feature sets, sampling rate, segment length);
+:func:`predict_files` extracts new audio with exactly those settings. A segment-trained model
+scores every segment of a file and the file's prediction is the mean of its segments'
+probabilities (a soft vote).
 
 Examples
 --------
@@ -23,6 +24,9 @@ from typing import Any
 import numpy as np
 
 from .exceptions import ParameterError
+from .parallel import DEFAULT_N_JOBS
+from .progress import ProgressOption
+from .settings import ExtractionSettings
 
 __all__ = [
     "Prediction",
@@ -158,9 +162,10 @@ def predict_table(
     saved = _load(model, trust)
     if not isinstance(table, pd.DataFrame):
         from .io import read_table
-        from .models.data import read_table_metadata
+        from .settings import ExtractionSettings
 
-        saved.check_extraction(read_table_metadata(table))
+        settings = ExtractionSettings.read_sidecar(table)
+        saved.check_extraction(settings)
         table = read_table(table)
     if table.empty:
         return []
@@ -191,30 +196,14 @@ def expand_audio_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _extraction_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of :func:`featurelab.extraction.extract_tables` from saved settings."""
-    kwargs: dict[str, Any] = {
-        "features": settings.get("features"),
-        "backend": settings.get("backend") or "librosa",
-        "sr": int(settings.get("sr") or 22050),
-    }
-    if settings.get("segment"):
-        kwargs["segment"] = float(settings["segment"])
-        if settings.get("segment_hop"):
-            kwargs["segment_hop"] = float(settings["segment_hop"])
-        if settings.get("segment_mode"):
-            kwargs["segment_mode"] = settings["segment_mode"]
-    return kwargs
-
-
 def predict_files(
     model: Any,
     paths: Iterable[str | os.PathLike],
     *,
     top: int = 3,
     trust: bool = False,
-    n_jobs: int = 1,
-    progress: bool = False,
+    n_jobs: int | None = DEFAULT_N_JOBS,
+    progress: ProgressOption = None,
 ) -> list[Prediction]:
     """Extract audio files with the model's own settings and predict their top genres.
 
@@ -228,10 +217,11 @@ def predict_files(
         Labels per file.
     trust : bool
         Allow loading a pickle-based model file (only from a trusted source).
-    n_jobs : int
-        Extraction workers.
-    progress : bool
-        Extraction progress bar.
+    n_jobs : int or None
+        Extraction workers; ``-1`` (the default), ``0`` or ``None``: all usable cores.
+    progress : bool, None or callable
+        ``None`` (the default) shows a progress bar in a terminal or notebook; pass
+        ``progress=False`` to silence it.
 
     Returns
     -------
@@ -249,8 +239,8 @@ def predict_files(
     if not files:
         raise ParameterError("paths must name at least one audio file.")
     top_k([0.0], ["x"], top)  # validate early
-    kwargs = _extraction_kwargs(saved.extraction)
-    frames = _extract(files, kwargs, n_jobs=n_jobs, progress=progress)
+    settings = saved.extraction
+    frames = _extract(files, settings, n_jobs=n_jobs, progress=progress)
     results = []
     for path in files:
         frame = frames.get(str(path))
@@ -259,8 +249,8 @@ def predict_files(
             continue
         if frame is None or frame.empty:
             reason = "no features were extracted"
-            if kwargs.get("segment"):
-                reason += f" (shorter than one {kwargs['segment']:g} s segment?)"
+            if settings.segment is not None:
+                reason += f" (shorter than one {settings.segment:g} s segment?)"
             results.append(Prediction(path=str(path), error=reason))
             continue
         (prediction,) = predict_table(saved, frame, top=top, keys=[str(path)] * len(frame))
@@ -268,7 +258,9 @@ def predict_files(
     return results
 
 
-def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress: bool) -> dict[str, Any]:
+def _extract(
+    files: list[Path], settings: ExtractionSettings, *, n_jobs: int | None, progress: ProgressOption
+) -> dict[str, Any]:
     """Extract ``files``; returns path -> its rows (DataFrame) or an error message (str)."""
     from .datasets import discover, segment_source
     from .extraction import extract_tables
@@ -277,20 +269,17 @@ def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress
     out: dict[str, Any] = {problem.path: problem.reason for problem in problems}
     if not items:
         return out
-    result = extract_tables([str(item.path) for item in items], n_jobs=n_jobs, progress=progress, **kwargs)
-    kind = "segment" if kwargs.get("segment") else "track"
-    table = result.tables[kind]
+    result = extract_tables(
+        [str(item.path) for item in items], settings=settings, n_jobs=n_jobs, progress=progress
+    )
+    table = result.tables[settings.table]
     for path, reason in result.errors.itertuples(index=False):
         out[str(path)] = str(reason)
-    if kind == "track":
-        keys = table["filename"].astype(str).to_numpy()
-        by_item = {item.name: item for item in items}
-    else:
-        keys = np.array([segment_source(name) for name in table["filename"].astype(str)])
-        by_item = {item.name: item for item in items}
-    for key, item in by_item.items():
+    names = table["filename"].astype(str)
+    keys = names.to_numpy() if settings.segment is None else np.array([segment_source(n) for n in names])
+    for item in items:
         if str(item.path) not in out:
-            out[str(item.path)] = table[keys == key]
+            out[str(item.path)] = table[keys == item.name]
     return out
 
 
