@@ -1,4 +1,5 @@
 from . import datasets, features, models, selection
+from .arrays import extract_arrays
 from .exceptions import AudioLoadError, FeaturelabError, ModelFileError, ParameterError, TableError
 from .extraction import extract, extract_features, extract_tables, extract_to_files
 from .io import load_audio, read_table, write_table
@@ -15,6 +16,7 @@ __all__ = [
     "TableError",
     "datasets",
     "extract",
+    "extract_arrays",
     "extract_features",
     "extract_tables",
     "extract_to_files",

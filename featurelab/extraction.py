@@ -208,6 +208,9 @@ def process_item(
     out["seconds"] = len(y) / sr
     for kind in kinds:
         try:
+            if not isinstance(kind, str):  # an array product (featurelab.arrays)
+                out[kind] = kind.compute(y, sr, settings)
+                continue
             if kind == "track":
                 rows = _compute_sets(sets, y[np.newaxis, :], sr)
                 for row in rows:

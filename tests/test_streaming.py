@@ -184,10 +184,11 @@ def test_extract_to_files_writes_the_errors_table_and_removes_a_stale_one(tmp_pa
 def test_api_defaults_are_all_cores_and_automatic_progress():
     import inspect
 
+    from featurelab.arrays import extract_arrays
     from featurelab.extraction import extract
     from featurelab.predict import predict_files
 
-    for function in (extract, extract_tables, extract_to_files, predict_files):
+    for function in (extract, extract_tables, extract_to_files, extract_arrays, predict_files):
         parameters = inspect.signature(function).parameters
         assert parameters["n_jobs"].default == -1, function.__name__
         assert parameters["progress"].default is None, function.__name__
