@@ -104,21 +104,29 @@ def _load(model: Any, trust: bool) -> Any:
     return model if isinstance(model, SavedModel) else load_model(model, trust=trust)
 
 
-def _row_keys(frame: Any) -> np.ndarray:
-    """Which file each row of a feature table belongs to."""
-    from .datasets import segment_track_id, track_id
+def _row_keys(frame: Any, segmented: bool | None = None) -> np.ndarray:
+    """Which file each row of a feature table belongs to: its full file name, never its stem.
+
+    A ``path`` column names the file directly. Otherwise the rows of a segment table
+    (``segmented``, or, when unknown, every name a segment name with some file cut in several
+    segments) belong to the file they were cut from (``rock/song.3.wav`` -> ``rock/song.wav``), and
+    every other row is its own file (``filename``, or ``row<i>`` without that column).
+    """
+    from .datasets import segment_source
 
     if "path" in frame.columns:
         return frame["path"].astype(str).to_numpy()
-    if "group" in frame.columns:
-        return frame["group"].astype(str).to_numpy()
     if "filename" not in frame.columns:
         return np.array([f"row{i}" for i in range(len(frame))])
     names = frame["filename"].astype(str).tolist()
-    tracks = [segment_track_id(name) for name in names]
-    if all(t is not None for t in tracks) and len(set(tracks)) < len(tracks):
-        return np.array(tracks)
-    return np.array([track_id(name) for name in names])
+    sources = [segment_source(name) for name in names]
+    if segmented is None:
+        segmented = all(s is not None for s in sources) and len(set(sources)) < len(sources)
+    if segmented:
+        return np.array(
+            [source if source is not None else name for source, name in zip(sources, names, strict=True)]
+        )
+    return np.array(names)
 
 
 def predict_table(
@@ -142,13 +150,15 @@ def predict_table(
     trust : bool
         Passed to :func:`~featurelab.models.load_model` when ``model`` is a path.
     keys : array-like [shape=(n_rows,)] or None
-        The file of each row; by default the ``path`` column, else the track derived from
-        ``filename`` (``blues.00000.3.wav`` -> ``blues.00000``).
+        The file of each row; by default the ``path`` column, else the full file name: the
+        ``filename`` of each row of a track table, the file a segment was cut from in a segment
+        table (``blues.00000.3.wav`` -> ``blues.00000.wav``). Rows of different files never merge,
+        even when the files share a stem (``blues/song.wav``, ``metal/song.wav``; ``x.au``, ``x.wav``).
 
     Returns
     -------
     list of Prediction
-        One per file, in order of first appearance.
+        One per file (one per row of a track table), in order of first appearance.
 
     Raises
     ------
@@ -160,17 +170,19 @@ def predict_table(
     from .models.evaluate import aggregate_tracks
 
     saved = _load(model, trust)
+    segmented = None
     if not isinstance(table, pd.DataFrame):
         from .io import read_table
         from .settings import ExtractionSettings
 
         settings = ExtractionSettings.read_sidecar(table)
         saved.check_extraction(settings)
+        segmented = None if settings is None else settings.segment is not None
         table = read_table(table)
     if table.empty:
         return []
     proba = saved.predict_proba(table)
-    keys = _row_keys(table) if keys is None else np.asarray(keys)
+    keys = _row_keys(table, segmented) if keys is None else np.asarray(keys)
     names, mean = aggregate_tracks(proba, saved.classes, keys)
     counts = pd.Series(keys).value_counts()
     return [

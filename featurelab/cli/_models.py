@@ -247,6 +247,8 @@ def predict(
     """Print each file's top genres with probabilities, using the model's own extraction settings.
 
     A model trained on segments scores every segment of a file and averages their probabilities.
+    For a feature table: one prediction per row, or per file for a segment table, named by the full
+    file name (files that share a stem never merge).
     Files that cannot be decoded are reported on stderr (exit code 1 if some failed, 2 if all did).
 
     Examples
