@@ -173,7 +173,6 @@ def predict_table(
     segmented = None
     if not isinstance(table, pd.DataFrame):
         from .io import read_table
-        from .settings import ExtractionSettings
 
         settings = ExtractionSettings.read_sidecar(table)
         saved.check_extraction(settings)
