@@ -7,6 +7,9 @@ Public API (imported lazily with :mod:`lazy_loader`, so ``import featurelab`` an
 - :func:`featurelab.extract_to_files` -- the same, streamed to CSV/Parquet files (memory flat in the
   corpus size), for large corpora.
 - :func:`featurelab.extract_features` -- one signal ``(y, sr)`` -> dict of named features.
+- :class:`featurelab.ExtractionSettings` -- the extraction settings of a table (``settings=`` of the
+  functions above; also their fields as keywords, ``segment=3.0``).
+- :func:`featurelab.extract_arrays` -- per-segment arrays (log-mel spectrograms) from the same driver.
 - :func:`featurelab.load_audio`, :func:`featurelab.read_table`, :func:`featurelab.write_table`.
 - :mod:`featurelab.datasets` -- corpus discovery, split lists, a synthetic demo corpus.
 - :mod:`featurelab.features` -- the feature-set registry and the GTZAN schema.

@@ -5,16 +5,24 @@ and the extraction settings, so a changed file or changed settings never reuse s
 is written to a temporary file and renamed with :func:`os.replace`, so a process killed at any
 instant (Ctrl-C or ``kill -9``) leaves either a complete entry or none: the rerun recomputes only
 what is missing, and rows are never duplicated or partial.
+
+Entries may hold numpy arrays (the log-mel segments of :mod:`featurelab.arrays`): those go to a
+``<key>.npz`` file beside the JSON entry, written first, so a JSON entry is only ever present with
+its arrays complete.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+import numpy as np
 
 __all__ = ["ResultCache", "file_identity"]
 
@@ -47,9 +55,9 @@ class ResultCache:
         blob = json.dumps(description, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
-    def _path(self, key: str) -> Path:
+    def _path(self, key: str, suffix: str = ".json") -> Path:
         assert self.directory is not None
-        return self.directory / key[:2] / f"{key}.json"
+        return self.directory / key[:2] / f"{key}{suffix}"
 
     def has(self, key: str) -> bool:
         """Whether an entry is stored under ``key`` (always ``False`` when disabled)."""
@@ -61,22 +69,44 @@ class ResultCache:
             return None
         try:
             with open(self._path(key), encoding="utf-8") as handle:
-                return json.load(handle)
-        except (OSError, ValueError):
+                entry = json.load(handle)
+            names = entry.pop(_ARRAYS, None) if isinstance(entry, dict) else None
+            if names:
+                with np.load(self._path(key, ".npz"), allow_pickle=False) as stored:
+                    entry.update({name: stored[name] for name in names})
+            return entry
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def put(self, key: str, entry: dict[str, Any]) -> None:
-        """Store an entry atomically (no-op when disabled)."""
+        """Store an entry atomically (no-op when disabled); numpy array values go to ``<key>.npz``."""
         if self.directory is None:
             return
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(entry, handle, allow_nan=False)
-            os.replace(tmp, target)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+        arrays = {name: value for name, value in entry.items() if isinstance(value, np.ndarray)}
+        if arrays:
+            with _replacing(self._path(key, ".npz"), "wb") as handle:
+                np.savez(handle, **arrays)
+            entry = {name: value for name, value in entry.items() if name not in arrays}
+            entry[_ARRAYS] = list(arrays)
+        with _replacing(target, "w", encoding="utf-8") as handle:
+            json.dump(entry, handle, allow_nan=False)
+
+
+#: Key of a JSON entry listing the arrays stored in its ``.npz`` file.
+_ARRAYS = "__arrays__"
+
+
+@contextlib.contextmanager
+def _replacing(target: Path, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
+    """Open a temporary file beside ``target`` that replaces it when the block completes."""
+    fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode, **kwargs) as handle:
+            yield handle
+        os.replace(tmp, target)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

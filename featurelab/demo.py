@@ -105,15 +105,16 @@ def run_demo(
     DemoResult
     """
     from .compare import leaderboard, plot_leaderboard
-    from .extraction import default_jobs, extract_tables, write_extraction_table
+    from .extraction import extract_tables, write_extraction_table
     from .models.runner import gridsearch
+    from .parallel import resolve_n_jobs
     from .report import build_report
     from .selection import select_features
     from .synthetic import make_synthetic_corpus
 
     say = log or (lambda line: None)
     out = Path(out)
-    jobs = default_jobs() if n_jobs in (0, -1) else n_jobs
+    jobs = resolve_n_jobs(n_jobs)
     seconds: dict[str, float] = {}
 
     start = time.perf_counter()

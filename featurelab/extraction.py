@@ -2,11 +2,16 @@
 
 ``extract`` discovers the inputs (:mod:`featurelab.datasets`), decodes each file once, computes the
 requested feature sets (:mod:`featurelab.features`) for the whole file and/or for consecutive
-segments, and assembles the rows in input order. Files run in parallel worker processes (joblib/loky,
-one BLAS thread per worker) and results stream back through a bounded queue, so memory is bounded by
-the work in flight rather than by the corpus. Every finished item is stored in the resume cache
-(:mod:`featurelab.cache`) at once; an interrupted run started again recomputes only what is missing.
-Inputs that fail are collected with their reason and never stop the run.
+segments, and assembles the rows in input order (:mod:`featurelab.assembly`). Files run in parallel
+worker processes (joblib/loky, one BLAS thread per worker) and results stream back through a bounded
+queue, so memory is bounded by the work in flight rather than by the corpus. Every finished item is
+stored in the resume cache (:mod:`featurelab.cache`) at once; an interrupted run started again
+recomputes only what is missing. Inputs that fail are collected with their reason and never stop the
+run.
+
+Every function takes the extraction settings as one :class:`~featurelab.settings.ExtractionSettings`
+(``settings=``) and/or as its fields in keywords (``segment=3.0, sr=16000``); the same driver makes
+the arrays of :mod:`featurelab.arrays` (log-mel segments).
 """
 
 from __future__ import annotations
@@ -16,20 +21,22 @@ import functools
 import math
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ._version import __version__
 from .cache import ResultCache, file_identity
-from .datasets import AudioItem, discover, segment_name
+from .datasets import AudioItem, discover
 from .exceptions import AudioLoadError, ParameterError
 from .features.registry import FeatureSet, resolve_feature_sets
+from .parallel import DEFAULT_N_JOBS, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
+from .settings import SEGMENT_MODES, ExtractionSettings, TableKind
 
 __all__ = [
     "ExtractionSettings",
@@ -41,64 +48,14 @@ __all__ = [
     "write_extraction_table",
     "segment_bounds",
     "default_jobs",
+    "SEGMENT_MODES",
 ]
-
-TableKind = Literal["track", "segment"]
 
 #: Segments computed together by a feature set's batch function (bounds memory for long files).
 BATCH_UNITS = 16
 
-#: Segment presets: "gtzan" reproduces the published 3 s table (``y[i*w : i*w + w - 1]``).
-SEGMENT_MODES = ("gtzan", "exact")
-
-
-@dataclass(frozen=True)
-class ExtractionSettings:
-    """Everything that determines the numbers in a table (and therefore the cache key).
-
-    Parameters
-    ----------
-    features : tuple of str
-        Feature-set names, in column order.
-    sr : int
-        Decoding sampling rate.
-    segment : float or None
-        Segment window in seconds (``None``: no segment table).
-    segment_hop : float or None
-        Segment hop in seconds (defaults to ``segment``).
-    segment_mode : {"gtzan", "exact"}
-        ``"gtzan"`` drops the last sample of every window, as the published 3 s table does.
-    """
-
-    features: tuple[str, ...] = ("gtzan",)
-    sr: int = 22050
-    segment: float | None = None
-    segment_hop: float | None = None
-    segment_mode: str = "gtzan"
-
-    def cache_description(self, kind: TableKind, versions: dict[str, str]) -> dict[str, Any]:
-        """Return the part of a cache key that describes the settings of one table kind."""
-        desc: dict[str, Any] = {
-            "kind": kind,
-            "features": [[name, versions[name]] for name in self.features],
-            "sr": self.sr,
-        }
-        if kind == "segment":
-            desc.update(segment=self.segment, segment_hop=self.segment_hop, segment_mode=self.segment_mode)
-        return desc
-
-    def meta(self, kind: TableKind, backend: str) -> dict[str, Any]:
-        """Return the contents of the ``<table>.meta.json`` sidecar."""
-        return {
-            "table": kind,
-            "features": list(self.features),
-            "sr": self.sr,
-            "segment": self.segment if kind == "segment" else None,
-            "segment_hop": (self.segment_hop or self.segment) if kind == "segment" else None,
-            "segment_mode": self.segment_mode if kind == "segment" else None,
-            "backend": backend,
-            "featurelab_version": __version__,
-        }
+#: A source of audio: a folder, a manifest CSV, one file or a list of files.
+Source = str | os.PathLike | Sequence[str | os.PathLike]
 
 
 @dataclass
@@ -113,6 +70,7 @@ class ExtractionResult:
     errors : pandas.DataFrame
         One row per failed input: ``path, reason``.
     settings : ExtractionSettings
+        The settings of the run (:meth:`ExtractionSettings.for_table` gives each table's).
     n_cached : int
         Items served from the resume cache.
     n_computed : int
@@ -127,6 +85,8 @@ class ExtractionResult:
         ``{kind: rows}`` in each table.
     paths : dict
         ``{kind: path}`` of the tables written by :func:`extract_to_files`.
+    errors_path : Path or None
+        The ``<stem>.errors.csv`` written by :func:`extract_to_files` (``None`` when nothing failed).
     """
 
     tables: dict[str, pd.DataFrame]
@@ -139,20 +99,17 @@ class ExtractionResult:
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
     n_rows: dict[str, int] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
+    errors_path: Path | None = None
 
 
 def default_jobs() -> int:
-    """All usable cores (respects CPU affinity and container limits)."""
-    from joblib import cpu_count
-
-    return max(1, cpu_count(only_physical_cores=False))
-
-
-def _check_positive(name: str, value: float | None, *, allow_none: bool = True) -> None:
-    if value is None and allow_none:
-        return
-    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
-        raise ParameterError(f"{name} must be a positive number. Got {value!r} instead.")
+    """All usable cores. Deprecated: use :func:`featurelab.parallel.resolve_n_jobs` (``n_jobs=-1``)."""
+    warnings.warn(
+        "featurelab.extraction.default_jobs is deprecated; use featurelab.parallel.resolve_n_jobs(-1).",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return resolve_n_jobs(-1)
 
 
 def segment_bounds(
@@ -251,6 +208,9 @@ def process_item(
     out["seconds"] = len(y) / sr
     for kind in kinds:
         try:
+            if not isinstance(kind, str):  # an array product (featurelab.arrays)
+                out[kind] = kind.compute(y, sr, settings)
+                continue
             if kind == "track":
                 rows = _compute_sets(sets, y[np.newaxis, :], sr)
                 for row in rows:
@@ -341,200 +301,66 @@ def _iter_results(
     yield from parallel(delayed(_worker)(item, settings, kinds) for item in todo)
 
 
-def _item_key(
-    item: AudioItem, settings: ExtractionSettings, kind: TableKind, versions: dict[str, str]
-) -> str:
+def _item_key(item: AudioItem, description: dict[str, Any]) -> str:
     return ResultCache.key(
-        {
-            "file": file_identity(item.path),
-            "start": item.start,
-            "end": item.end,
-            "settings": settings.cache_description(kind, versions),
-        }
+        {"file": file_identity(item.path), "start": item.start, "end": item.end, "settings": description}
     )
 
 
 @dataclass
 class _Plan:
-    """A validated extraction run: settings, inputs and where finished items are cached."""
+    """A validated extraction run: settings, inputs and where finished items are cached.
+
+    ``kinds`` are table kinds (``"track"``, ``"segment"``) and/or array products
+    (:mod:`featurelab.arrays`), which describe their own part of the cache key.
+    """
 
     settings: ExtractionSettings
     sets: list[FeatureSet]
-    kinds: tuple[TableKind, ...]
+    kinds: tuple[Any, ...]
     items: list[AudioItem]
     problems: list[Any]
     store: ResultCache
     n_jobs: int
-    backend: str
 
     @functools.cached_property
     def versions(self) -> dict[str, str]:
         return {s.name: s.version for s in self.sets}
 
-    def keys(self, item: AudioItem) -> dict[TableKind, str]:
-        return {kind: _item_key(item, self.settings, kind, self.versions) for kind in self.kinds}
+    def keys(self, item: AudioItem) -> dict[Any, str]:
+        return {
+            kind: _item_key(
+                item,
+                self.settings.cache_description(kind, self.versions)
+                if isinstance(kind, str)
+                else kind.cache_description(self.settings),
+            )
+            for kind in self.kinds
+        }
 
 
 def _plan(
-    source: str | os.PathLike | Sequence[str | os.PathLike],
+    source: Source,
+    settings: ExtractionSettings,
+    kinds: tuple[Any, ...],
     *,
-    segment: float | None = None,
-    segment_hop: float | None = None,
-    segment_mode: str = "gtzan",
-    tables: Sequence[TableKind] | None = None,
-    features: str | Sequence[str] | None = None,
-    backend: str = "librosa",
-    sr: int = 22050,
-    n_jobs: int = 1,
-    cache: str | os.PathLike | None = None,
-    manifest: bool | None = None,
+    n_jobs: int | None,
+    cache: str | os.PathLike | None,
+    manifest: bool | None,
 ) -> _Plan:
-    """Validate the arguments of :func:`extract_tables` and discover the inputs."""
-    _check_positive("sr", sr, allow_none=False)
-    if int(sr) != sr:
-        raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
-    from .io import SAMPLE_RATE_RANGE
-
-    if not SAMPLE_RATE_RANGE[0] <= sr <= SAMPLE_RATE_RANGE[1]:
-        raise ParameterError(
-            f"sr must be between {SAMPLE_RATE_RANGE[0]} and {SAMPLE_RATE_RANGE[1]} Hz. Got {sr!r} instead."
-        )
-    _check_positive("segment", segment)
-    _check_positive("segment_hop", segment_hop)
-    if segment_mode not in SEGMENT_MODES:
-        raise ParameterError(
-            f"segment_mode must be one of {', '.join(SEGMENT_MODES)}. Got {segment_mode!r} instead."
-        )
-    if tables is None:
-        tables = ("segment",) if segment is not None else ("track",)
-    kinds: tuple[TableKind, ...] = tuple(dict.fromkeys(tables))  # type: ignore[arg-type]
-    for kind in kinds:
-        if kind not in ("track", "segment"):
-            raise ParameterError(f"tables must contain 'track' and/or 'segment'. Got {kind!r} instead.")
-    if "segment" in kinds and segment is None:
-        raise ParameterError("A segment table needs segment=SECONDS (e.g. segment=3.0).")
-    if not isinstance(n_jobs, int) or isinstance(n_jobs, bool):
-        raise ParameterError(f"n_jobs must be an integer. Got {n_jobs!r} instead.")
-    n_jobs = default_jobs() if n_jobs in (0, -1) else n_jobs
-    if n_jobs < 1:
-        raise ParameterError(f"n_jobs must be >= 1, or 0/-1 for all cores. Got {n_jobs} instead.")
-
-    sets = resolve_feature_sets(features, backend=backend)
-    settings = ExtractionSettings(
-        features=tuple(s.name for s in sets),
-        sr=int(sr),
-        segment=float(segment) if segment is not None else None,
-        segment_hop=float(segment_hop) if segment_hop is not None else None,
-        segment_mode=segment_mode,
-    )
+    """Check what the settings cannot check alone (feature sets, n_jobs) and discover the inputs."""
+    n_jobs = resolve_n_jobs(n_jobs)
+    sets = resolve_feature_sets(list(settings.features))
     items, problems = discover(source, manifest=manifest)
-    return _Plan(settings, sets, kinds, items, problems, ResultCache(cache), n_jobs, backend)
+    return _Plan(settings, sets, kinds, items, problems, ResultCache(cache), n_jobs)
 
 
-#: Rows assembled into one DataFrame chunk before it is handed on (written, or kept).
-CHUNK_ROWS = 2048
-
-
-class _TableAssembler:
-    """Turns finished items into table chunks (filename, length, features, label, manifest columns).
-
-    The feature columns of a table are those of its first successful item; an item whose feature
-    sets return other columns is reported as failed rather than written misaligned.
-    """
-
-    def __init__(self, kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> None:
-        self.kind = kind
-        self.emit = emit
-        items = plan.items
-        self.manifest_cols = {
-            "group": any(item.group is not None for item in items),
-            "start": any(item.start is not None for item in items),
-            "end": any(item.end is not None for item in items),
-        }
-        self.columns: tuple[str, ...] | None = None
-        self._column_set: frozenset[str] = frozenset()
-        self._gtzan_only = [s.name for s in plan.sets] == ["gtzan"]
-        self._pending: list[tuple[AudioItem, np.ndarray]] = []
-        self._pending_rows = 0
-        self.n_rows = 0
-
-    def add(self, item: AudioItem, entry: dict[str, Any]) -> str | None:
-        """Queue the rows of one item; return a failure reason instead when it has none."""
-        if entry.get("error"):
-            return str(entry["error"])
-        rows = entry.get("rows") or []
-        if not rows:
-            return "no rows"
-        if self.columns is None:
-            self.columns = tuple(rows[0])
-            self._column_set = frozenset(self.columns)
-        if any(row.keys() != self._column_set for row in rows):
-            missing = sorted(set(self.columns) - set(rows[0]))[:3]
-            extra = sorted(set(rows[0]) - set(self.columns))[:3]
-            return (
-                "its feature sets returned other columns than the table's first row "
-                f"(missing {missing}, extra {extra})"
-            )
-        values = np.array([[row[c] for c in self.columns] for row in rows], dtype=np.float64)
-        self._pending.append((item, values))
-        self._pending_rows += len(values)
-        if self._pending_rows >= CHUNK_ROWS:
-            self.flush()
-        return None
-
-    def flush(self) -> None:
-        """Hand the queued rows on as one DataFrame chunk."""
-        if not self._pending:
-            return
-        chunk = self._frame(self._pending)
-        self._pending, self._pending_rows = [], 0
-        self.n_rows += len(chunk)
-        self.emit(chunk)
-
-    def finish(self) -> None:
-        """Hand on the last rows; a table without any row is handed on as its header."""
-        self.flush()
-        if self.n_rows == 0:
-            self.emit(self._empty())
-
-    def _empty(self) -> pd.DataFrame:
-        """Return the table without rows (its header)."""
-        columns = ["filename", "length"]
-        if self.columns is not None:
-            columns += [c for c in self.columns if c != "length"]
-        elif self._gtzan_only:
-            from .features.schema import GTZAN_FEATURE_COLUMNS
-
-            columns += list(GTZAN_FEATURE_COLUMNS)
-        columns.append("label")
-        columns += [name for name, present in self.manifest_cols.items() if present]
-        return pd.DataFrame(columns=columns)
-
-    def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> pd.DataFrame:
-        assert self.columns is not None
-        names: list[str] = []
-        owned: list[AudioItem] = []
-        for item, values in pending:
-            n_rows = len(values)
-            if self.kind == "track":
-                names.extend([item.name] * n_rows)
-            else:
-                names.extend(segment_name(item.name, i) for i in range(n_rows))
-            owned.extend([item] * n_rows)
-        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
-        frame: dict[str, Any] = {
-            "filename": names,
-            "length": values.pop("length").to_numpy().astype(np.int64),
-        }
-        frame.update(values.items())
-        frame["label"] = [item.label for item in owned]
-        if self.manifest_cols["group"]:
-            frame["group"] = [item.group or "" for item in owned]
-        if self.manifest_cols["start"]:
-            frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
-        if self.manifest_cols["end"]:
-            frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
-        return pd.DataFrame(frame)
+def _table_kinds(settings: ExtractionSettings, tables: Sequence[TableKind] | None) -> tuple[TableKind, ...]:
+    """Return the tables to build (default: the segment table with ``segment``, else the track table)."""
+    kinds: tuple[TableKind, ...] = tuple(dict.fromkeys(tables or (settings.table,)))
+    for kind in kinds:
+        settings.for_table(kind)  # an unknown kind, or segments without a segment length
+    return kinds
 
 
 @dataclass
@@ -548,13 +374,16 @@ class _RunStats:
 
 def _run(
     plan: _Plan,
-    assemblers: dict[TableKind, _TableAssembler],
+    assemblers: Mapping[Any, Any],
     progress: ProgressOption,
+    description: str = "extract",
 ) -> _RunStats:
     """Compute (or read from the cache) every item, feeding the assemblers in input order.
 
     The driver holds one byte per input plus the items in flight: finished rows go to the
     assemblers (and from there to disk when streaming) as soon as every earlier input is done.
+    ``assemblers`` maps each kind of the plan to an object with ``add(item, entry)`` (returning a
+    failure reason or ``None``) and ``finish()``.
     """
     items, kinds, store, settings = plan.items, plan.kinds, plan.store, plan.settings
     started = time.perf_counter()
@@ -571,7 +400,7 @@ def _run(
     report = ProgressBar(
         progress if items else False,
         total=len(items),
-        description="extract",
+        description=description,
         completed=n_cached,
         unit="files",
         eta=True,
@@ -605,26 +434,24 @@ def _run(
         for assembler in assemblers.values():
             assembler.finish()
     finally:
-        outcomes.close()
+        with warnings.catch_warnings():  # joblib's advice on the tasks an interruption cancels
+            warnings.simplefilter("ignore", UserWarning)
+            outcomes.close()
         report.close()
     errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
     return _RunStats(errors, n_cached, n_computed, audio_seconds, time.perf_counter() - started)
 
 
 def extract_tables(
-    source: str | os.PathLike | Sequence[str | os.PathLike],
+    source: Source,
     *,
-    segment: float | None = None,
-    segment_hop: float | None = None,
-    segment_mode: str = "gtzan",
+    settings: ExtractionSettings | None = None,
     tables: Sequence[TableKind] | None = None,
-    features: str | Sequence[str] | None = None,
-    backend: str = "librosa",
-    sr: int = 22050,
-    n_jobs: int = 1,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     cache: str | os.PathLike | None = None,
     manifest: bool | None = None,
-    progress: ProgressOption = False,
+    progress: ProgressOption = None,
+    **options: Any,
 ) -> ExtractionResult:
     """Extract one or several feature tables from an audio corpus, decoding each file once.
 
@@ -636,51 +463,54 @@ def extract_tables(
     source : path or sequence of paths
         A folder in the GTZAN layout ``<root>/<label>/<file>``, a manifest CSV (``path,label`` and
         optional ``start,end,group``), one audio file, or a list of audio files.
-    segment : float or None
-        Segment window in seconds for the segment table (3.0 for the GTZAN 3 s table).
-    segment_hop : float or None
-        Hop between segment starts in seconds (default: ``segment``).
-    segment_mode : {"gtzan", "exact"}
-        ``"gtzan"``: segment ``i`` is ``y[i*w : i*w + w - 1]`` like the published table.
+    settings : ExtractionSettings or None
+        The extraction settings (default: ``ExtractionSettings()``, the GTZAN track table).
     tables : sequence of {"track", "segment"} or None
         Which tables to build. Default: ``["segment"]`` when ``segment`` is given, else ``["track"]``.
-    features : str or sequence of str or None
-        Feature sets (``"gtzan,contrast"``); ``None`` uses the backend's set.
-    backend : {"librosa", "pyaudioanalysis"}
-        Default feature set: the GTZAN schema (librosa) or pyAudioAnalysis statistics.
-    sr : int
-        Decoding sampling rate (audio is resampled to it).
-    n_jobs : int
-        Worker processes; ``-1`` or ``0`` = all cores. Row order does not depend on it.
+    n_jobs : int or None
+        Worker processes; ``-1`` (the default), ``0`` or ``None``: all usable cores (see
+        :func:`featurelab.parallel.resolve_n_jobs`). Row order does not depend on it.
     cache : path or None
         Resume-cache folder; ``None`` disables caching.
     manifest : bool or None
         Force manifest interpretation of ``source`` (default: by ``.csv`` extension).
-    progress : bool or callable
-        Show a progress bar (rich), or call ``progress(done, total)`` after each item.
+    progress : bool, None or callable
+        ``None`` (the default) shows a progress bar in a terminal or notebook; pass
+        ``progress=False`` to silence it, ``True`` to force it, or a callable ``progress(done, total)``.
+    **options
+        Fields of :class:`~featurelab.settings.ExtractionSettings`, replacing those of
+        ``settings``: ``features`` (``"gtzan,contrast"``; default: the backend's set), ``sr``,
+        ``segment`` (seconds; 3.0 for the GTZAN 3 s table), ``segment_hop``, ``segment_mode``
+        (``"gtzan"``: segment ``i`` is ``y[i*w : i*w + w - 1]`` like the published table),
+        ``backend`` (``"librosa"`` or ``"pyaudioanalysis"``).
 
     Returns
     -------
     ExtractionResult
+
+    Examples
+    --------
+    >>> from featurelab.extraction import extract_tables  # doctest: +SKIP
+    >>> result = extract_tables(  # doctest: +SKIP
+    ...     "gtzan/genres_original", segment=3.0, tables=("track", "segment")
+    ... )
+    >>> result.tables["segment"].shape  # doctest: +SKIP
+    (9990, 60)
     """
-    plan = _plan(
-        source,
-        segment=segment,
-        segment_hop=segment_hop,
-        segment_mode=segment_mode,
-        tables=tables,
-        features=features,
-        backend=backend,
-        sr=sr,
-        n_jobs=n_jobs,
-        cache=cache,
-        manifest=manifest,
-    )
-    chunks: dict[TableKind, list[pd.DataFrame]] = {kind: [] for kind in plan.kinds}
-    assemblers = {kind: _TableAssembler(kind, plan, chunks[kind].append) for kind in plan.kinds}
+    settings = ExtractionSettings.coerce(settings, caller="extract_tables", **options)
+    kinds = _table_kinds(settings, tables)
+    plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
+    chunks: dict[TableKind, list[pd.DataFrame]] = {kind: [] for kind in kinds}
+    assemblers = {kind: _assembler(kind, plan, chunks[kind].append) for kind in kinds}
     stats = _run(plan, assemblers, progress)
-    frames = {kind: pd.concat(chunks[kind], ignore_index=True) for kind in plan.kinds}
+    frames = {kind: pd.concat(chunks[kind], ignore_index=True) for kind in kinds}
     return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
+
+
+def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> Any:
+    from .assembly import TableAssembler
+
+    return TableAssembler(kind, plan.items, list(plan.settings.features), emit)
 
 
 def _result(
@@ -698,23 +528,37 @@ def _result(
         n_computed=stats.n_computed,
         audio_seconds=stats.audio_seconds,
         elapsed=stats.elapsed,
-        meta={kind: plan.settings.meta(kind, plan.backend) for kind in plan.kinds},
+        meta={kind: plan.settings.for_table(kind).sidecar() for kind in plan.kinds},
         n_rows=n_rows,
         paths=paths or {},
     )
 
 
+def _errors_path(table: str | os.PathLike) -> Path:
+    """Where the failures of a run writing ``table`` go: ``t.csv`` -> ``t.errors.csv``."""
+    table = Path(table)
+    return table.with_name(f"{table.stem}.errors.csv")
+
+
 def extract_to_files(
-    source: str | os.PathLike | Sequence[str | os.PathLike],
+    source: Source,
     outputs: Mapping[TableKind, str | os.PathLike],
-    **kwargs: Any,
+    *,
+    settings: ExtractionSettings | None = None,
+    n_jobs: int | None = DEFAULT_N_JOBS,
+    cache: str | os.PathLike | None = None,
+    manifest: bool | None = None,
+    progress: ProgressOption = None,
+    **options: Any,
 ) -> ExtractionResult:
     """Extract tables straight to disk, streaming rows as they finish (memory flat in corpus size).
 
     Each table goes to a temporary file beside its target, in input order and in chunks of
-    :data:`CHUNK_ROWS` rows, and replaces the target only when the run completes, with its
-    ``<stem>.meta.json`` sidecar. An interrupted run leaves previous outputs untouched; with a
-    ``cache``, running it again resumes.
+    :data:`featurelab.assembly.CHUNK_ROWS` rows, and replaces the target only when the run
+    completes, with its ``<stem>.meta.json`` sidecar. Failed inputs go to ``<stem>.errors.csv``
+    (``path, reason``) beside the first table of ``outputs``; a stale errors file from an earlier
+    run is removed when nothing failed. An interrupted run leaves previous outputs untouched; with
+    a ``cache``, running it again resumes.
 
     Parameters
     ----------
@@ -722,38 +566,60 @@ def extract_to_files(
         See :func:`extract_tables`.
     outputs : mapping
         ``{"track": path, "segment": path}`` (the tables to build), ``.csv`` or ``.parquet``.
-    **kwargs
-        The other arguments of :func:`extract_tables` (except ``tables``).
+    settings : ExtractionSettings or None
+        See :func:`extract_tables`.
+    n_jobs, cache, manifest : see :func:`extract_tables`
+        All usable cores by default; no cache; manifest by the ``.csv`` extension.
+    progress : bool, None or callable
+        ``None`` (the default) shows a progress bar in a terminal or notebook; pass
+        ``progress=False`` to silence it.
+    **options
+        Fields of :class:`~featurelab.settings.ExtractionSettings` (see :func:`extract_tables`).
 
     Returns
     -------
     ExtractionResult
-        With ``paths`` and ``n_rows`` set and ``tables`` empty.
+        With ``paths``, ``n_rows`` and ``errors_path`` set and ``tables`` empty.
+
+    Examples
+    --------
+    >>> import featurelab  # doctest: +SKIP
+    >>> outputs = {"track": "fma.parquet"}
+    >>> result = featurelab.extract_to_files("fma_full", outputs, cache="fma.cache")  # doctest: +SKIP
+    >>> result.errors_path  # doctest: +SKIP
+    PosixPath('fma.errors.csv')
     """
+    from .io import write_table
     from .table_writer import TableWriter
 
-    if "tables" in kwargs:
+    if "tables" in options:
         raise ParameterError("extract_to_files takes the tables from the keys of outputs.")
     if not outputs:
         raise ParameterError("outputs must name at least one table ({'track': path}).")
     resolved = [Path(path).resolve() for path in outputs.values()]
     if len(set(resolved)) != len(resolved):
         raise ParameterError(f"Each table needs a different file. Got {dict(outputs)} instead.")
-    progress = kwargs.pop("progress", False)
-    plan = _plan(source, tables=tuple(outputs), **kwargs)
+    settings = ExtractionSettings.coerce(settings, caller="extract_to_files", **options)
+    kinds = _table_kinds(settings, tuple(outputs))
+    plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
     with contextlib.ExitStack() as stack:
-        writers = {kind: stack.enter_context(TableWriter(outputs[kind])) for kind in plan.kinds}
-        assemblers = {kind: _TableAssembler(kind, plan, writers[kind].write) for kind in plan.kinds}
+        writers = {kind: stack.enter_context(TableWriter(outputs[kind])) for kind in kinds}
+        assemblers = {kind: _assembler(kind, plan, writers[kind].write) for kind in kinds}
         stats = _run(plan, assemblers, progress)
     result = _result(
         plan,
         stats,
         {},
         {kind: writer.n_rows for kind, writer in writers.items()},
-        {kind: Path(outputs[kind]) for kind in plan.kinds},
+        {kind: Path(outputs[kind]) for kind in kinds},
     )
-    for kind in plan.kinds:
-        _write_meta(result.meta[kind], Path(outputs[kind]))
+    for kind in kinds:
+        settings.for_table(kind).write_sidecar(outputs[kind])
+    failures = _errors_path(next(iter(outputs.values())))
+    if len(result.errors):
+        result.errors_path = write_table(result.errors, failures)
+    else:
+        failures.unlink(missing_ok=True)  # stale, from an earlier run
     return result
 
 
@@ -768,21 +634,6 @@ def _store(store: ResultCache, key: str, entry: dict[str, Any]) -> None:
             " Items finished so far are kept; free some space (or choose --cache elsewhere, or "
             "--no-cache) and run again to resume."
         ) from error
-
-
-def _write_meta(meta: dict[str, Any], table_path: Path) -> None:
-    import json
-
-    from .exceptions import TableError
-    from .io import atomic_path
-
-    meta_path = table_path.with_suffix(".meta.json")
-    try:
-        with atomic_path(meta_path) as tmp:
-            tmp.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-    except OSError as error:
-        reason = error.strerror or error
-        raise TableError(f"Cannot write {str(meta_path)!r} ({reason}).") from error
 
 
 def write_extraction_table(result: ExtractionResult, kind: TableKind, path: str | os.PathLike) -> Path:
@@ -806,21 +657,19 @@ def write_extraction_table(result: ExtractionResult, kind: TableKind, path: str 
 
     path = Path(path)
     write_table(result.tables[kind], path)
-    _write_meta(result.meta[kind], path)
+    result.settings.for_table(kind).write_sidecar(path)
     return path
 
 
 def extract(
-    source: str | os.PathLike | Sequence[str | os.PathLike],
+    source: Source,
     *,
-    segment: float | None = None,
-    features: str | Sequence[str] | None = None,
-    backend: str = "librosa",
-    sr: int = 22050,
-    n_jobs: int = 1,
+    settings: ExtractionSettings | None = None,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     cache: str | os.PathLike | None = None,
-    progress: bool = False,
-    **kwargs: Any,
+    manifest: bool | None = None,
+    progress: ProgressOption = None,
+    **options: Any,
 ) -> pd.DataFrame:
     """Extract a feature table from an audio corpus (the notebook entry point).
 
@@ -828,11 +677,18 @@ def extract(
     ----------
     source : path or sequence of paths
         A GTZAN-layout folder, a manifest CSV, one audio file or a list of files.
-    segment : float or None
-        ``None``: one row per file (``features_30_sec.csv`` schema); ``3.0``: one row per 3 s
-        segment (``features_3_sec.csv`` schema).
-    features, backend, sr, n_jobs, cache, progress, **kwargs
-        See :func:`extract_tables`.
+    settings : ExtractionSettings or None
+        The extraction settings; ``segment=None`` (the default): one row per file
+        (``features_30_sec.csv`` schema); ``segment=3.0``: one row per 3 s segment
+        (``features_3_sec.csv`` schema).
+    n_jobs, cache, manifest : see :func:`extract_tables`
+        All usable cores by default; no cache; manifest by the ``.csv`` extension.
+    progress : bool, None or callable
+        ``None`` (the default) shows a progress bar in a terminal or notebook; pass
+        ``progress=False`` to silence it.
+    **options
+        Fields of :class:`~featurelab.settings.ExtractionSettings` (``segment``, ``features``,
+        ``backend``, ``sr``, ...; see :func:`extract_tables`).
 
     Returns
     -------
@@ -842,23 +698,16 @@ def extract(
     Examples
     --------
     >>> import featurelab  # doctest: +SKIP
-    >>> df = featurelab.extract("gtzan/genres_original", n_jobs=-1)  # doctest: +SKIP
+    >>> df = featurelab.extract("gtzan/genres_original")  # doctest: +SKIP
+    >>> seg = featurelab.extract("gtzan/genres_original", segment=3.0, progress=False)  # doctest: +SKIP
     """
+    settings = ExtractionSettings.coerce(settings, caller="extract", **options)
     result = extract_tables(
-        source,
-        segment=segment,
-        features=features,
-        backend=backend,
-        sr=sr,
-        n_jobs=n_jobs,
-        cache=cache,
-        progress=progress,
-        **kwargs,
+        source, settings=settings, n_jobs=n_jobs, cache=cache, manifest=manifest, progress=progress
     )
-    kind = "segment" if segment is not None else "track"
-    frame = result.tables[kind]
+    frame = result.tables[settings.table]
     frame.attrs["errors"] = result.errors
-    frame.attrs["meta"] = result.meta[kind]
+    frame.attrs["meta"] = result.meta[settings.table]
     return frame
 
 
@@ -894,7 +743,9 @@ def extract_features(
     >>> len(row)
     57
     """
-    _check_positive("sr", sr, allow_none=False)
+    from ._validation import Real, check_scalar
+
+    check_scalar(sr, "sr", Real, min_val=0, include_boundaries="neither")
     y = np.asarray(y, dtype=np.float32)
     if y.ndim == 2:
         y = y.mean(axis=0)

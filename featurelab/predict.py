@@ -1,9 +1,10 @@
 """Genre predictions for audio files or feature tables with a saved model.
 
-A model saved by ``featurelab gridsearch`` records how its training table was extracted (feature
-sets, sampling rate, segment length); :func:`predict_files` extracts new audio with exactly those
-settings. A segment-trained model scores every segment of a file and the file's prediction is the
-mean of its segments' probabilities (a soft vote).
+A model saved by ``featurelab gridsearch`` records how its training table was extracted (its
+:class:`~featurelab.settings.ExtractionSettings`: feature sets, sampling rate, segment length);
+:func:`predict_files` extracts new audio with exactly those settings. A segment-trained model
+scores every segment of a file and the file's prediction is the mean of its segments'
+probabilities (a soft vote).
 
 Examples
 --------
@@ -23,6 +24,9 @@ from typing import Any
 import numpy as np
 
 from .exceptions import ParameterError
+from .parallel import DEFAULT_N_JOBS
+from .progress import ProgressOption
+from .settings import ExtractionSettings
 
 __all__ = [
     "Prediction",
@@ -100,21 +104,29 @@ def _load(model: Any, trust: bool) -> Any:
     return model if isinstance(model, SavedModel) else load_model(model, trust=trust)
 
 
-def _row_keys(frame: Any) -> np.ndarray:
-    """Which file each row of a feature table belongs to."""
-    from .datasets import segment_track_id, track_id
+def _row_keys(frame: Any, segmented: bool | None = None) -> np.ndarray:
+    """Which file each row of a feature table belongs to: its full file name, never its stem.
+
+    A ``path`` column names the file directly. Otherwise the rows of a segment table
+    (``segmented``, or, when unknown, every name a segment name with some file cut in several
+    segments) belong to the file they were cut from (``rock/song.3.wav`` -> ``rock/song.wav``), and
+    every other row is its own file (``filename``, or ``row<i>`` without that column).
+    """
+    from .datasets import segment_source
 
     if "path" in frame.columns:
         return frame["path"].astype(str).to_numpy()
-    if "group" in frame.columns:
-        return frame["group"].astype(str).to_numpy()
     if "filename" not in frame.columns:
         return np.array([f"row{i}" for i in range(len(frame))])
     names = frame["filename"].astype(str).tolist()
-    tracks = [segment_track_id(name) for name in names]
-    if all(t is not None for t in tracks) and len(set(tracks)) < len(tracks):
-        return np.array(tracks)
-    return np.array([track_id(name) for name in names])
+    sources = [segment_source(name) for name in names]
+    if segmented is None:
+        segmented = all(s is not None for s in sources) and len(set(sources)) < len(sources)
+    if segmented:
+        return np.array(
+            [source if source is not None else name for source, name in zip(sources, names, strict=True)]
+        )
+    return np.array(names)
 
 
 def predict_table(
@@ -138,13 +150,15 @@ def predict_table(
     trust : bool
         Passed to :func:`~featurelab.models.load_model` when ``model`` is a path.
     keys : array-like [shape=(n_rows,)] or None
-        The file of each row; by default the ``path`` column, else the track derived from
-        ``filename`` (``blues.00000.3.wav`` -> ``blues.00000``).
+        The file of each row; by default the ``path`` column, else the full file name: the
+        ``filename`` of each row of a track table, the file a segment was cut from in a segment
+        table (``blues.00000.3.wav`` -> ``blues.00000.wav``). Rows of different files never merge,
+        even when the files share a stem (``blues/song.wav``, ``metal/song.wav``; ``x.au``, ``x.wav``).
 
     Returns
     -------
     list of Prediction
-        One per file, in order of first appearance.
+        One per file (one per row of a track table), in order of first appearance.
 
     Raises
     ------
@@ -156,16 +170,18 @@ def predict_table(
     from .models.evaluate import aggregate_tracks
 
     saved = _load(model, trust)
+    segmented = None
     if not isinstance(table, pd.DataFrame):
         from .io import read_table
-        from .models.data import read_table_metadata
 
-        saved.check_extraction(read_table_metadata(table))
+        settings = ExtractionSettings.read_sidecar(table)
+        saved.check_extraction(settings)
+        segmented = None if settings is None else settings.segment is not None
         table = read_table(table)
     if table.empty:
         return []
     proba = saved.predict_proba(table)
-    keys = _row_keys(table) if keys is None else np.asarray(keys)
+    keys = _row_keys(table, segmented) if keys is None else np.asarray(keys)
     names, mean = aggregate_tracks(proba, saved.classes, keys)
     counts = pd.Series(keys).value_counts()
     return [
@@ -191,30 +207,14 @@ def expand_audio_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return out
 
 
-def _extraction_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
-    """Keyword arguments of :func:`featurelab.extraction.extract_tables` from saved settings."""
-    kwargs: dict[str, Any] = {
-        "features": settings.get("features"),
-        "backend": settings.get("backend") or "librosa",
-        "sr": int(settings.get("sr") or 22050),
-    }
-    if settings.get("segment"):
-        kwargs["segment"] = float(settings["segment"])
-        if settings.get("segment_hop"):
-            kwargs["segment_hop"] = float(settings["segment_hop"])
-        if settings.get("segment_mode"):
-            kwargs["segment_mode"] = settings["segment_mode"]
-    return kwargs
-
-
 def predict_files(
     model: Any,
     paths: Iterable[str | os.PathLike],
     *,
     top: int = 3,
     trust: bool = False,
-    n_jobs: int = 1,
-    progress: bool = False,
+    n_jobs: int | None = DEFAULT_N_JOBS,
+    progress: ProgressOption = None,
 ) -> list[Prediction]:
     """Extract audio files with the model's own settings and predict their top genres.
 
@@ -228,10 +228,11 @@ def predict_files(
         Labels per file.
     trust : bool
         Allow loading a pickle-based model file (only from a trusted source).
-    n_jobs : int
-        Extraction workers.
-    progress : bool
-        Extraction progress bar.
+    n_jobs : int or None
+        Extraction workers; ``-1`` (the default), ``0`` or ``None``: all usable cores.
+    progress : bool, None or callable
+        ``None`` (the default) shows a progress bar in a terminal or notebook; pass
+        ``progress=False`` to silence it.
 
     Returns
     -------
@@ -249,8 +250,8 @@ def predict_files(
     if not files:
         raise ParameterError("paths must name at least one audio file.")
     top_k([0.0], ["x"], top)  # validate early
-    kwargs = _extraction_kwargs(saved.extraction)
-    frames = _extract(files, kwargs, n_jobs=n_jobs, progress=progress)
+    settings = saved.extraction
+    frames = _extract(files, settings, n_jobs=n_jobs, progress=progress)
     results = []
     for path in files:
         frame = frames.get(str(path))
@@ -259,8 +260,8 @@ def predict_files(
             continue
         if frame is None or frame.empty:
             reason = "no features were extracted"
-            if kwargs.get("segment"):
-                reason += f" (shorter than one {kwargs['segment']:g} s segment?)"
+            if settings.segment is not None:
+                reason += f" (shorter than one {settings.segment:g} s segment?)"
             results.append(Prediction(path=str(path), error=reason))
             continue
         (prediction,) = predict_table(saved, frame, top=top, keys=[str(path)] * len(frame))
@@ -268,7 +269,9 @@ def predict_files(
     return results
 
 
-def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress: bool) -> dict[str, Any]:
+def _extract(
+    files: list[Path], settings: ExtractionSettings, *, n_jobs: int | None, progress: ProgressOption
+) -> dict[str, Any]:
     """Extract ``files``; returns path -> its rows (DataFrame) or an error message (str)."""
     from .datasets import discover, segment_source
     from .extraction import extract_tables
@@ -277,20 +280,17 @@ def _extract(files: list[Path], kwargs: dict[str, Any], *, n_jobs: int, progress
     out: dict[str, Any] = {problem.path: problem.reason for problem in problems}
     if not items:
         return out
-    result = extract_tables([str(item.path) for item in items], n_jobs=n_jobs, progress=progress, **kwargs)
-    kind = "segment" if kwargs.get("segment") else "track"
-    table = result.tables[kind]
+    result = extract_tables(
+        [str(item.path) for item in items], settings=settings, n_jobs=n_jobs, progress=progress
+    )
+    table = result.tables[settings.table]
     for path, reason in result.errors.itertuples(index=False):
         out[str(path)] = str(reason)
-    if kind == "track":
-        keys = table["filename"].astype(str).to_numpy()
-        by_item = {item.name: item for item in items}
-    else:
-        keys = np.array([segment_source(name) for name in table["filename"].astype(str)])
-        by_item = {item.name: item for item in items}
-    for key, item in by_item.items():
+    names = table["filename"].astype(str)
+    keys = names.to_numpy() if settings.segment is None else np.array([segment_source(n) for n in names])
+    for item in items:
         if str(item.path) not in out:
-            out[str(item.path)] = table[keys == key]
+            out[str(item.path)] = table[keys == item.name]
     return out
 
 

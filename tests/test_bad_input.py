@@ -18,7 +18,7 @@ FEATS = list(GTZAN_FEATURE_COLUMNS)
 
 
 def run(source, **kwargs):
-    result = extract_tables(source, **kwargs)
+    result = extract_tables(source, **{"n_jobs": 1, **kwargs})
     kind = "segment" if kwargs.get("segment") else "track"
     table = result.tables[kind]
     if len(table):

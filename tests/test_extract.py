@@ -19,7 +19,7 @@ from featurelab.features.schema import GTZAN_FEATURE_COLUMNS, gtzan_columns
 
 
 def test_track_table_schema_and_values(tiny_corpus):
-    df = extract(tiny_corpus)
+    df = extract(tiny_corpus, n_jobs=1)
     assert list(df.columns) == gtzan_columns()
     assert len(df) == 9 and df["filename"].is_unique
     assert sorted(set(df["label"])) == ["bright", "dark", "rhythm"]
@@ -53,7 +53,7 @@ def test_segment_bounds_gtzan_preset():
 
 
 def test_segment_table_rows_are_features_of_the_slices(tiny_corpus):
-    result = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"))
+    result = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"), n_jobs=1)
     seg = result.tables["segment"]
     track = result.tables["track"]
     assert list(seg.columns) == gtzan_columns()
@@ -71,7 +71,7 @@ def test_segment_table_rows_are_features_of_the_slices(tiny_corpus):
         atol=1e-9,
     )
     # the track table from the same run equals a track-only run
-    pd.testing.assert_frame_equal(track, extract(tiny_corpus))
+    pd.testing.assert_frame_equal(track, extract(tiny_corpus, n_jobs=1))
 
 
 def test_segment_names_round_trip():
@@ -103,7 +103,7 @@ def test_extract_features_single_signal_and_validation():
 
 
 def test_extra_feature_sets_are_appended(tiny_corpus):
-    df = extract(tiny_corpus, features="gtzan,spectral_flatness")
+    df = extract(tiny_corpus, features="gtzan,spectral_flatness", n_jobs=1)
     assert list(df.columns) == [
         *gtzan_columns()[:-1],
         "spectral_flatness_mean",
@@ -116,7 +116,7 @@ def test_duplicate_basenames_get_relative_paths(tmp_path, write_wav):
     write_wav("c/rock/intro.wav", sine(300, 0.5))
     write_wav("c/jazz/intro.wav", sine(500, 0.5))
     write_wav("c/jazz/solo.wav", sine(700, 0.5))
-    df = extract(tmp_path / "c")
+    df = extract(tmp_path / "c", n_jobs=1)
     assert df["filename"].tolist() == ["jazz/intro.wav", "solo.wav", "rock/intro.wav"]
 
 
@@ -145,7 +145,7 @@ def test_manifest_clips_groups_and_bad_rows(tmp_path, write_wav):
         "audio/long.wav,a,10,11,t1\n",  # start beyond the file
         encoding="utf-8",
     )
-    result = extract_tables(manifest)
+    result = extract_tables(manifest, n_jobs=1)
     df = result.tables["track"]
     assert df["filename"].tolist() == ["long.0-1.5s.wav", "long.2-3.5s.wav"]
     assert list(df.columns[-4:]) == ["label", "group", "start", "end"]
@@ -178,7 +178,7 @@ def test_manifest_without_path_column(tmp_path):
 def test_single_files_have_empty_label(tmp_path, write_wav):
     a = write_wav("a.wav", sine(300, 0.5))
     b = write_wav("sub/b.flac", sine(600, 0.5))
-    df = extract([a, b])
+    df = extract([a, b], n_jobs=1)
     assert df["filename"].tolist() == ["a.wav", "b.flac"]
     assert df["label"].fillna("").tolist() == ["", ""]
 
@@ -234,7 +234,9 @@ def test_cli_usage_errors(tmp_path, capsys):
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--features", "nope"]) == 2
     assert "features must be one of gtzan" in capsys.readouterr().err
     assert main(["extract", str(tmp_path), "-o", str(tmp_path / "t.csv"), "--segment", "-1"]) == 2
-    assert "segment must be a positive number" in capsys.readouterr().err
+    assert "'segment' parameter of ExtractionSettings must be a float in the range (0.0, inf)" in (
+        capsys.readouterr().err
+    )
     assert main(["extract", "--bogus"]) == 2
     assert main(["--version"]) == 0
     assert "featurelab" in capsys.readouterr().out
@@ -259,14 +261,33 @@ def test_cli_partial_failure_exit_code_and_errors_table(tmp_path, write_wav, cap
 # ----------------------------------------------------------------------------- cache
 def test_cache_reuses_rows_and_invalidates_on_change(tiny_corpus, tmp_path, write_wav):
     cache = tmp_path / "cache"
-    first = extract_tables(tiny_corpus, cache=cache)
+    first = extract_tables(tiny_corpus, cache=cache, n_jobs=1)
     assert (first.n_computed, first.n_cached) == (9, 0)
-    second = extract_tables(tiny_corpus, cache=cache)
+    second = extract_tables(tiny_corpus, cache=cache, n_jobs=1)
     assert (second.n_computed, second.n_cached) == (0, 9)
     pd.testing.assert_frame_equal(first.tables["track"], second.tables["track"])
     # a changed file and changed settings are recomputed
     write_wav("corpus/dark/dark.00001.wav", noise(2.2, seed=99))
-    third = extract_tables(tiny_corpus, cache=cache)
+    third = extract_tables(tiny_corpus, cache=cache, n_jobs=1)
     assert (third.n_computed, third.n_cached) == (1, 8)
-    fourth = extract_tables(tiny_corpus, cache=cache, sr=16000)
+    fourth = extract_tables(tiny_corpus, cache=cache, sr=16000, n_jobs=1)
     assert fourth.n_computed == 9
+
+
+def test_cli_jobs_default_to_all_cores():
+    import typer
+
+    from featurelab.cli import app
+
+    commands = typer.main.get_command(app).commands
+    for name in ("extract", "predict"):
+        (jobs,) = [p for p in commands[name].params if p.name == "jobs"]
+        assert jobs.default == -1, name
+
+
+def test_cli_segment_shorter_than_a_sample_is_a_usage_error(tiny_corpus, tmp_path, capsys):
+    """Issue 14, 10: exit 2 with one line, not an error row per file."""
+    out = tmp_path / "t.csv"
+    assert main(["extract", str(tiny_corpus), "-o", str(out), "--segment", "1e-9", "-q"]) == 2
+    assert "segment must be at least 2 samples" in capsys.readouterr().err
+    assert not out.exists()

@@ -54,14 +54,45 @@ def test_segments_are_soft_voted():
         }
     )
     predictions = predict_table(_stub(), table, top=2)
-    assert [p.path for p in predictions] == ["x.00000", "y.00001"]
+    assert [p.path for p in predictions] == ["x.00000.wav", "y.00001.wav"]
     assert predictions[0].label == "a" and predictions[0].n_segments == 3
     np.testing.assert_allclose([p for _, p in predictions[0].top], [1.7 / 3, 1.3 / 3])
     assert [label for label, _ in predictions[1].top] == ["c", "a"]
     assert predictions[1].to_dict() == {
-        "path": "y.00001",
+        "path": "y.00001.wav",
         "top": [{"label": "c", "probability": 0.6}, {"label": "a", "probability": 0.2}],
     }
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        ["blues/song.wav", "metal/song.wav"],  # one stem in two folders
+        ["x.aiff", "x.au", "x.flac", "x.mp3", "x.ogg", "x.wav"],  # one stem, several formats
+        ["blues.00000.wav", "blues.00000.au"],
+    ],
+)
+def test_table_rows_of_files_sharing_a_stem_are_never_merged(names, tmp_path):
+    """Issue 14, 1: one prediction per row of a track table, keyed by the full file name."""
+    rng = np.random.default_rng(0)
+    proba = rng.dirichlet(np.ones(3), size=len(names))
+    table = pd.DataFrame({"filename": names, "p_a": proba[:, 0], "p_b": proba[:, 1], "p_c": proba[:, 2]})
+    table["label"] = "a"
+    predictions = predict_table(_stub({"features": ["gtzan"], "sr": 22050, "segment": None}), table, top=3)
+    assert [p.path for p in predictions] == names
+    assert [p.n_segments for p in predictions] == [1] * len(names)
+    for prediction, row in zip(predictions, proba, strict=True):
+        np.testing.assert_allclose(sorted(p for _, p in prediction.top), sorted(row))
+    # the same from a file with a track-table sidecar, and for the segments of those files
+    path = tmp_path / "t.csv"
+    table.to_csv(path, index=False)
+    (tmp_path / "t.meta.json").write_text(json.dumps({"table": "track", "features": ["gtzan"], "sr": 22050}))
+    assert [p.path for p in predict_table(_stub({"segment": None}), path)] == names
+    from featurelab.datasets import segment_name
+
+    segments = pd.concat([table.assign(filename=[segment_name(n, i) for n in names]) for i in range(2)])
+    predictions = predict_table(_stub(), segments)
+    assert [p.path for p in predictions] == names and {p.n_segments for p in predictions} == {2}
 
 
 def test_prediction_error_dict():
@@ -141,7 +172,7 @@ def test_predict_cli_on_a_table_votes_per_track(trained_run, capsys):
     assert main(["predict", str(run), str(table), "--json", "--top", "2"]) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(lines) == 18  # tracks, not segments
-    assert lines[0]["path"] == "blues.00000"
+    assert lines[0]["path"] == "blues.00000.wav"
     assert len(lines[0]["top"]) == 2
     assert lines[0]["top"][0]["probability"] >= lines[0]["top"][1]["probability"]
 

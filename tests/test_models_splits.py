@@ -40,7 +40,7 @@ def test_load_track_table_picks_numeric_features():
     assert not ds.is_segment_table and ds.groups is None
     assert ds.track_ids[0] == "blues.00000"
     assert ds.X.dtypes.eq(np.float64).all()
-    assert ds.extraction["assumed"] is True and ds.extraction["segment"] is None
+    assert ds.extraction.assumed is True and ds.extraction.segment is None
 
 
 def test_segment_table_is_detected_and_grouped_by_track():
@@ -48,7 +48,7 @@ def test_segment_table_is_detected_and_grouped_by_track():
     assert ds.is_segment_table
     assert ds.groups is not None
     assert ds.groups[0] == "blues.00000" and len(set(ds.groups)) == 12
-    assert ds.extraction["segment"] == 3.0
+    assert ds.extraction.segment == 3.0
     assert load_dataset(segment_table(4, 3), group="none").groups is None
 
 
@@ -93,8 +93,8 @@ def test_sidecar_metadata_is_read(tmp_path):
     }
     (tmp_path / "seg.meta.json").write_text(json.dumps(meta))
     ds = load_dataset(path)
-    assert ds.extraction["sr"] == 16000 and ds.extraction["segment"] == 1.5
-    assert ds.extraction["assumed"] is False
+    assert ds.extraction.sr == 16000 and ds.extraction.segment == 1.5
+    assert ds.extraction.assumed is False
 
 
 # ----------------------------------------------------------------------------- splits

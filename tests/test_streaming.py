@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from conftest import SR, music_like
 
+import featurelab.assembly as assembly
 import featurelab.extraction as extraction
 from featurelab.exceptions import ParameterError, TableError
 from featurelab.extraction import extract_tables, extract_to_files
@@ -36,8 +37,8 @@ def clip_manifest(tmp_path, write_wav):
 def test_streamed_csv_is_byte_identical_to_the_in_memory_table(
     tmp_path, clip_manifest, monkeypatch, chunk_rows
 ):
-    monkeypatch.setattr(extraction, "CHUNK_ROWS", chunk_rows)  # 1: one chunk per item
-    kwargs = dict(segment=1.0)
+    monkeypatch.setattr(assembly, "CHUNK_ROWS", chunk_rows)  # 1: one chunk per item
+    kwargs = dict(segment=1.0, n_jobs=1)
     memory = extract_tables(clip_manifest, tables=("segment", "track"), **kwargs)
     outputs = {"segment": tmp_path / "seg.csv", "track": tmp_path / "track.csv"}
     streamed = extract_to_files(clip_manifest, outputs, **kwargs)
@@ -54,8 +55,8 @@ def test_streamed_csv_is_byte_identical_to_the_in_memory_table(
 
 
 def test_streamed_parquet_reads_back_equal(tmp_path, tiny_corpus, monkeypatch):
-    monkeypatch.setattr(extraction, "CHUNK_ROWS", 4)  # several row groups
-    memory = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"))
+    monkeypatch.setattr(assembly, "CHUNK_ROWS", 4)  # several row groups
+    memory = extract_tables(tiny_corpus, segment=1.0, tables=("track", "segment"), n_jobs=1)
     outputs = {"track": tmp_path / "t.parquet", "segment": tmp_path / "s.parquet"}
     extract_to_files(tiny_corpus, outputs, segment=1.0, n_jobs=2)
     for kind, path in outputs.items():
@@ -81,9 +82,9 @@ def test_interrupted_stream_keeps_previous_output_and_resumes(tmp_path, tiny_cor
         extract_to_files(tiny_corpus, {"track": out}, cache=cache, progress=stop_after_four)
     assert out.read_text(encoding="utf-8") == "previous,table\n1,2\n"
     assert not list(tmp_path.glob(".*.tmp"))
-    resumed = extract_to_files(tiny_corpus, {"track": out}, cache=cache)
+    resumed = extract_to_files(tiny_corpus, {"track": out}, cache=cache, n_jobs=1)
     assert (resumed.n_cached, resumed.n_computed) == (4, 5)
-    fresh = extract_tables(tiny_corpus)
+    fresh = extract_tables(tiny_corpus, n_jobs=1)
     pd.testing.assert_frame_equal(read_table(out), fresh.tables["track"])
 
 
@@ -91,7 +92,7 @@ def test_nothing_extracted_still_writes_the_header(tmp_path):
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"not audio")
     out = tmp_path / "t.csv"
-    result = extract_to_files([bad], {"track": out})
+    result = extract_to_files([bad], {"track": out}, n_jobs=1)
     table = read_table(out)
     assert len(table) == 0 and result.n_rows == {"track": 0} and len(result.errors) == 1
     assert list(table.columns[:3]) == ["filename", "length", "chroma_stft_mean"]
@@ -118,7 +119,7 @@ def test_items_with_other_columns_are_reported_not_misaligned(tmp_path, tiny_cor
         return {"seconds": 1.0, "track": {"rows": [row], "error": None}}
 
     monkeypatch.setattr(extraction, "_worker", fake_worker)
-    result = extract_tables(tiny_corpus)
+    result = extract_tables(tiny_corpus, n_jobs=1)
     table = result.tables["track"]
     assert list(table.columns) == ["filename", "length", "a", "b", "label"]
     assert len(table) == 6 and not table["filename"].str.startswith("dark").any()
@@ -147,7 +148,7 @@ def test_table_writer_parquet_chunks_keep_dtypes(tmp_path):
 
 def test_streamed_lengths_match_sample_counts(tmp_path, tiny_corpus):
     out = tmp_path / "s.csv"
-    extract_to_files(tiny_corpus, {"segment": out}, segment=1.0)
+    extract_to_files(tiny_corpus, {"segment": out}, segment=1.0, n_jobs=1)
     assert set(read_table(out)["length"]) == {SR - 1}  # gtzan mode drops one sample per window
 
 
@@ -164,3 +165,33 @@ def test_written_tables_get_the_umask_permissions(tmp_path):
         os.umask(old)
     for name in ("t.csv", "s.csv"):  # not mkstemp's 0600: others may read the tables
         assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644
+
+
+def test_extract_to_files_writes_the_errors_table_and_removes_a_stale_one(tmp_path, write_wav):
+    """Library users get ``<stem>.errors.csv`` too (it is no longer written by the CLI alone)."""
+    good = write_wav("c/good.wav", music_like(1.0, seed=3))
+    bad = tmp_path / "c" / "bad.wav"
+    bad.write_bytes(b"not audio")
+    outputs = {"segment": tmp_path / "seg.parquet", "track": tmp_path / "track.csv"}
+    result = extract_to_files([good, bad], outputs, segment=0.5, n_jobs=1)
+    assert result.errors_path == tmp_path / "seg.errors.csv"
+    errors = read_table(result.errors_path)
+    assert errors["path"].tolist() == [str(bad)] and "not a readable audio file" in errors["reason"][0]
+    fixed = extract_to_files([good], outputs, segment=0.5, n_jobs=1)
+    assert fixed.errors_path is None and not (tmp_path / "seg.errors.csv").exists()
+
+
+def test_api_defaults_are_all_cores_and_automatic_progress():
+    import inspect
+
+    from featurelab.arrays import extract_arrays
+    from featurelab.extraction import extract
+    from featurelab.predict import predict_files
+
+    for function in (extract, extract_tables, extract_to_files, extract_arrays, predict_files):
+        parameters = inspect.signature(function).parameters
+        assert parameters["n_jobs"].default == -1, function.__name__
+        assert parameters["progress"].default is None, function.__name__
+        assert "progress=False" in function.__doc__, function.__name__
+    with pytest.deprecated_call():
+        assert extraction.default_jobs() >= 1

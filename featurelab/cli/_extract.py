@@ -1,4 +1,10 @@
-"""``featurelab extract``: audio corpus -> feature table(s)."""
+"""``featurelab extract``: audio corpus -> feature table(s).
+
+Every option named like a field of :class:`featurelab.settings.ExtractionSettings` (``--segment``,
+``--sr``, ``--features``, ...) is an extraction setting: the command builds the settings object from
+its parsed options in one place (:meth:`ExtractionSettings.from_options`), so a new extraction option
+is its field plus its option here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from ..parallel import DEFAULT_N_JOBS
 from ._app import EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, Jobs, Quiet, Scheduler, app, show_progress
 
 
@@ -16,6 +23,7 @@ def _cache_dir(out: Path) -> Path:
 
 @app.command(no_args_is_help=True)
 def extract(
+    ctx: typer.Context,
     inputs: Annotated[
         list[Path],
         typer.Argument(
@@ -76,7 +84,7 @@ def extract(
         typer.Option("--backend", help="librosa (the published GTZAN schema) or pyaudioanalysis."),
     ] = "librosa",
     sr: Annotated[int, typer.Option("--sr", help="Decode (and resample) to this sampling rate.")] = 22050,
-    jobs: Jobs = 0,
+    jobs: Jobs = DEFAULT_N_JOBS,
     cache: Annotated[
         Path | None,
         typer.Option(
@@ -104,8 +112,10 @@ def extract(
     * `featurelab extract clips.csv --manifest -o clips.parquet --features gtzan,contrast`
     """
     from ..extraction import extract_to_files
-    from ..io import check_writable, table_format, write_table
+    from ..io import check_writable, table_format
+    from ..settings import ExtractionSettings
 
+    settings = ExtractionSettings.from_options(ctx.params)  # the options named like its fields
     table_format(out)  # validate the extension before any work
     if track_out is not None:
         table_format(track_out)
@@ -120,19 +130,13 @@ def extract(
     for path in (out, track_out):
         if path is not None:
             check_writable(path)  # fail now, not after hours of extraction
-    targets = {"segment" if segment is not None else "track": out}
+    targets = {settings.table: out}
     if track_out is not None:
         targets["track"] = track_out
-    cache_dir = None if no_cache else (cache or _cache_dir(out))
-    kwargs = dict(
-        segment=segment,
-        segment_hop=segment_hop,
-        segment_mode=segment_mode,
-        features=features,
-        backend=backend,
-        sr=sr,
+    run = dict(
+        settings=settings,
         n_jobs=jobs,
-        cache=cache_dir,
+        cache=None if no_cache else (cache or _cache_dir(out)),
         manifest=True if manifest else None,
         progress=show_progress(quiet),
     )
@@ -140,14 +144,9 @@ def extract(
         from ..distributed import dask_backend
 
         with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
-            result = extract_to_files(source, targets, **kwargs)
+            result = extract_to_files(source, targets, **run)
     else:
-        result = extract_to_files(source, targets, **kwargs)
-    errors_path = out.with_name(f"{out.stem}.errors.csv")
-    if len(result.errors):
-        write_table(result.errors, errors_path)
-    elif errors_path.exists():
-        errors_path.unlink()  # stale from an earlier run
+        result = extract_to_files(source, targets, **run)
 
     if not quiet:
         rows = ", ".join(f"{result.n_rows[k]} {k} rows -> {p}" for k, p in targets.items())
@@ -158,7 +157,7 @@ def extract(
         )
         typer.echo(f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{speed})", err=True)
         if len(result.errors):
-            typer.echo(f"{len(result.errors)} inputs failed; see {errors_path}", err=True)
+            typer.echo(f"{len(result.errors)} inputs failed; see {result.errors_path}", err=True)
             for path, reason in result.errors.head(5).itertuples(index=False):
                 typer.echo(f"  {path}: {reason}", err=True)
     return EXIT_PARTIAL if len(result.errors) else EXIT_OK

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from ..models.registry import available_models
+from ..parallel import DEFAULT_N_JOBS
 from ._app import (
     EXIT_OK,
     EXIT_PARTIAL,
@@ -240,12 +241,14 @@ def predict(
             "Loading a pickle can run arbitrary code: only for trusted files.",
         ),
     ] = False,
-    jobs: Jobs = 1,
+    jobs: Jobs = DEFAULT_N_JOBS,
     quiet: Quiet = False,
 ) -> int:
     """Print each file's top genres with probabilities, using the model's own extraction settings.
 
     A model trained on segments scores every segment of a file and averages their probabilities.
+    For a feature table: one prediction per row, or per file for a segment table, named by the full
+    file name (files that share a stem never merge).
     Files that cannot be decoded are reported on stderr (exit code 1 if some failed, 2 if all did).
 
     Examples
@@ -264,7 +267,7 @@ def predict(
         table_format(audio[0])
         predictions = predict_table(saved, audio[0], top=top)
     else:
-        predictions = predict_files(saved, audio, top=top, n_jobs=_jobs(jobs), progress=show_progress(quiet))
+        predictions = predict_files(saved, audio, top=top, n_jobs=jobs, progress=show_progress(quiet))
     failed = 0
     for prediction in predictions:
         if prediction.error is not None:

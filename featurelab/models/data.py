@@ -9,18 +9,17 @@ group.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..datasets import segment_track_id, track_id
 from ..exceptions import ParameterError, TableError
-from ..features.schema import GTZAN_FEATURE_COLUMNS, NON_FEATURE_COLUMNS
+from ..features.schema import NON_FEATURE_COLUMNS
+from ..settings import ExtractionSettings
 
 __all__ = [
     "Dataset",
@@ -28,19 +27,7 @@ __all__ = [
     "track_id",
     "segment_track_id",
     "read_features_file",
-    "read_table_metadata",
-    "GTZAN_DEFAULT_EXTRACTION",
 ]
-
-#: Extraction settings assumed for a table that has no ``<table>.meta.json`` sidecar.
-GTZAN_DEFAULT_EXTRACTION: dict[str, Any] = {
-    "features": ["gtzan"],
-    "sr": 22050,
-    "segment": None,
-    "segment_hop": None,
-    "segment_mode": None,
-    "backend": "librosa",
-}
 
 
 @dataclass(frozen=True)
@@ -65,10 +52,9 @@ class Dataset:
         The track of each row (the file stem for track tables).
     source : str or None
         The table's path.
-    extraction : dict
-        Extraction settings (``features``, ``sr``, ``segment``, ``segment_hop``, ``segment_mode``,
-        ``backend``),
-        from the table's sidecar or assumed (then ``extraction["assumed"]`` is ``True``).
+    extraction : ExtractionSettings or None
+        Extraction settings, from the table's sidecar or assumed (then ``extraction.assumed`` is
+        ``True``).
     """
 
     X: pd.DataFrame
@@ -79,7 +65,7 @@ class Dataset:
     frame: pd.DataFrame
     track_ids: np.ndarray
     source: str | None = None
-    extraction: dict[str, Any] = field(default_factory=dict)
+    extraction: ExtractionSettings | None = field(default=None)
 
     @property
     def n_samples(self) -> int:
@@ -105,48 +91,6 @@ def read_features_file(path: str | os.PathLike) -> list[str]:
     if not names:
         raise ParameterError(f"Features file {str(path)!r} lists no column names.")
     return names
-
-
-def read_table_metadata(path: str | os.PathLike) -> dict[str, Any] | None:
-    """Read the ``<table>.meta.json`` sidecar written by ``featurelab extract`` (or ``None``).
-
-    Both ``features.csv.meta.json`` and ``features.meta.json`` are recognised.
-    """
-    path = Path(path)
-    for candidate in (path.with_name(path.name + ".meta.json"), path.with_suffix(".meta.json")):
-        if candidate.is_file():
-            try:
-                data = json.loads(candidate.read_text(encoding="utf-8"))
-            except (OSError, ValueError) as error:
-                raise TableError(f"Cannot read table metadata {str(candidate)!r}: {error}") from None
-            if isinstance(data, dict):
-                return data
-    return None
-
-
-def _extraction_settings(
-    meta: dict[str, Any] | None, feature_names: list[str], is_segment: bool
-) -> dict[str, Any]:
-    if meta is not None:
-        settings = {key: meta.get(key, value) for key, value in GTZAN_DEFAULT_EXTRACTION.items()}
-        settings["featurelab_version"] = meta.get("featurelab_version")
-        settings["assumed"] = False
-        return settings
-    settings = dict(GTZAN_DEFAULT_EXTRACTION)
-    if is_segment:
-        settings.update(segment=3.0, segment_hop=3.0, segment_mode="gtzan")
-    settings["assumed"] = True
-    settings["note"] = (
-        "No <table>.meta.json sidecar: assumed the GTZAN defaults (gtzan features, sr 22050, "
-        + ("3 s GTZAN segments" if is_segment else "whole files")
-        + ")."
-        + (
-            ""
-            if set(feature_names) <= set(GTZAN_FEATURE_COLUMNS)
-            else " Some columns are not GTZAN columns; `featurelab predict` may not reproduce them."
-        )
-    )
-    return settings
 
 
 def load_dataset(
@@ -192,7 +136,7 @@ def load_dataset(
 
         source = str(table)
         frame = read_table(table)
-        meta = read_table_metadata(table)
+        meta = ExtractionSettings.read_sidecar(table)
     if label not in frame.columns:
         raise TableError(
             f"The table has no {label!r} column. Got columns "
@@ -263,7 +207,7 @@ def load_dataset(
         track_ids = frame["group"].astype(str).to_numpy()
         is_segment = bool(pd.Series(track_ids).duplicated().any())
     else:
-        sidecar_segment = bool(meta and meta.get("segment"))
+        sidecar_segment = meta is not None and meta.segment is not None
         looks_segmented = all(t is not None for t in segment_tracks) and (
             pd.Series(segment_tracks).duplicated().any()
         )
@@ -293,5 +237,5 @@ def load_dataset(
         frame=frame,
         track_ids=track_ids,
         source=source,
-        extraction=_extraction_settings(meta, candidates, is_segment),
+        extraction=meta or ExtractionSettings.assume_published(is_segment, candidates),
     )

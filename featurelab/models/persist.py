@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import platform
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..exceptions import ModelFileError
+from ..exceptions import ModelFileError, ParameterError
 from ..io import atomic_path
+from ..settings import ExtractionSettings
 
 __all__ = [
     "TRUSTED_TYPES",
@@ -119,9 +121,17 @@ class SavedModel:
         return [str(c) for c in self.estimator.classes_]
 
     @property
-    def extraction(self) -> dict[str, Any]:
-        """Extraction settings of the training table."""
-        return dict(self.metadata.get("extraction") or {})
+    def extraction(self) -> ExtractionSettings:
+        """Extraction settings of the training table (assumed GTZAN ones for a model without)."""
+        data = self.metadata.get("extraction")
+        if not data:
+            return ExtractionSettings.assume_published(bool(self.metadata.get("is_segment_table")))
+        try:
+            return ExtractionSettings.from_dict(data)
+        except (ParameterError, TypeError) as error:
+            raise ModelFileError(
+                f"Model {str(self.path)!r} has invalid extraction settings: {error}"
+            ) from None
 
     def check_features(self, columns: Any) -> None:
         """Raise :class:`ModelFileError` unless ``columns`` holds every feature of the model."""
@@ -133,36 +143,22 @@ class SavedModel:
                 f"Model {str(self.path)!r} does not match the data: {len(missing)} of its "
                 f"{len(self.feature_names)} feature columns are missing "
                 f"({', '.join(missing[:6])}{' ...' if len(missing) > 6 else ''}). It was trained "
-                f"on features {settings.get('features')} at sr={settings.get('sr')} "
-                f"(segment={settings.get('segment')}); extract the table with those settings."
+                f"on features {list(settings.features)} at sr={settings.sr} "
+                f"(segment={settings.segment}); extract the table with those settings."
             )
 
-    def check_extraction(self, settings: dict[str, Any] | None) -> None:
+    def check_extraction(self, settings: ExtractionSettings | Mapping[str, Any] | None) -> None:
         """Raise :class:`ModelFileError` if a table's extraction settings differ from the model's.
 
         Parameters
         ----------
-        settings : dict or None
-            The table's ``<table>.meta.json`` sidecar (``None``: nothing to compare).
+        settings : ExtractionSettings, mapping or None
+            The table's settings (from its ``<table>.meta.json`` sidecar; ``None``: nothing to
+            compare).
         """
         if not settings:
             return
-        mine = self.extraction
-        # Settings assumed at training time (no sidecar) are only trusted for segment vs track.
-        keys = ("segment",) if mine.get("assumed") else ("features", "sr", "segment")
-        differences = []
-        for key in keys:
-            if key not in settings:
-                continue
-            a, b = mine.get(key), settings.get(key)
-            if key == "segment":
-                same = (a is None and b is None) or (a is not None and b is not None and float(a) == float(b))
-            else:
-                same = (list(a) if isinstance(a, (list, tuple)) else a) == (
-                    list(b) if isinstance(b, (list, tuple)) else b
-                )
-            if not same:
-                differences.append(f"{key}: model {a!r}, table {b!r}")
+        differences = self.extraction.differences(settings, labels=("model", "table"))
         if differences:
             raise ModelFileError(
                 f"Model {str(self.path)!r} does not match the table's extraction settings ("
@@ -214,7 +210,8 @@ def save_model(
     directory : path
         Output folder (created).
     metadata : dict
-        JSON-serializable metadata; must hold ``feature_names`` and ``classes``.
+        JSON-serializable metadata; must hold ``feature_names`` and ``classes``. An
+        ``extraction`` :class:`~featurelab.settings.ExtractionSettings` is saved as its dict.
         ``format``, ``versions``, ``files`` are added.
     formats : tuple of {"skops", "joblib"}
         Which files to write.
@@ -238,6 +235,8 @@ def save_model(
         **metadata,
         "versions": library_versions(),
     }
+    if isinstance(meta.get("extraction"), ExtractionSettings):  # Dataset.extraction
+        meta["extraction"] = meta["extraction"].to_dict()
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, "estimator": estimator, "metadata": meta}
     written: dict[str, Path] = {}
     files: dict[str, dict[str, str]] = {}

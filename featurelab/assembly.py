@@ -1,0 +1,142 @@
+"""Rows to tables: finished extraction items become table chunks in the published column order.
+
+The extraction driver hands each item's rows (``{column: value}`` per row) to a
+:class:`TableAssembler` in input order; it names the rows (``filename``: the item's name, or
+``<stem>.<i><ext>`` for segment ``i``), adds the label and the manifest columns and hands the rows on
+in chunks of :data:`CHUNK_ROWS` -- to a :class:`~featurelab.table_writer.TableWriter`, or to a list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .datasets import AudioItem, segment_name
+from .settings import TableKind
+
+__all__ = ["TableAssembler", "CHUNK_ROWS"]
+
+
+#: Rows assembled into one DataFrame chunk before it is handed on (written, or kept).
+CHUNK_ROWS = 2048
+
+
+class TableAssembler:
+    """Turns finished items into table chunks (filename, length, features, label, manifest columns).
+
+    The feature columns of a table are those of its first successful item; an item whose feature
+    sets return other columns is reported as failed rather than written misaligned.
+
+    Parameters
+    ----------
+    kind : {"track", "segment"}
+        Which table: one row per item, or rows named ``<stem>.<i><ext>`` per segment.
+    items : sequence of AudioItem
+        Every input of the run (decides which manifest columns the table has).
+    feature_sets : sequence of str
+        The feature-set names (the header of a table without rows).
+    emit : callable
+        Receives each finished chunk (a DataFrame of up to :data:`CHUNK_ROWS` rows), in order.
+    """
+
+    def __init__(
+        self,
+        kind: TableKind,
+        items: Sequence[AudioItem],
+        feature_sets: Sequence[str],
+        emit: Callable[[pd.DataFrame], None],
+    ) -> None:
+        self.kind = kind
+        self.emit = emit
+        self.manifest_cols = {
+            "group": any(item.group is not None for item in items),
+            "start": any(item.start is not None for item in items),
+            "end": any(item.end is not None for item in items),
+        }
+        self.columns: tuple[str, ...] | None = None
+        self._column_set: frozenset[str] = frozenset()
+        self._gtzan_only = list(feature_sets) == ["gtzan"]
+        self._pending: list[tuple[AudioItem, np.ndarray]] = []
+        self._pending_rows = 0
+        self.n_rows = 0
+
+    def add(self, item: AudioItem, entry: dict[str, Any]) -> str | None:
+        """Queue the rows of one item; return a failure reason instead when it has none."""
+        if entry.get("error"):
+            return str(entry["error"])
+        rows = entry.get("rows") or []
+        if not rows:
+            return "no rows"
+        if self.columns is None:
+            self.columns = tuple(rows[0])
+            self._column_set = frozenset(self.columns)
+        if any(row.keys() != self._column_set for row in rows):
+            missing = sorted(set(self.columns) - set(rows[0]))[:3]
+            extra = sorted(set(rows[0]) - set(self.columns))[:3]
+            return (
+                "its feature sets returned other columns than the table's first row "
+                f"(missing {missing}, extra {extra})"
+            )
+        values = np.array([[row[c] for c in self.columns] for row in rows], dtype=np.float64)
+        self._pending.append((item, values))
+        self._pending_rows += len(values)
+        if self._pending_rows >= CHUNK_ROWS:
+            self.flush()
+        return None
+
+    def flush(self) -> None:
+        """Hand the queued rows on as one DataFrame chunk."""
+        if not self._pending:
+            return
+        chunk = self._frame(self._pending)
+        self._pending, self._pending_rows = [], 0
+        self.n_rows += len(chunk)
+        self.emit(chunk)
+
+    def finish(self) -> None:
+        """Hand on the last rows; a table without any row is handed on as its header."""
+        self.flush()
+        if self.n_rows == 0:
+            self.emit(self._empty())
+
+    def _empty(self) -> pd.DataFrame:
+        """Return the table without rows (its header)."""
+        columns = ["filename", "length"]
+        if self.columns is not None:
+            columns += [c for c in self.columns if c != "length"]
+        elif self._gtzan_only:
+            from .features.schema import GTZAN_FEATURE_COLUMNS
+
+            columns += list(GTZAN_FEATURE_COLUMNS)
+        columns.append("label")
+        columns += [name for name, present in self.manifest_cols.items() if present]
+        return pd.DataFrame(columns=columns)
+
+    def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> pd.DataFrame:
+        assert self.columns is not None
+        names: list[str] = []
+        owned: list[AudioItem] = []
+        for item, values in pending:
+            n_rows = len(values)
+            if self.kind == "track":
+                names.extend([item.name] * n_rows)
+            else:
+                names.extend(segment_name(item.name, i) for i in range(n_rows))
+            owned.extend([item] * n_rows)
+        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
+        frame: dict[str, Any] = {
+            "filename": names,
+            "length": values.pop("length").to_numpy().astype(np.int64),
+        }
+        frame.update(values.items())
+        frame["label"] = [item.label for item in owned]
+        if self.manifest_cols["group"]:
+            frame["group"] = [item.group or "" for item in owned]
+        if self.manifest_cols["start"]:
+            frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
+        if self.manifest_cols["end"]:
+            frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
+        return pd.DataFrame(frame)

@@ -1,0 +1,128 @@
+"""Log-mel segments from the extraction driver: numbers, segment rows, errors, cache, parallelism."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import SR, music_like, sine
+
+from featurelab.arrays import LogMel, extract_arrays, log_mel
+from featurelab.exceptions import ParameterError
+from featurelab.extraction import extract_tables, segment_bounds
+
+
+def test_log_mel_equals_the_cnn_log_mel():
+    """The numbers of featurelab.models.melspec.log_mel, which the CNN trained on."""
+    from featurelab.models.melspec import MelParams
+    from featurelab.models.melspec import log_mel as cnn_log_mel
+
+    segments = np.stack([music_like(1.0, seed=i) for i in range(3)])
+    params = MelParams(sr=SR, n_mels=64, n_fft=1024, hop_length=256, segment=1.0, top_db=60.0)
+    expected = cnn_log_mel(segments, params)
+    got = log_mel(segments, sr=SR, n_mels=64, n_fft=1024, hop_length=256, top_db=60.0)
+    assert got.dtype == np.float32 and got.shape == (3, 64, 1 + SR // 256)
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_segments_follow_the_segment_table(tiny_corpus):
+    """Same discovery, names and segmentation rule as the segment table; arrays of the slices."""
+    import soundfile as sf
+
+    result = extract_arrays(tiny_corpus, segment=1.0, segment_mode="exact", n_mels=32, n_jobs=1)
+    table = extract_tables(tiny_corpus, segment=1.0, segment_mode="exact", n_jobs=1).tables["segment"]
+    segments = result.segments
+    assert list(segments.columns) == ["filename", "label", "group", "path", "start", "end"]
+    assert segments["filename"].tolist() == table["filename"].tolist()
+    assert segments["label"].tolist() == table["label"].tolist()
+    assert segments["group"].iloc[0] == "bright.00000" and segments["start"].iloc[1] == 1.0
+    assert result.arrays.shape == (18, 32, 1 + SR // 512)
+    assert result.arrays.shape == (len(segments), *LogMel(n_mels=32).shape(result.settings))
+    assert result.errors.empty and result.n_computed == 9
+    # the arrays of a file are those of its segments, computed together as the CNN computed them
+    # (with one BLAS thread, as in every extraction worker: more threads may round otherwise)
+    from threadpoolctl import threadpool_limits
+
+    y, _ = sf.read(segments["path"].iloc[2], dtype="float32")
+    units = np.stack([y[a:b] for a, b in segment_bounds(len(y), SR, 1.0, mode="exact")])
+    with threadpool_limits(limits=1):
+        expected = log_mel(units, sr=SR, n_mels=32)
+    np.testing.assert_array_equal(result.arrays[2:4], expected)
+
+
+def test_gtzan_mode_and_hop(tiny_corpus):
+    result = extract_arrays(tiny_corpus, segment=1.0, segment_hop=0.5, n_mels=16, n_jobs=1)
+    # 2.2 s files: windows at 0, 0.5 and 1.0 s; gtzan mode stops one sample short
+    assert len(result.segments) == 27
+    first = result.segments.iloc[:3]
+    assert first["start"].tolist() == [0.0, 0.5, 1.0]
+    np.testing.assert_allclose(first["end"] - first["start"], (SR - 1) / SR)
+
+
+def test_short_missing_and_clipped_inputs(tmp_path, write_wav):
+    write_wav("audio/long.wav", music_like(3.0, seed=1))
+    write_wav("audio/short.wav", sine(440, 0.5))
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(
+        "path,label,start,end,group\n"
+        "audio/long.wav,a,0.5,2.5,t1\n"
+        "audio/short.wav,b,,,t2\n"
+        "audio/missing.wav,b,,,t3\n",
+        encoding="utf-8",
+    )
+    result = extract_arrays(manifest, segment=1.0, segment_mode="exact", n_mels=16, n_jobs=1)
+    segments = result.segments
+    assert segments["group"].tolist() == ["t1", "t1"]
+    assert segments["start"].tolist() == [0.5, 1.5] and segments["end"].tolist() == [1.5, 2.5]
+    reasons = dict(zip(result.errors["path"].map(lambda p: p.rsplit("/", 1)[-1]), result.errors["reason"]))
+    assert "shorter than one 1 s segment" in reasons["short.wav"]
+    assert "not found" in reasons["missing.wav"]
+
+
+def test_nothing_extracted_gives_an_empty_stack(tmp_path, write_wav):
+    short = write_wav("short.wav", sine(440, 0.2))
+    result = extract_arrays([short], segment=1.0, n_mels=16, n_jobs=1)
+    assert result.arrays.shape == (0, 16, 1 + (SR - 1) // 512) and result.segments.empty
+    assert len(result.errors) == 1
+
+
+def test_cache_stores_arrays_and_resumes(tiny_corpus, tmp_path):
+    cache = tmp_path / "cache"
+    options = dict(segment=1.0, segment_mode="exact", n_mels=16, n_jobs=1, cache=cache)
+    first = extract_arrays(tiny_corpus, **options)
+    entries = sorted(cache.glob("*/*.npz"))
+    assert len(entries) == 9
+    calls = []
+    second = extract_arrays(tiny_corpus, progress=lambda done, total: calls.append((done, total)), **options)
+    assert (second.n_cached, second.n_computed) == (9, 0)
+    np.testing.assert_array_equal(first.arrays, second.arrays)
+    pd.testing.assert_frame_equal(first.segments, second.segments)
+    # other parameters are other entries; a damaged array is recomputed
+    assert extract_arrays(tiny_corpus, **{**options, "n_mels": 8}).n_computed == 9
+    entries[0].write_bytes(b"damaged")
+    third = extract_arrays(tiny_corpus, **options)
+    assert third.n_computed == 1
+    np.testing.assert_array_equal(first.arrays, third.arrays)
+
+
+def test_parallel_equals_serial(tiny_corpus):
+    serial = extract_arrays(tiny_corpus, segment=1.0, n_mels=16, n_jobs=1)
+    parallel = extract_arrays(tiny_corpus, segment=1.0, n_mels=16, n_jobs=2, progress=False)
+    np.testing.assert_array_equal(serial.arrays, parallel.arrays)
+    pd.testing.assert_frame_equal(serial.segments, parallel.segments)
+
+
+def test_validation(tiny_corpus):
+    with pytest.raises(ParameterError, match="needs segment"):
+        extract_arrays(tiny_corpus)
+    with pytest.raises(ParameterError, match="product must be one of logmel"):
+        extract_arrays(tiny_corpus, "chroma", segment=1.0)
+    with pytest.raises(ParameterError, match="'n_mels' parameter of LogMel"):
+        extract_arrays(tiny_corpus, segment=1.0, n_mels=0)
+    with pytest.raises(ParameterError, match="longer than half an FFT window"):
+        extract_arrays(tiny_corpus, segment=0.01)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'n_mel'"):
+        extract_arrays(tiny_corpus, segment=1.0, n_mel=16)
+    product = LogMel(n_mels=8)
+    result = extract_arrays(tiny_corpus, product, segment=1.0, n_jobs=1)
+    assert result.product is product and result.arrays.shape[1] == 8
