@@ -8,12 +8,15 @@ Every factory returns a scikit-learn :class:`~sklearn.pipeline.Pipeline` whose l
 ``clf`` and which standardizes the features itself where the model needs it, so a search never fits
 anything outside its training folds. Grid parameters address the pipeline steps (``clf__C``).
 Default grids live in ``configs/<name>.yaml`` (see :mod:`featurelab.models.config`).
+
+The built-in models are the modules of :mod:`featurelab.models.zoo`, one per model (adding a model
+is one module there plus its grid); others can be added with :func:`register_model`.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -58,8 +61,60 @@ class ModelSpec(Component):
         return import_object(self.factory)
 
 
+class ModelRegistry(Registry[ModelSpec]):
+    """The model registry: the built-in models of :mod:`featurelab.models.zoo` come first.
+
+    The zoo's modules are imported on the first lookup (not on import), so that importing this
+    module stays cheap; models registered by users follow the built-in ones.
+    """
+
+    def __init__(self, param: str) -> None:
+        super().__init__(param)
+        self._discovered = False
+
+    def _discover(self) -> None:
+        if not self._discovered:
+            self._discovered = True
+            from .zoo import builtin_models
+
+            user = dict(self._items)
+            self._items.clear()
+            for spec in builtin_models():
+                super().register(spec)
+            for spec in user.values():
+                super().register(spec, replace=True)
+
+    def register(self, item: ModelSpec, *, replace: bool = False) -> ModelSpec:
+        self._discover()
+        return super().register(item, replace=replace)
+
+    def unregister(self, name: str) -> None:
+        self._discover()
+        super().unregister(name)
+
+    def get(self, name: str) -> ModelSpec:
+        self._discover()
+        return super().get(name)
+
+    def names(self) -> list[str]:
+        self._discover()
+        return super().names()
+
+    def __contains__(self, name: object) -> bool:
+        self._discover()
+        return super().__contains__(name)
+
+    def __iter__(self) -> Iterator[ModelSpec]:
+        self._discover()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._discover()
+        return super().__len__()
+
+
 #: The registered models (``--model`` names).
-MODELS: Registry[ModelSpec] = Registry("model")
+MODELS: ModelRegistry = ModelRegistry("model")
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
@@ -218,30 +273,3 @@ def final_estimator(model: Any) -> Any:
         else:
             break
     return current
-
-
-# ----------------------------------------------------------------------------- built-in models
-_F = "featurelab.models.zoo:"
-for _spec in (
-    ModelSpec("svm", "Support vector machine (standardized; RBF/linear kernels).", factory=_F + "make_svm"),
-    ModelSpec("logreg", "Multinomial logistic regression (standardized).", factory=_F + "make_logreg"),
-    ModelSpec("knn", "k nearest neighbours (standardized).", factory=_F + "make_knn"),
-    ModelSpec("rf", "Random forest.", factory=_F + "make_rf"),
-    ModelSpec("xgb", "XGBoost gradient-boosted trees.", factory=_F + "make_xgb", requires=("xgboost",)),
-    ModelSpec("lgbm", "LightGBM gradient-boosted trees.", factory=_F + "make_lgbm", requires=("lightgbm",)),
-    ModelSpec("mlp", "scikit-learn MLPClassifier (standardized, early stopping).", factory=_F + "make_mlp"),
-    ModelSpec(
-        "voting",
-        "Soft vote over member models (default svm,xgb,lgbm; SVM calibrated).",
-        factory=_F + "make_voting",
-    ),
-    ModelSpec(
-        "mlp_torch",
-        "PyTorch MLP on feature tables (needs the [nn] extra).",
-        factory="featurelab.models.neural:make_mlp_torch",
-        extra="nn",
-        requires=("torch",),
-    ),
-):
-    register_model(_spec)
-del _spec
