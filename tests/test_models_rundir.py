@@ -239,3 +239,11 @@ def test_read_run_notes_what_it_cannot_read(tmp_path):
         "selection.json could not be read: selection.json has schema_version 7, newer than this "
         f"featurelab {__import__('featurelab').__version__} reads (up to 1); upgrade featurelab to read it.",
     ]
+
+
+def test_the_current_folder_as_destination(tmp_path, monkeypatch):
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    with RunWriter.start(".", name="svm") as run:
+        run.write_results({"model": "svm"})
+    assert read_results(tmp_path / "here").model == "svm"

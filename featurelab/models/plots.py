@@ -100,20 +100,7 @@ def plot_confusion_matrix(
     title: str | None = None,
     normalize: bool = True,
 ) -> Path:
-    """Save :func:`confusion_figure` as a PNG file (atomically).
-
-    Parameters
-    ----------
-    cm : array-like [shape=(n_classes, n_classes)]
-        Counts, rows = true labels.
-    labels : sequence of str
-        Class names.
-    path : path
-        Output ``.png``.
-    title : str or None
-        Figure title.
-    normalize : bool
-        Colour by row-normalized recall, annotate with counts.
+    """Save :func:`confusion_figure` (same parameters) as a PNG file at ``path`` (atomically).
 
     Returns
     -------

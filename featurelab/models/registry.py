@@ -16,7 +16,7 @@ is one module there plus its grid); others can be added with :func:`register_mod
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -68,49 +68,23 @@ class ModelRegistry(Registry[ModelSpec]):
     module stays cheap; models registered by users follow the built-in ones.
     """
 
-    def __init__(self, param: str) -> None:
-        super().__init__(param)
-        self._discovered = False
+    _discovered = False
 
-    def _discover(self) -> None:
+    @property
+    def _items(self) -> dict[str, ModelSpec]:
         if not self._discovered:
             self._discovered = True
             from .zoo import builtin_models
 
-            user = dict(self._items)
-            self._items.clear()
-            for spec in builtin_models():
-                super().register(spec)
-            for spec in user.values():
-                super().register(spec, replace=True)
+            user = dict(self._store)
+            self._store.clear()
+            self._store.update({spec.name: spec for spec in builtin_models()})
+            self._store.update(user)
+        return self._store
 
-    def register(self, item: ModelSpec, *, replace: bool = False) -> ModelSpec:
-        self._discover()
-        return super().register(item, replace=replace)
-
-    def unregister(self, name: str) -> None:
-        self._discover()
-        super().unregister(name)
-
-    def get(self, name: str) -> ModelSpec:
-        self._discover()
-        return super().get(name)
-
-    def names(self) -> list[str]:
-        self._discover()
-        return super().names()
-
-    def __contains__(self, name: object) -> bool:
-        self._discover()
-        return super().__contains__(name)
-
-    def __iter__(self) -> Iterator[ModelSpec]:
-        self._discover()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._discover()
-        return super().__len__()
+    @_items.setter
+    def _items(self, value: dict[str, ModelSpec]) -> None:
+        self._store = value
 
 
 #: The registered models (``--model`` names).

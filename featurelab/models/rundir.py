@@ -231,6 +231,8 @@ class RunWriter:
             be written.
         """
         target = Path(out) if out is not None else default_run_dir(name, root)
+        if target.name in ("", ".", ".."):  # "." has no name to put a temporary folder beside
+            target = target.resolve()
         if target.exists() or target.is_symlink():
             if not target.is_dir():
                 raise ParameterError(f"The run directory {str(target)!r} exists and is not a folder.")
