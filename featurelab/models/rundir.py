@@ -135,6 +135,8 @@ def check_writable(path: str | os.PathLike) -> Path:
 
 
 def _pid_alive(pid: int) -> bool:
+    if os.name != "posix":  # os.kill(pid, 0) would terminate the process on Windows
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
