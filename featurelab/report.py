@@ -150,8 +150,8 @@ def build_report(
     True False
     """
     from ._version import __version__
-    from .io import atomic_path
-    from .models.rundir import check_writable, locate_runs, read_run
+    from .io import atomic_path, check_writable
+    from .models.rundir import locate_runs, read_run
 
     out_path = Path(out_path)
     if out_path.is_dir():

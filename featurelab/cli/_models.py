@@ -330,7 +330,7 @@ def compare(
     import os
 
     from ..compare import find_runs, format_leaderboard, leaderboard, plot_leaderboard
-    from ..models.rundir import check_writable
+    from ..io import check_writable
 
     if chart is None:
         found = find_runs(runs)

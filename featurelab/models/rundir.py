@@ -79,7 +79,6 @@ __all__ = [
     "write_results_json",
     "write_report_md",
     "plot_confusion_matrix",
-    "check_writable",
 ]
 
 #: Files whose presence makes a folder a run directory.
@@ -111,27 +110,6 @@ def _writing(path: Path, what: str = "write the run directory") -> Iterator[None
         yield
     except OSError as error:
         raise _os_error(what, path, error) from None
-
-
-def check_writable(path: str | os.PathLike) -> Path:
-    """Check, before any work, that a file can be written at ``path`` (parent folders are created).
-
-    Raises
-    ------
-    FeaturelabError
-        ``path`` is a folder, or its folder cannot be created or written.
-    """
-    import secrets
-
-    path = Path(path)
-    if path.is_dir():
-        raise ParameterError(f"{str(path)!r} is a folder; give a file name.")
-    with _writing(path, "write"):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        probe = path.parent / f".{path.name}.{secrets.token_hex(4)}.probe"
-        probe.touch(exist_ok=False)
-        probe.unlink()
-    return path
 
 
 def _pid_alive(pid: int) -> bool:

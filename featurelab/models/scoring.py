@@ -15,13 +15,13 @@ the same thing whichever command wrote it (see :mod:`featurelab.models.rundir`).
 Examples
 --------
 >>> import numpy as np
->>> proba = np.array([[0.9, 0.1], [0.6, 0.4], [0.2, 0.8], [0.3, 0.7]])
->>> fold = score_fold(proba, ["jazz", "rock"], ["jazz", "rock", "rock", "rock"],
+>>> proba = np.array([[0.9, 0.1], [0.4, 0.6], [0.2, 0.8], [0.6, 0.4]])
+>>> fold = score_fold(proba, ["jazz", "rock"], ["jazz", "jazz", "rock", "rock"],
 ...                   tracks=["t1", "t1", "t2", "t2"])
 >>> fold.y_pred.tolist(), fold.track_pred.tolist()
-(['jazz', 'jazz', 'rock', 'rock'], ['jazz', 'rock'])
+(['jazz', 'rock', 'rock', 'jazz'], ['jazz', 'rock'])
 >>> fold.scores["accuracy"], fold.scores["track_accuracy"]
-(0.75, 0.5)
+(0.5, 1.0)
 """
 
 from __future__ import annotations
