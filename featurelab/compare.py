@@ -1,7 +1,7 @@
 """Leaderboards of run directories (``featurelab compare``).
 
-Works on every run directory whose ``results.json`` follows ``MODELS_CONTRACT.md`` -- classical
-grid searches and neural runs alike.
+Works on every run directory with a ``results.json`` (the contract of
+:mod:`featurelab.models.rundir`) -- classical grid searches and neural runs alike.
 
 Examples
 --------
@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ._format import finite, format_mean_std, format_number
 from .exceptions import FeaturelabError
 
 __all__ = ["find_runs", "leaderboard", "format_leaderboard", "plot_leaderboard"]
@@ -41,36 +42,19 @@ _COLUMNS = (
 
 
 def find_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Find the run directories among ``paths``.
+    """Find the run directories with a ``results.json`` among ``paths``.
 
     A folder without ``results.json`` (such as ``runs/``) is replaced by its sub-folders that
-    have one.
+    have one (see :func:`featurelab.models.rundir.locate_runs`).
 
     Raises
     ------
     FeaturelabError
         A path does not exist or holds no run directory.
     """
-    runs: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_file() and path.name == "results.json":
-            path = path.parent
-        if not path.is_dir():
-            raise FeaturelabError(f"Run directory {str(path)!r} does not exist.")
-        if (path / "results.json").is_file():
-            runs.append(path)
-            continue
-        children = sorted(p for p in path.iterdir() if (p / "results.json").is_file())
-        if not children:
-            raise FeaturelabError(
-                f"{str(path)!r} is not a run directory and holds none (no results.json). Create "
-                "runs with `featurelab gridsearch`."
-            )
-        runs.extend(children)
-    if not runs:
-        raise FeaturelabError("Give at least one run directory.")
-    return runs
+    from .models.rundir import find_runs as _find
+
+    return _find(paths, markers=("results.json",))
 
 
 def leaderboard(paths: Iterable[str | os.PathLike]) -> Any:
@@ -86,31 +70,33 @@ def leaderboard(paths: Iterable[str | os.PathLike]) -> Any:
     pandas.DataFrame
         Columns ``run``, ``model``, ``protocol``, ``accuracy_mean``, ``accuracy_std``,
         ``balanced_accuracy_mean``, ``f1_macro_mean``, ``track_accuracy_mean``,
-        ``track_accuracy_std``, ``fit_time_mean``, ``n_samples`` (missing values are NaN).
+        ``track_accuracy_std``, ``fit_time_mean``, ``n_samples`` (missing or non-finite values are
+        NaN).
+
+    Raises
+    ------
+    FeaturelabError
+        A run has no readable ``results.json`` or no finite ``accuracy_mean``.
     """
     import pandas as pd
 
-    from .models.rundir import read_results_json
+    from .models.rundir import read_results
 
     rows = []
     for run in find_runs(paths):
-        results = read_results_json(run)
+        results = read_results(run)
         row: dict[str, Any] = {"run": str(run)}
         for key in _COLUMNS:
-            row[key] = results.get(key)
+            value = results.get(key)
+            numeric = key not in ("model", "protocol")
+            row[key] = None if numeric and finite(value) is None else value
         if row["accuracy_mean"] is None:
-            raise FeaturelabError(f"{str(run)!r}: results.json has no accuracy_mean.")
+            raise FeaturelabError(f"{str(run)!r}: results.json has no numeric accuracy_mean.")
         rows.append(row)
     frame = pd.DataFrame(rows, columns=["run", *_COLUMNS])
-    numeric = [c for c in _COLUMNS if c.endswith(("_mean", "_std")) or c == "n_samples"]
+    numeric = [c for c in _COLUMNS if c not in ("model", "protocol")]
     frame[numeric] = frame[numeric].apply(pd.to_numeric, errors="coerce")
     return frame.sort_values("accuracy_mean", ascending=False, kind="stable").reset_index(drop=True)
-
-
-def _pm(mean: float, std: float) -> str:
-    if mean != mean:  # NaN
-        return "-"
-    return f"{mean:.4f} ± {std:.4f}" if std == std else f"{mean:.4f}"
 
 
 def format_leaderboard(frame: Any) -> str:
@@ -127,10 +113,10 @@ def format_leaderboard(frame: Any) -> str:
                 str(rank),
                 str(row.model),
                 str(row.protocol),
-                _pm(row.accuracy_mean, row.accuracy_std),
-                "-" if row.f1_macro_mean != row.f1_macro_mean else f"{row.f1_macro_mean:.4f}",
-                _pm(row.track_accuracy_mean, row.track_accuracy_std),
-                "-" if row.fit_time_mean != row.fit_time_mean else f"{row.fit_time_mean:.1f}",
+                format_mean_std(row.accuracy_mean, row.accuracy_std),
+                format_number(row.f1_macro_mean),
+                format_mean_std(row.track_accuracy_mean, row.track_accuracy_std),
+                format_number(row.fit_time_mean, 1),
                 Path(row.run).name,
             ]
         )
@@ -156,28 +142,26 @@ def plot_leaderboard(frame: Any, path: str | os.PathLike, *, title: str | None =
     -------
     Path
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from .io import atomic_path
 
+    path = Path(path)
     frame = frame.iloc[::-1]  # best on top
     labels = [f"{m}  [{Path(r).name}]" for m, r in zip(frame["model"], frame["run"], strict=True)]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(frame) + 1.5))
+    fig = Figure(figsize=(8, 0.45 * len(frame) + 1.5))
+    ax = fig.add_subplot()
+    std = frame["accuracy_std"].fillna(0.0).to_numpy()
+    ax.barh(labels, frame["accuracy_mean"], xerr=std, color="tab:blue", alpha=0.8, capsize=3)
+    for i, (mean, s) in enumerate(zip(frame["accuracy_mean"], std, strict=True)):
+        ax.text(mean + s + 0.005, i, f"{mean:.3f}", va="center", fontsize=8)
+    ax.set_xlim(0, min(1.0, float((frame["accuracy_mean"] + std).max()) + 0.08))
+    ax.set_xlabel("accuracy (mean ± std over folds)")
+    ax.set_title(title or "featurelab leaderboard")
+    fig.tight_layout()
     try:
-        std = frame["accuracy_std"].fillna(0.0).to_numpy()
-        ax.barh(labels, frame["accuracy_mean"], xerr=std, color="tab:blue", alpha=0.8, capsize=3)
-        for i, (mean, s) in enumerate(zip(frame["accuracy_mean"], std, strict=True)):
-            ax.text(mean + s + 0.005, i, f"{mean:.3f}", va="center", fontsize=8)
-        ax.set_xlim(0, min(1.0, float((frame["accuracy_mean"] + std).max()) + 0.08))
-        ax.set_xlabel("accuracy (mean ± std over folds)")
-        ax.set_title(title or "featurelab leaderboard")
-        fig.tight_layout()
-        path = Path(path)
         with atomic_path(path) as tmp:
             fig.savefig(tmp, dpi=120, format=path.suffix.lstrip(".") or "png")
-    finally:
-        plt.close(fig)
+    except OSError as error:
+        raise FeaturelabError(f"Cannot write the chart {str(path)!r}: {error.strerror or error}.") from None
     return path

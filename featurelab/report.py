@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import csv
 import html
-import io
 import json
 import math
 import os
@@ -22,19 +21,21 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .exceptions import ParameterError
+from ._format import finite, format_mean_std, format_number
+from .exceptions import FeaturelabError, ParameterError
+from .models.results import RunResults
 
 __all__ = ["build_report", "find_report_runs"]
 
-#: Files whose presence makes a folder a run directory.
-_MARKERS = ("results.json", "selection.json", "ranking.csv")
 #: Known plots, shown in this order with these captions (other PNGs follow, sorted by name).
 _KNOWN_PLOTS = {
     "shap_bar.png": "SHAP importance (mean |SHAP|)",
     "shap_beeswarm.png": "SHAP values per feature (beeswarm)",
     "accuracy_vs_k.png": "Accuracy versus number of selected features",
     "curves.png": "Training curves",
+    "track_confusion_matrix.png": "Confusion matrix of tracks (rows: true class)",
     "compare.png": "Comparison",
+    "leaderboard.png": "Leaderboard (accuracy mean ± std)",
 }
 _TOP_RANKING = 15
 _MAX_TABLE_ROWS = 60
@@ -59,17 +60,19 @@ figure img{max-width:100%;height:auto;border:1px solid #e1e5ea}
 figcaption{color:#5b6673;font-size:.85rem}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.15rem .9rem;font-size:.9rem}
 dt{color:#5b6673}dd{margin:0;word-break:break-word}code{font-size:.85em}
+.scroll{overflow-x:auto;max-width:100%}
 """
 
 
 # ----------------------------------------------------------------------------- public API
 def find_report_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Resolve the run directories that :func:`build_report` will show.
+    """Resolve the run directories that :func:`build_report` will show, one section each.
 
     A run directory holds ``results.json`` (gridsearch/train runs), ``selection.json`` or
     ``ranking.csv`` (feature selection runs). A folder holding none of these is replaced by its
-    sub-folders that do (such as ``runs/``, sorted by name), followed by the folder itself when it
-    holds PNG plots (such as ``compare.png``); a folder with only plots is kept as it is.
+    sub-folders that do (such as ``runs/``, sorted by name); its own PNG charts (such as
+    ``leaderboard.png``) are shown beside the leaderboard, not as a run (see
+    :func:`featurelab.models.rundir.locate_runs`).
 
     Parameters
     ----------
@@ -85,34 +88,11 @@ def find_report_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     ------
     ParameterError
         A path does not exist, is not a folder, or holds neither run files nor run directories;
-        or no path was given.
+        or no run directory was found.
     """
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    runs: list[Path] = []
-    for item in paths:
-        path = Path(item)
-        if path.is_file() and path.name in _MARKERS:
-            path = path.parent
-        if not path.exists():
-            raise ParameterError(f"Run directory {str(path)!r} does not exist.")
-        if not path.is_dir():
-            raise ParameterError(f"Run directory {str(path)!r} is not a folder.")
-        if _is_run_dir(path):
-            found = [path]
-        else:
-            found = sorted(p for p in path.iterdir() if p.is_dir() and _is_run_dir(p))
-            found += [path] if any(path.glob("*.png")) else []
-        if not found:
-            raise ParameterError(
-                f"{str(path)!r} is not a run directory and holds none (no results.json, "
-                "selection.json or ranking.csv). Create runs with `featurelab gridsearch` or "
-                "`featurelab select`."
-            )
-        runs += [run for run in found if run.resolve() not in {r.resolve() for r in runs}]
-    if not runs:
-        raise ParameterError("run_dirs must name at least one run directory. Got none instead.")
-    return runs
+    from .models.rundir import find_runs
+
+    return find_runs(paths)
 
 
 def build_report(
@@ -142,6 +122,8 @@ def build_report(
     ------
     ParameterError
         A run directory is missing or holds no run files, or ``out_path`` is a folder.
+    FeaturelabError
+        ``out_path`` cannot be written (checked before the runs are read).
 
     Notes
     -----
@@ -168,14 +150,17 @@ def build_report(
     True False
     """
     from ._version import __version__
-    from .io import atomic_path
+    from .io import atomic_path, check_writable
+    from .models.rundir import locate_runs, read_run
 
     out_path = Path(out_path)
     if out_path.is_dir():
         raise ParameterError(
             f"out_path must be a file name. Got the folder {str(out_path)!r} instead; use e.g. report.html."
         )
-    runs = [_load_run(path, index) for index, path in enumerate(find_report_runs(run_dirs), 1)]
+    found = locate_runs(run_dirs)
+    check_writable(out_path)
+    runs = [_Run(read_run(path), f"run-{index}") for index, path in enumerate(found.runs, 1)]
     created = datetime.now(timezone.utc).astimezone().isoformat(timespec="seconds")
     parts = [
         "<!DOCTYPE html>",
@@ -193,64 +178,45 @@ def build_report(
         f'<p class="meta">{len(runs)} run{"s" if len(runs) != 1 else ""}; generated {_e(created)} '
         f"by featurelab {_e(__version__)}.</p>",
         _contents(runs),
-        _leaderboard(runs),
+        _leaderboard(runs, found.folders),
         *(_run_section(run) for run in runs),
         "</main>",
         "</body>",
         "</html>",
         "",
     ]
-    with atomic_path(out_path) as tmp:
-        tmp.write_text("\n".join(parts), encoding="utf-8")
+    try:
+        with atomic_path(out_path) as tmp:
+            tmp.write_text("\n".join(parts), encoding="utf-8")
+    except OSError as error:
+        raise FeaturelabError(f"Cannot write {str(out_path)!r}: {error.strerror or error}.") from None
     return out_path
 
 
 # ----------------------------------------------------------------------------- loading
 @dataclass
 class _Run:
-    path: Path
+    """A run directory (:class:`featurelab.models.rundir.Run`) and its anchor on the page."""
+
+    run: Any
     anchor: str
-    results: dict[str, Any] = field(default_factory=dict)
-    selection: dict[str, Any] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    results: RunResults = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.results = self.run.results if self.run.results is not None else RunResults()
+
+    path = property(lambda self: self.run.path)
+    name = property(lambda self: self.run.name)
+    selection = property(lambda self: self.run.selection)
+    notes = property(lambda self: self.run.notes)
+    is_selection = property(lambda self: self.run.is_selection)
 
     @property
-    def name(self) -> str:
-        return self.path.name or str(self.path)
-
-    @property
-    def is_selection(self) -> bool:
-        return bool(self.selection) or (self.path / "ranking.csv").is_file()
+    def has_results(self) -> bool:
+        return self.run.results is not None
 
     def get(self, key: str) -> Any:
-        """Return a key of results.json, else of selection.json."""
-        value = self.results.get(key)
-        return self.selection.get(key) if value is None else value
-
-
-def _is_run_dir(path: Path) -> bool:
-    return any((path / marker).is_file() for marker in _MARKERS)
-
-
-def _read_json(path: Path, notes: list[str]) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
-        notes.append(f"{path.name} could not be read: {error}")
-        return {}
-    if not isinstance(data, dict):
-        notes.append(f"{path.name} does not hold a JSON object; ignored.")
-        return {}
-    return data
-
-
-def _load_run(path: Path, index: int) -> _Run:
-    run = _Run(path=path, anchor=f"run-{index}")
-    run.results = _read_json(path / "results.json", run.notes)
-    run.selection = _read_json(path / "selection.json", run.notes)
-    return run
+        return self.run.get(key)
 
 
 def _read_csv(path: Path, notes: list[str]) -> tuple[list[str], list[list[str]]] | None:
@@ -274,23 +240,12 @@ def _e(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _num(value: Any) -> float | None:
-    """Return a finite float, or None for anything else (missing, null, NaN, text)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _fmt(value: Any, digits: int = 4) -> str:
-    number = _num(value)
-    return "–" if number is None else f"{number:.{digits}f}"
+    return format_number(value, digits, missing="–")
 
 
 def _pm(mean: Any, std: Any, digits: int = 4) -> str:
-    if _num(mean) is None:
-        return "–"
-    return _fmt(mean, digits) + ("" if _num(std) is None else f" ± {_fmt(std, digits)}")
+    return format_mean_std(mean, std, digits, missing="–")
 
 
 def _cell_text(text: str) -> str:
@@ -330,13 +285,13 @@ def _img(data: bytes, alt: str, caption: str) -> str:
 # ----------------------------------------------------------------------------- page parts
 def _run_label(run: _Run) -> str:
     model = run.get("model")
-    if run.is_selection and not run.results:
+    if run.is_selection and not run.has_results:
         downstream = run.selection.get("downstream")
         label = f"select ({model or '?'})"
         if downstream:
             label += f" → {downstream}"
         n_selected = run.selection.get("n_selected")
-        if _num(n_selected) is not None:
+        if finite(n_selected) is not None:
             label += f", {int(n_selected)} features"
         return label
     return str(model) if model is not None else "–"
@@ -358,19 +313,39 @@ def _contents(runs: list[_Run]) -> str:
     return f"<nav><h2>Contents</h2><ul>{first}{items}</ul></nav>"
 
 
-def _leaderboard(runs: list[_Run]) -> str:
+def _charts(folders: list[Path]) -> str:
+    """Show the PNG charts of the folders given (such as ``runs/leaderboard.png``); they belong to no run."""
+    notes: list[str] = []
+    figures = []
+    for folder in folders:
+        pngs = {p.name: p for p in folder.glob("*.png") if p.is_file()}
+        order = [name for name in _KNOWN_PLOTS if name in pngs]
+        order += sorted(name for name in pngs if name not in _KNOWN_PLOTS)
+        figures += [_png_figure(pngs[name], _caption(name), notes) for name in order]
+    figures = [figure for figure in figures if figure]
+    text = "<h3>Charts</h3>\n" + "\n".join(figures) if figures else ""
+    return text + "".join(f'<p class="note">{_e(note)}</p>' for note in notes)
+
+
+def _caption(name: str) -> str:
+    return _KNOWN_PLOTS.get(name) or Path(name).stem.replace("_", " ").capitalize()
+
+
+def _leaderboard(runs: list[_Run], folders: list[Path] | None = None) -> str:
     def key(run: _Run) -> float:
-        accuracy = _num(_accuracy(run)[0])
+        accuracy = finite(_accuracy(run)[0])
         return -math.inf if accuracy is None else accuracy
 
-    scored = [run for run in runs if run.results or run.selection or run.is_selection]
+    scored = [run for run in runs if run.has_results or run.selection or run.is_selection]
     ranked = sorted(scored, key=key, reverse=True)  # stable: runs without accuracy keep their order
+    charts = _charts(folders or [])
     if not ranked:
         return (
             '<section id="leaderboard"><h2>Leaderboard</h2>\n'
-            '<p class="note">No run folder holds results.json or selection results.</p></section>'
+            '<p class="note">No run folder holds results.json or selection results.</p>'
+            f"{charts}</section>"
         )
-    with_track = any(_num(r.results.get("track_accuracy_mean")) is not None for r in runs)
+    with_track = any(finite(r.results.get("track_accuracy_mean")) is not None for r in runs)
     header = ["#", "run", "model", "protocol", "accuracy", "balanced acc.", "macro F1"]
     header += ["track acc."] if with_track else []
     header += ["fit time (s/fold)", "predict (ms/track)"]
@@ -379,7 +354,7 @@ def _leaderboard(runs: list[_Run]) -> str:
     for rank, run in enumerate(ranked, 1):
         res = run.results
         acc_mean, acc_std = _accuracy(run)
-        per_track = _num(res.get("predict_time_per_track"))
+        per_track = finite(res.get("predict_time_per_track"))
         cells = [
             _td(str(rank)),
             f'<td><a href="#{run.anchor}">{_e(run.name)}</a></td>',
@@ -395,7 +370,7 @@ def _leaderboard(runs: list[_Run]) -> str:
             _td(_fmt(res.get("fit_time_mean"), 2)),
             _td("–" if per_track is None else f"{1000 * per_track:.3f}"),
         ]
-        is_best = best is not None and _num(acc_mean) == best
+        is_best = best is not None and finite(acc_mean) == best
         rows.append(("best", cells) if is_best else ("", cells))
     head = "".join(f"<th>{_e(h)}</th>" for h in header)
     body = "\n".join(
@@ -407,8 +382,9 @@ def _leaderboard(runs: list[_Run]) -> str:
         "selection runs show the accuracy of the downstream model on the selected features.</p>"
     )
     return (
-        '<section id="leaderboard"><h2>Leaderboard</h2>\n'
-        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>\n{note}</section>"
+        '<section id="leaderboard"><h2>Leaderboard</h2>\n<div class="scroll">'
+        f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table></div>\n{note}"
+        f"{charts}</section>"
     )
 
 
@@ -419,7 +395,7 @@ def _summary(run: _Run) -> str:
         if run.get(key) is not None:
             items.append((label, str(run.get(key))))
     sizes = [
-        f"{label} {res[key]}"
+        f"{label} {res.get(key)}"
         for key, label in (
             ("n_samples", "rows"),
             ("n_tracks", "tracks"),
@@ -449,15 +425,15 @@ def _scores(res: dict[str, Any]) -> str:
         ("track_balanced_accuracy", "track balanced accuracy"),
         ("track_f1_macro", "track macro F1"),
     ):
-        if _num(res.get(f"{key}_mean")) is not None:
+        if finite(res.get(f"{key}_mean")) is not None:
             rows.append([_td(label, False), _td(_pm(res.get(f"{key}_mean"), res.get(f"{key}_std")))])
-    if _num(res.get("fit_time_mean")) is not None:
-        rows.append([_td("fit time per outer fold (s)", False), _td(_fmt(res["fit_time_mean"], 2))])
-    if _num(res.get("predict_time_per_track")) is not None:
+    if finite(res.get("fit_time_mean")) is not None:
+        rows.append([_td("fit time per outer fold (s)", False), _td(_fmt(res.get("fit_time_mean"), 2))])
+    if finite(res.get("predict_time_per_track")) is not None:
         rows.append(
             [
                 _td("predict time per track (ms)", False),
-                _td(f"{1000 * res['predict_time_per_track']:.3f}"),
+                _td(_fmt(1000 * finite(res.get("predict_time_per_track")), 3)),
             ]
         )
     if not rows:
@@ -498,7 +474,7 @@ def _per_class(res: dict[str, Any]) -> str:
     rows = []
     for label, row in per_class.items():
         row = row if isinstance(row, dict) else {}
-        support = _num(row.get("support"))
+        support = finite(row.get("support"))
         rows.append(
             [
                 _td(str(label), False),
@@ -528,47 +504,16 @@ def _confusion(run: _Run) -> str:
 
 
 def _render_confusion(cm: Any, classes: Any, per_class: Any) -> bytes:
-    """PNG bytes of a row-normalized confusion-matrix heat map annotated with counts."""
+    """PNG bytes of the confusion matrix (:func:`featurelab.models.plots.confusion_figure`)."""
     import numpy as np
-    from matplotlib.figure import Figure
 
-    matrix = np.asarray(cm, dtype=float)
-    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
-        raise ValueError(f"expected a square matrix, got shape {matrix.shape}")
-    if not np.all(np.isfinite(matrix)):
-        raise ValueError("it contains non-finite values")
-    n = matrix.shape[0]
+    from .models.plots import confusion_figure, figure_png
+
+    n = np.shape(cm)[0] if np.ndim(cm) == 2 else 0
     labels = [str(c) for c in classes] if isinstance(classes, list) else []
     if len(labels) != n and isinstance(per_class, dict) and len(per_class) == n:
         labels = [str(c) for c in per_class]
-    if len(labels) != n:
-        labels = [str(i) for i in range(n)]
-    rows = matrix.sum(axis=1, keepdims=True)
-    shown = np.divide(matrix, rows, out=np.zeros_like(matrix), where=rows > 0)
-    size = max(4.0, 0.55 * n + 2.0)
-    fig = Figure(figsize=(size, size * 0.9))
-    ax = fig.add_subplot()
-    image = ax.imshow(shown, cmap="Blues", vmin=0.0, vmax=1.0)
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="recall (row-normalized)")
-    ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="true")
-    ax.set_xticklabels(labels, rotation=45, ha="right")
-    ax.set_yticklabels(labels)
-    for i in range(n):
-        for j in range(n):
-            if matrix[i, j]:
-                ax.text(
-                    j,
-                    i,
-                    f"{matrix[i, j]:g}",
-                    ha="center",
-                    va="center",
-                    fontsize=8,
-                    color="white" if shown[i, j] > 0.5 else "black",
-                )
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=110)
-    return buffer.getvalue()
+    return figure_png(confusion_figure(cm, labels if len(labels) == n else None), dpi=110)
 
 
 def _png_figure(path: Path, caption: str, notes: list[str]) -> str:
@@ -592,7 +537,7 @@ def _plots(run: _Run) -> str:
     pngs.pop("confusion_matrix.png", None)
     order = [name for name in _KNOWN_PLOTS if name in pngs]
     order += sorted(name for name in pngs if name not in _KNOWN_PLOTS)
-    figures = [_png_figure(pngs[name], _KNOWN_PLOTS.get(name, name), run.notes) for name in order]
+    figures = [_png_figure(pngs[name], _caption(name), run.notes) for name in order]
     figures = [f for f in figures if f]
     return "<h3>Plots</h3>\n" + "\n".join(figures) if figures else ""
 
@@ -636,7 +581,7 @@ def _selected(run: _Run) -> str:
 
 def _run_section(run: _Run) -> str:
     content = [_scores(run.results)]
-    if not run.results and _num(run.selection.get("selection_accuracy_mean")) is not None:
+    if not run.has_results and finite(run.selection.get("selection_accuracy_mean")) is not None:
         accuracy = _pm(run.selection["selection_accuracy_mean"], run.selection.get("selection_accuracy_std"))
         content.append(
             "<h3>Scores</h3>\n"

@@ -66,7 +66,7 @@ def spy_model(monkeypatch):
 
 def test_scaler_is_fitted_on_training_rows_only(spy_model):
     ds = load_dataset(segment_table(6, 3))
-    evaluate(ds, spy_model, grid={"clf__C": [0.1, 1.0]}, cv=3, inner_cv=2, seed=3)
+    evaluate(ds, spy_model, grid={"clf__C": [0.1, 1.0]}, cv=3, inner_cv=2, seed=3, n_jobs=1)  # spy in-process
     splits = list(iter_outer_splits(ds, Protocol(n_splits=3, seed=3, grouped=True)))
     trains = [frozenset(train) for *_, train, _ in splits]
     tests = [frozenset(test) for *_, test in splits]
@@ -209,3 +209,30 @@ def test_tree_models_are_reproducible_by_seed(model, params):
     for fa, fb in zip(runs[0].folds, runs[1].folds, strict=True):
         np.testing.assert_array_equal(fa.y_pred, fb.y_pred)
     assert runs[0].fold_frame()["accuracy"].equals(runs[1].fold_frame()["accuracy"])
+
+
+def test_seeded_results_do_not_depend_on_n_jobs():
+    table = segment_table(5, 3)
+    grid = {"clf__C": [0.1, 1.0, 10.0]}
+    one, two = (evaluate(table, "logreg", grid=grid, cv=3, inner_cv=2, seed=7, n_jobs=n) for n in (1, 2))
+    a, b = one.summary(), two.summary()
+    for key in ("best_params", "per_class", "confusion_matrix", "track_confusion_matrix", "accuracy_mean"):
+        assert a[key] == b[key], key
+    for fold_a, fold_b in zip(a["fold_scores"], b["fold_scores"], strict=True):
+        assert {k: v for k, v in fold_a.items() if "time" not in k} == {
+            k: v for k, v in fold_b.items() if "time" not in k
+        }
+
+
+def test_api_defaults_are_all_cores_and_automatic_progress():
+    import inspect
+
+    from featurelab.models import gridsearch
+    from featurelab.parallel import DEFAULT_N_JOBS
+    from featurelab.selection import select_features
+
+    for function in (evaluate, fit_final, gridsearch, select_features):
+        parameters = inspect.signature(function).parameters
+        assert parameters["n_jobs"].default == DEFAULT_N_JOBS, function.__name__
+        if "progress" in parameters:
+            assert parameters["progress"].default is None, function.__name__

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from models_helpers import segment_table, track_table
 
@@ -191,3 +192,28 @@ def test_protocol_descriptions():
     assert Protocol(n_splits=5, repeats=3).describe() == "5-fold StratifiedKFold x 3 repeats"
     assert Protocol(n_splits=5, grouped=True).describe() == "5-fold StratifiedGroupKFold"
     assert Protocol(test_size=0.2).describe() == "stratified holdout test_size=0.2"
+
+
+def _gtzan_named_table(per_part: int = 4) -> pd.DataFrame:
+    """Rows named like the tracks of the built-in artist-filtered split, a few of each list."""
+    parts = read_split_dir("gtzan-filtered")
+    rows = []
+    for k, part in enumerate(("train", "valid", "test")):
+        for track in sorted(parts[part])[: per_part * 10 : 10] + sorted(parts[part])[-per_part:]:
+            label = track.split(".")[0]
+            rows.append({"filename": f"{track}.wav", "x_mean": float(hash(label) % 7 + k), "label": label})
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("flag", ["--split-dir", "--split-file"])
+def test_cli_split_dir_accepts_the_builtin_split_and_the_old_name(tmp_path, flag, capsys):
+    from featurelab.cli import main
+
+    path = tmp_path / "t.csv"
+    _gtzan_named_table().to_csv(path, index=False)
+    args = ["gridsearch", str(path), "-m", "logreg", flag, "gtzan-filtered", "-o", str(tmp_path / "run")]
+    assert main([*args, "--no-save-model", "-q", "-j", "1"]) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["protocol"] == "predefined split gtzan-filtered (train+valid -> test)"
+    assert results["search"]["inner_validation"] == "valid list"
+    assert "--split-dir" in results["command"]

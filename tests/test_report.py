@@ -258,7 +258,7 @@ def test_partial_and_broken_run_folders_are_tolerated(tmp_path):
             "fit_time_mean": None,
         },
     )
-    plots_only = _run(tmp_path, "compare-out", pngs=("compare.png",))
+    plots_only = _run(tmp_path, "compare-out", pngs=("compare.png",))  # charts, not a run
     not_png = _run(tmp_path, "not-png", {"model": "svm", "accuracy_mean": 0.5})
     (not_png / "fake.png").write_text("not an image", encoding="utf-8")
     only_ranking = tmp_path / "ranking-only"
@@ -335,21 +335,50 @@ def test_cli_missing_dir_exits_2(tmp_path, capsys):
     assert not (tmp_path / "r.html").exists()
 
 
-def test_parent_with_plots_expands_to_children_and_keeps_its_plots(runs, tmp_path):
+def test_parent_folder_is_not_a_run_but_its_charts_are_shown(runs, tmp_path, capsys):
     parent = tmp_path / "runs"
-    _png(parent / "compare.png", "compare")
-    found = find_report_runs([parent])
-    assert found == [*sorted(runs.values()), parent]
+    _png(parent / "leaderboard.png", "leaderboard")
+    assert find_report_runs([parent]) == sorted(runs.values())
     text = build_report([parent], tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "<figcaption>Comparison</figcaption>" in text
+    assert text.count('<section class="run"') == len(runs)  # exactly one section per run
+    assert "4 runs;" in text
     board = text[text.index('id="leaderboard"') : text.index('class="run"')]
-    assert ">runs</a>" not in board  # a plots-only folder is not ranked
+    assert "<figcaption>Leaderboard (accuracy mean ± std)</figcaption>" in board
+    assert ">runs</a>" not in text
     _parse(text)
+    # the CLI counts the runs, not the folder
+    assert main(["report", str(parent), "-o", str(tmp_path / "r2.html")]) == 0
+    assert "(4 runs)" in capsys.readouterr().out
 
 
-def test_plots_only_report_has_no_leaderboard_rows(tmp_path):
+def test_runs_and_their_parent_are_shown_once(runs, tmp_path):
+    text = build_report([*runs.values(), tmp_path / "runs"], tmp_path / "r.html").read_text(encoding="utf-8")
+    assert text.count('<section class="run"') == len(runs)
+
+
+def test_plots_only_folder_is_not_a_run(tmp_path):
     plots = _run(tmp_path, "plots", pngs=("compare.png",))
-    text = build_report([plots], tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "No run folder holds results.json" in text
-    assert len(_images(text)) == 1
+    with pytest.raises(ParameterError, match="at least one run directory"):
+        build_report([plots], tmp_path / "r.html")
+
+
+def test_hostile_results_json_is_a_note_not_a_crash(tmp_path):
+    huge = _run(tmp_path, "huge", {"model": "svm"})
+    (huge / "results.json").write_text('{"model": "svm", "accuracy_mean": 1' + "0" * 4000 + "}")
+    deep = _run(tmp_path, "deep", {"model": "svm"})
+    (deep / "results.json").write_text("[" * 100_000 + "]" * 100_000)
+    newer = _run(tmp_path, "newer", {"model": "svm", "schema_version": 99, "accuracy_mean": 0.5})
+    good = _run(tmp_path, "good", _results("svm", 0.6))
+    text = build_report([huge, deep, newer, good], tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "nests deeper than" in text
+    assert "schema_version 99" in text
+    assert text.count('<section class="run"') == 4
     _parse(text)
+
+
+def test_unwritable_output_is_one_error_line(runs, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["report", str(runs["svm"]), "-o", str(blocker / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("Error:") and len(err.strip().splitlines()) == 1

@@ -186,11 +186,14 @@ def test_selector_threshold_keeps_the_covering_features(table):
     "params, match",
     [
         ({"k": 2, "threshold": 0.5}, "not both"),
-        ({"k": 0}, "k must be a positive integer"),
-        ({"k": 2.5}, "k must be a positive integer"),
-        ({"threshold": 1.5}, r"threshold must be a number in \(0, 1\]"),
-        ({"explainer": "kernel"}, "explainer must be one of"),
-        ({"background": 0}, "background must be a positive integer"),
+        ({"k": 0}, r"'k' parameter of ShapSelector must be an int in the range \[1, inf\)"),
+        ({"k": 2.5}, r"'k' parameter of ShapSelector must be an int in the range \[1, inf\)"),
+        (
+            {"threshold": 1.5},
+            r"'threshold' parameter of ShapSelector must be a float in the range \(0.0, 1.0\]",
+        ),
+        ({"explainer": "kernel"}, "'explainer' parameter of ShapSelector must be a str among"),
+        ({"background": 0}, r"'background' parameter of ShapSelector must be an int in the range \[1, inf\)"),
         ({"explainer": "tree", "estimator": LogisticRegression()}, "needs a tree model"),
     ],
 )
@@ -278,7 +281,7 @@ def test_select_features_ranks_inside_training_folds_only(table):
     from featurelab.models.splits import Protocol, iter_outer_splits
 
     SEEN_ROWS.clear()
-    select_features(table, SpyTree(max_depth=3, random_state=0), k=4, cv=3, ks=(4,), seed=5)
+    select_features(table, SpyTree(max_depth=3, random_state=0), k=4, cv=3, ks=(4,), seed=5, n_jobs=1)
     splits = list(iter_outer_splits(load_dataset(table), Protocol(n_splits=3, seed=5)))
     fold_fits, final_fit = SEEN_ROWS[:-1], SEEN_ROWS[-1]
     assert len(final_fit) == len(table)  # the beeswarm model, fitted after the folds
@@ -318,7 +321,8 @@ def test_select_features_segment_table_is_grouped():
     [
         ({"k": 3, "threshold": 0.5}, "not both"),
         ({"ks": ()}, "ks must be a non-empty sequence"),
-        ({"ks": (0, 5)}, "Every k of ks must be a positive integer"),
+        ({"ks": (0, 5)}, "Every k of ks must be an integer >= 1"),
+        ({"cv": 1}, r"'cv' parameter of select_features must be an int in the range \[2, inf\)"),
         ({"model": "nope"}, "model must be one of"),
         ({"cv": 100}, "smallest class"),
     ],
@@ -431,3 +435,40 @@ def test_cli_select_usage_errors(table, tmp_path, capsys, args, match):
     err = capsys.readouterr().err
     assert match in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "run").exists()
+
+
+def test_select_features_does_not_depend_on_n_jobs(table):
+    runs = [
+        select_features(
+            table, DecisionTreeClassifier(max_depth=3, random_state=0), k=4, cv=3, ks=(2, 8), n_jobs=n
+        )
+        for n in (1, 2)
+    ]
+    pd.testing.assert_frame_equal(runs[0].ranking, runs[1].ranking)
+    pd.testing.assert_frame_equal(runs[0].curve, runs[1].curve)
+    assert runs[0].selected == runs[1].selected
+
+
+def test_select_features_on_a_predefined_split(table, tmp_path):
+    names = table["filename"].tolist()
+    split = tmp_path / "split"
+    split.mkdir()
+    (split / "train.txt").write_text("\n".join(names[0::2]) + "\n")
+    (split / "test.txt").write_text("\n".join(names[1::2]) + "\n")
+    result = select_features(
+        table, DecisionTreeClassifier(max_depth=3, random_state=0), k=4, split_dir=split, n_jobs=1
+    )
+    assert result.protocol == "predefined split split (train+valid -> test)"
+    assert result.curve["n_folds"].tolist() == [1] * len(result.curve)
+
+
+def test_cli_select_checks_its_destination_before_computing(table, tmp_path, capsys, monkeypatch):
+    from featurelab.cli import main
+
+    path = tmp_path / "table.csv"
+    table.to_csv(path, index=False)
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setattr("featurelab.selection.select_features", lambda *a, **k: pytest.fail("computed"))
+    assert main(["select", str(path), "--out", str(tmp_path / "file" / "run")]) == 2
+    err = capsys.readouterr().err
+    assert "Cannot create the run directory" in err and len(err.strip().splitlines()) == 1

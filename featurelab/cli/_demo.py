@@ -66,9 +66,11 @@ def report(
     """Build one self-contained HTML report (leaderboard and per-run details) from run directories.
 
     The page has a leaderboard (model, protocol, accuracy mean ± std, balanced accuracy, macro F1,
-    fit and predict times) and, per run, the per-class metrics, confusion matrix, SHAP and
-    accuracy-versus-k plots, training curves and, for selection runs, the top of the SHAP
-    ranking. Images are embedded and there is no JavaScript, so the file can be mailed as is.
+    fit and predict times) and one section per run: the per-class metrics, confusion matrix, SHAP
+    and accuracy-versus-k plots, training curves and, for selection runs, the top of the SHAP
+    ranking. Charts of a folder of runs (such as runs/leaderboard.png from `featurelab compare`)
+    are shown beside the leaderboard. Images are embedded and there is no JavaScript, so the file
+    can be mailed as is.
 
     For example:
 
@@ -79,7 +81,7 @@ def report(
     from ..report import build_report, find_report_runs
 
     runs = find_report_runs(run_dirs)
-    path = build_report(runs, out, title=title)
+    path = build_report(run_dirs, out, title=title)
     if not quiet:
         typer.echo(f"Wrote {path} ({len(runs)} run{'s' if len(runs) != 1 else ''}).")
     return EXIT_OK

@@ -25,9 +25,32 @@ from ._app import (
 
 _MODELS = ", ".join(available_models())
 
+#: ``--split-dir`` (``--split-file`` is its older name), shared by gridsearch and select.
+SplitDir = Annotated[
+    str | None,
+    typer.Option(
+        "--split-dir",
+        "--split-file",
+        metavar="DIR",
+        help="Folder of train/valid/test lists, or 'gtzan-filtered' (the artist-filtered GTZAN "
+        "split, built in): train+valid -> test, search validated on valid. --split-file is an "
+        "alias.",
+        show_default=False,
+    ),
+]
+
 
 def _jobs(jobs: int) -> int:
     return -1 if jobs in (0, -1) else jobs
+
+
+def _candidates(search: dict) -> str:
+    """How many candidates the inner search tries ("24", "8 sampled")."""
+    size, method = search.get("grid_size"), search.get("search")
+    if method == "random":
+        n_iter = search.get("n_iter") or 0
+        return f"{n_iter if size is None else min(n_iter, size)} sampled"
+    return str(size) if size is not None else "sampled"
 
 
 def _command_line(ctx: typer.Context) -> str:
@@ -93,14 +116,7 @@ def gridsearch(
             help="A single stratified holdout of this fraction instead of k-fold (0.2 = the 80/20 studies).",
         ),
     ] = None,
-    split_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--split-file",
-            help="Folder of train/valid/test lists (e.g. the GTZAN "
-            "artist-filtered split): train+valid -> test, search validated on valid.",
-        ),
-    ] = None,
+    split_dir: SplitDir = None,
     group: Annotated[
         str | None,
         typer.Option(
@@ -129,7 +145,7 @@ def gridsearch(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Random seed (same seed, same results) [default: 42].")
     ] = None,
-    jobs: Jobs = 1,
+    jobs: Jobs = 0,
     scheduler: Scheduler = None,
     out: OutDir = None,
     save_model: Annotated[
@@ -150,7 +166,9 @@ def gridsearch(
     The run directory (--out, default runs/TIMESTAMP-MODEL) holds results.json,
     cv_results.csv, folds.csv, report.md, confusion_matrix.png, config.yaml and the model refitted
     on all rows: model.skops (safe to load), model.joblib (pickle: load only from trusted sources)
-    and model.json (metadata).
+    and model.json (metadata). It is written atomically: an interrupted or failed run leaves no
+    run directory, and a previous run in the same folder is replaced. The results do not depend
+    on --jobs.
 
     Examples
     --------
@@ -158,7 +176,7 @@ def gridsearch(
 
     * `featurelab gridsearch features_3_sec.csv -m lgbm --search random --n-iter 20 -j 2`
 
-    * `featurelab gridsearch features_30_sec.csv -m voting --split-file splits/`
+    * `featurelab gridsearch features_30_sec.csv -m voting --split-dir gtzan-filtered`
     """
     from ..distributed import dask_backend
     from ..models.runner import gridsearch as run_gridsearch
@@ -174,7 +192,7 @@ def gridsearch(
             features_file=features_file,
             save_model=save_model,
             formats=fmt,
-            n_jobs=_jobs(jobs),
+            n_jobs=jobs,
             progress=show_progress(quiet),
             command=_command_line(ctx),
             search=search,
@@ -183,7 +201,7 @@ def gridsearch(
             repeats=repeats,
             inner_cv=inner_cv,
             test_size=test_size,
-            split_dir=None if split_file is None else str(split_file),
+            split_dir=split_dir,
             group=group,
             class_weight=class_weight,
             log_var=log_var,
@@ -195,7 +213,7 @@ def gridsearch(
         r = run.results
         typer.echo(
             f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "
-            f"({r['search']['grid_size'] or 'sampled'} candidates)"
+            f"({_candidates(r['search'])} candidates)"
         )
         typer.echo(
             f"  accuracy {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}   balanced "
@@ -303,6 +321,9 @@ def compare(
 ) -> int:
     """Leaderboard of runs: model, protocol, accuracy mean ± std, macro F1, fit time; bar chart.
 
+    Every run directory with a results.json (gridsearch, train-cnn) is listed; give folders of
+    runs (such as runs/) to list all runs in them.
+
     Examples
     --------
     * `featurelab compare runs/`
@@ -312,13 +333,15 @@ def compare(
     import os
 
     from ..compare import find_runs, format_leaderboard, leaderboard, plot_leaderboard
+    from ..io import check_writable
 
-    frame = leaderboard(runs)
     if chart is None:
         found = find_runs(runs)
         common = Path(os.path.commonpath([str(p.resolve()) for p in found]))
         chart = common if common not in [p.resolve() for p in found] else common.parent
         chart = chart / "leaderboard.png"
+    check_writable(chart)
+    frame = leaderboard(runs)
     path = plot_leaderboard(frame, chart)
     if json_lines:
         for row in frame.to_dict(orient="records"):

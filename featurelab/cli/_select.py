@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +10,7 @@ import typer
 from ..exceptions import ParameterError
 from ..models.registry import available_models
 from ._app import EXIT_OK, Jobs, OutDir, Quiet, Scheduler, Seed, app, show_progress
+from ._models import SplitDir, _command_line
 
 if TYPE_CHECKING:
     from ..selection import SelectionResult
@@ -41,6 +40,7 @@ def _parse_ks(text: str) -> list[int | None]:
 
 @app.command(no_args_is_help=True)
 def select(
+    ctx: typer.Context,
     table: Annotated[Path, typer.Argument(help="Feature table (.csv or .parquet).", show_default=False)],
     model: Annotated[str, typer.Option("--model", "-m", help=f"Ranking model: {_MODELS}.")] = "xgb",
     k: Annotated[int | None, typer.Option("--k", "-k", help="Select the top K features.", min=1)] = None,
@@ -56,6 +56,7 @@ def select(
     cv: Annotated[
         int, typer.Option("--cv", help="Outer folds (stratified; grouped for segment tables).")
     ] = 5,
+    split_dir: SplitDir = None,
     downstream: Annotated[
         str | None,
         typer.Option(
@@ -78,7 +79,7 @@ def select(
         ),
     ] = 100,
     seed: Seed = 42,
-    jobs: Jobs = 1,
+    jobs: Jobs = 0,
     scheduler: Scheduler = None,
     group: Annotated[
         str,
@@ -97,7 +98,9 @@ def select(
     The run directory (--out, default runs/TIMESTAMP-select-MODEL) holds ranking.csv (feature,
     mean_abs_shap, std_abs_shap over folds, selected_frac = stability, rank), selected.txt (use as
     `featurelab gridsearch --features-file selected.txt`), curve.csv, fold_scores.csv,
-    shap_bar.png, shap_beeswarm.png, accuracy_vs_k.png and selection.json.
+    shap_bar.png, shap_beeswarm.png, accuracy_vs_k.png and selection.json. It is written
+    atomically (its folder is checked before the work starts; an interrupted run leaves none), and
+    the results do not depend on --jobs.
 
     For example:
 
@@ -108,25 +111,30 @@ def select(
     * `featurelab select features_30_sec.csv -m xgb --downstream svm`
     """
     from ..distributed import dask_backend
-    from ..selection import select_features
+    from ..models.data import load_dataset
+    from ..models.rundir import RunWriter
+    from ..selection import select_features, write_selection_run
 
-    with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
-        result = select_features(
-            table,
-            model,
-            k=k,
-            threshold=threshold,
-            cv=cv,
-            ks=_parse_ks(ks),
-            downstream=downstream,
-            background=background,
-            seed=seed,
-            n_jobs=-1 if jobs in (0, -1) else jobs,
-            group=None if group == "none" else group,
-            progress=show_progress(quiet),
-        )
-    command = shlex.join(["featurelab", *sys.argv[1:]]) if sys.argv else None
-    run_dir = result.write(out, command=command)
+    k_values = _parse_ks(ks)
+    dataset = load_dataset(table, group=None if group == "none" else group)
+    command = _command_line(ctx)
+    with RunWriter.start(out, name=f"select-{model}") as run:
+        with dask_backend(scheduler, n_workers=jobs if jobs > 1 else None):
+            result = select_features(
+                dataset,
+                model,
+                k=k,
+                threshold=threshold,
+                cv=cv,
+                split_dir=split_dir,
+                ks=k_values,
+                downstream=downstream,
+                background=background,
+                seed=seed,
+                n_jobs=jobs,
+                progress=show_progress(quiet),
+            )
+        run_dir = write_selection_run(result, run, command=command)
     if not quiet:
         typer.echo(
             f"{result.model} SHAP ranking, {result.protocol}; {len(result.selected)} features "

@@ -8,6 +8,8 @@ Public API
 - :func:`make_cv`, :func:`iter_outer_splits`, :class:`Protocol` -- evaluation protocols.
 - :func:`evaluate`, :class:`EvaluationResult`, :func:`fit_final` -- nested evaluation.
 - :func:`gridsearch` -- evaluation + final model + run directory (``featurelab gridsearch``).
+- :class:`RunResults`, :func:`read_results`, :class:`RunWriter` -- the run contract: the results
+  every run writes and the atomic run-directory writer (see :mod:`featurelab.models.rundir`).
 - :func:`save_model`, :func:`load_model`, :class:`SavedModel` -- skops/joblib model files.
 - :class:`SignedLogTransformer`, :class:`LabelEncodingClassifier` -- featurelab's estimators.
 

@@ -11,6 +11,8 @@ from .registry import (
     make_model,
     register_model,
 )
+from .results import RunResults
+from .rundir import RunWriter, read_results
 from .runner import GridSearchRun, gridsearch
 from .splits import Protocol, iter_outer_splits, make_cv
 
@@ -22,6 +24,8 @@ __all__ = [
     "LabelEncodingClassifier",
     "ModelSpec",
     "Protocol",
+    "RunResults",
+    "RunWriter",
     "SavedModel",
     "SignedLogTransformer",
     "available_models",
@@ -36,6 +40,7 @@ __all__ = [
     "load_model",
     "make_cv",
     "make_model",
+    "read_results",
     "register_model",
     "save_model",
 ]

@@ -158,23 +158,29 @@ def merge_config(base: SearchConfig, overrides: Mapping[str, Any]) -> SearchConf
     return config
 
 
+def check_search(search: Any) -> None:
+    """Raise :class:`ParameterError` unless ``search`` is one of :data:`SEARCH_METHODS`."""
+    if search not in SEARCH_METHODS:
+        raise ParameterError(f"search must be one of {', '.join(SEARCH_METHODS)}. Got {search!r} instead.")
+
+
 def _validate(config: SearchConfig) -> None:
-    if config.search not in SEARCH_METHODS:
-        raise ParameterError(
-            f"search must be one of {', '.join(SEARCH_METHODS)}. Got {config.search!r} instead."
-        )
+    from numbers import Integral, Real
+
+    from .._validation import StrOptions, check_scalar, validate_params
+
+    check_search(config.search)
+    validate_params(
+        {"class_weight": config.class_weight},
+        {"class_weight": [StrOptions({"balanced"}), dict, None]},
+        caller="the search configuration",
+    )
     for key, low in (("n_iter", 1), ("cv", 2), ("repeats", 1), ("inner_cv", 2)):
-        value = getattr(config, key)
-        if not isinstance(value, int) or isinstance(value, bool) or value < low:
-            raise ParameterError(f"{key} must be an integer >= {low}. Got {value!r} instead.")
-    if config.test_size is not None and not (0.0 < float(config.test_size) < 1.0):
-        raise ParameterError(f"test_size must be a fraction in (0, 1). Got {config.test_size!r} instead.")
+        check_scalar(getattr(config, key), key, Integral, min_val=low)
+    bounds = dict(min_val=0, max_val=1, include_boundaries="neither", allow_none=True)
+    check_scalar(config.test_size, "test_size", Real, **bounds)
     if config.test_size is not None and config.split_dir is not None:
         raise ParameterError("test_size and split_dir are exclusive protocols; choose one.")
-    if config.class_weight not in (None, "balanced") and not isinstance(config.class_weight, dict):
-        raise ParameterError(
-            f"class_weight must be 'balanced', a mapping or null. Got {config.class_weight!r}."
-        )
 
 
 def resolve_grid(grid: Any, *, search: str) -> Any:

@@ -30,6 +30,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._validation import Interval, Real, StrOptions, validate_params
 from ..exceptions import ParameterError
 
 __all__ = ["SignedLogTransformer", "LabelEncodingClassifier"]
@@ -70,6 +71,11 @@ class SignedLogTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator
            [ 0.2 , 13.82]])
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        "columns": [str, "array-like", None],
+        "scale": [Interval(Real, 0, None, closed="neither")],
+    }
+
     def __init__(self, columns: str | Sequence[str | int] | None = "*_var", scale: float = 1e-8):
         self.columns = columns
         self.scale = scale
@@ -87,9 +93,7 @@ class SignedLogTransformer(OneToOneFeatureMixin, TransformerMixin, BaseEstimator
         -------
         self : SignedLogTransformer
         """
-        scale = self.scale
-        if not (isinstance(scale, (int, float)) and np.isfinite(scale) and scale > 0):
-            raise ParameterError(f"scale must be a positive number. Got {self.scale!r} instead.")
+        validate_params(self.get_params(), self._parameter_constraints, caller=type(self).__name__)
         validate_data(self, X, reset=True, ensure_all_finite="allow-nan")
         self.mask_ = self._column_mask()
         return self
@@ -178,6 +182,11 @@ class LabelEncodingClassifier(ClassifierMixin, BaseEstimator):
     array(['low', 'high'], dtype='<U4')
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        "estimator": "no_validation",
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
+
     def __init__(self, estimator: Any, *, class_weight: dict | str | None = None):
         self.estimator = estimator
         self.class_weight = class_weight
@@ -197,6 +206,9 @@ class LabelEncodingClassifier(ClassifierMixin, BaseEstimator):
         -------
         self : LabelEncodingClassifier
         """
+        validate_params(
+            {"class_weight": self.class_weight}, self._parameter_constraints, caller=type(self).__name__
+        )
         if y is None:
             raise ValueError(f"{type(self).__name__} requires y to be passed, but the target y is None.")
         y = column_or_1d(y, warn=True)

@@ -13,17 +13,20 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._json import to_jsonable
 from .._version import __version__
 from ..exceptions import ParameterError
-from ..progress import ProgressBar
+from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
+from ..progress import ProgressBar, ProgressOption
 from .config import grid_size
 from .registry import default_grid, get_model_spec, make_model
+from .results import SCORE_KEYS, RunResults
+from .scoring import METRICS, aggregate_tracks, confusion, per_class_metrics, score_fold, summarize_scores
 
 if TYPE_CHECKING:  # pandas is imported when used, so that `import featurelab.models` stays light
     import pandas as pd
@@ -33,6 +36,8 @@ if TYPE_CHECKING:  # pandas is imported when used, so that `import featurelab.mo
     from .splits import Protocol
 
 __all__ = ["FoldResult", "EvaluationResult", "evaluate", "fit_final", "aggregate_tracks"]
+
+# aggregate_tracks lives in featurelab.models.scoring; it is re-exported here for existing callers.
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +166,7 @@ class EvaluationResult:
         -------
         np.ndarray [shape=(n_classes, n_classes), dtype=int]
         """
-        from sklearn.metrics import confusion_matrix
-
-        y_true, y_pred = self._pooled(level)
-        return confusion_matrix(y_true, y_pred, labels=self.classes)
+        return confusion(*self._pooled(level), self.classes)
 
     def _pooled(self, level: str) -> tuple[np.ndarray, np.ndarray]:
         if level == "track":
@@ -182,14 +184,7 @@ class EvaluationResult:
 
     def per_class(self, level: str = "row") -> dict[str, dict[str, float]]:
         """Precision, recall, F1 and support of each class over the pooled outer test sets."""
-        from sklearn.metrics import precision_recall_fscore_support
-
-        y_true, y_pred = self._pooled(level)
-        p, r, f, s = precision_recall_fscore_support(y_true, y_pred, labels=self.classes, zero_division=0)
-        return {
-            label: {"precision": float(p[i]), "recall": float(r[i]), "f1": float(f[i]), "support": int(s[i])}
-            for i, label in enumerate(self.classes)
-        }
+        return per_class_metrics(*self._pooled(level), self.classes)
 
     def fold_frame(self) -> pd.DataFrame:
         """Tabulate the scores, one row per outer split."""
@@ -197,16 +192,20 @@ class EvaluationResult:
 
         return pd.DataFrame([f.scores() for f in self.folds])
 
-    def summary(self) -> dict[str, Any]:
-        """Build the ``results.json`` dictionary (see ``MODELS_CONTRACT.md``)."""
+    def to_results(self) -> RunResults:
+        """Build the run's results (the ``results.json`` of :mod:`featurelab.models.rundir`)."""
         from datetime import datetime, timezone
 
         segment = self.dataset.is_segment_table
         n_tracks = sum(f.n_test_tracks for f in self.folds)
-        out: dict[str, Any] = {
-            "model": self.model,
-            "protocol": self.protocol.describe(),
-            "protocol_settings": {
+        folds = [f.scores() for f in self.folds]
+        keys = [*METRICS, *(f"track_{key}" for key in METRICS)] if segment else METRICS
+        scores = {key: None for key in SCORE_KEYS} | summarize_scores(folds, keys)
+        times = summarize_scores(folds, ["fit_time"])
+        return RunResults(
+            model=self.model,
+            protocol=self.protocol.describe(),
+            protocol_settings={
                 "kind": self.protocol.kind,
                 "cv": self.protocol.n_splits,
                 "repeats": self.protocol.repeats,
@@ -215,87 +214,37 @@ class EvaluationResult:
                 "grouped": self.protocol.grouped,
                 "nested": True,
             },
-            "search": self.settings,
-            "table": self.dataset.source,
-            "n_samples": self.dataset.n_samples,
-            "n_tracks": int(len(np.unique(self.dataset.track_ids))),
-            "n_features": len(self.dataset.feature_names),
-            "n_classes": len(self.classes),
-            "classes": list(self.classes),
-            "is_segment_table": segment,
-        }
-        for key in ("accuracy", "balanced_accuracy", "f1_macro"):
-            out[f"{key}_mean"] = self.mean(key)
-            out[f"{key}_std"] = self.std(key)
-        for key in ("track_accuracy", "track_balanced_accuracy", "track_f1_macro"):
-            out[f"{key}_mean"] = self.mean(key) if segment else None
-            out[f"{key}_std"] = self.std(key) if segment else None
-        out.update(
-            fit_time_mean=self.mean("fit_time"),
-            fit_time_std=self.std("fit_time"),
+            search=self.settings,
+            table=self.dataset.source,
+            n_samples=self.dataset.n_samples,
+            n_tracks=int(len(np.unique(self.dataset.track_ids))),
+            n_features=len(self.dataset.feature_names),
+            n_classes=len(self.classes),
+            classes=list(self.classes),
+            is_segment_table=segment,
+            scores=scores,
+            fit_time_mean=times["fit_time_mean"],
+            fit_time_std=times["fit_time_std"],
             predict_time_per_track=float(sum(f.predict_time for f in self.folds) / max(n_tracks, 1)),
             best_params=[f.best_params for f in self.folds],
-            fold_scores=[f.scores() for f in self.folds],
+            fold_scores=folds,
             per_class=self.per_class("row"),
             confusion_matrix=self.confusion_matrix("row").tolist(),
-        )
-        if segment:
-            out["track_per_class"] = self.per_class("track")
-            out["track_confusion_matrix"] = self.confusion_matrix("track").tolist()
-        out.update(
+            track_per_class=self.per_class("track") if segment else None,
+            track_confusion_matrix=self.confusion_matrix("track").tolist() if segment else None,
             seed=self.settings.get("seed"),
             featurelab_version=__version__,
             created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
             command=None,
         )
-        return out
 
-
-def aggregate_tracks(
-    proba: np.ndarray, classes: np.ndarray | list[str], tracks: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Average segment probabilities per track.
-
-    Parameters
-    ----------
-    proba : np.ndarray [shape=(n_segments, n_classes)]
-        Segment probabilities, columns in the order of ``classes``.
-    classes : array-like [shape=(n_classes,)]
-        Labels of the columns.
-    tracks : np.ndarray [shape=(n_segments,)]
-        Track of each segment.
-
-    Returns
-    -------
-    track_names : np.ndarray [shape=(n_tracks,)]
-        Tracks in order of first appearance.
-    track_proba : np.ndarray [shape=(n_tracks, n_classes)]
-        Mean probabilities.
-    """
-    import pandas as pd
-
-    frame = pd.DataFrame(np.asarray(proba, dtype=float), columns=list(classes))
-    frame["__track"] = np.asarray(tracks)
-    mean = frame.groupby("__track", sort=False).mean()
-    return mean.index.to_numpy(), mean.to_numpy()
-
-
-def _scores(y_true: np.ndarray, y_pred: np.ndarray, classes: list[str]) -> tuple[float, float, float]:
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # classes absent from a small test fold
-        return (
-            float(accuracy_score(y_true, y_pred)),
-            float(balanced_accuracy_score(y_true, y_pred)),
-            float(f1_score(y_true, y_pred, labels=classes, average="macro", zero_division=0)),
-        )
+    def summary(self) -> dict[str, Any]:
+        """Build the ``results.json`` dictionary (see :mod:`featurelab.models.rundir`)."""
+        return self.to_results().to_dict()
 
 
 def _settings(model: str, grid: Any, **kwargs: Any) -> dict[str, Any]:
-    from .search import _jsonable
-
-    return {"model": model, "grid": _jsonable(grid), "grid_size": grid_size(grid), **_jsonable(kwargs)}
+    return {"model": model, "grid": to_jsonable(grid), "grid_size": grid_size(grid), **to_jsonable(kwargs)}
 
 
 def evaluate(
@@ -311,9 +260,9 @@ def evaluate(
     inner_cv: int = 3,
     n_iter: int = 20,
     seed: int = 42,
-    n_jobs: int = 1,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     class_weight: Any = None,
-    progress: bool = False,
+    progress: ProgressOption = None,
     log_var: bool = False,
     scoring: str = "accuracy",
     params: dict[str, Any] | None = None,
@@ -347,12 +296,15 @@ def evaluate(
         Candidates of a random search.
     seed : int
         Base seed: same seed, same results.
-    n_jobs : int
-        Parallel fits of the search (models themselves run single-threaded).
+    n_jobs : int or None
+        Parallel fits of the search (models themselves run single-threaded); -1, 0 or ``None``
+        (the default): all usable cores (:func:`featurelab.parallel.resolve_n_jobs`). The
+        results do not depend on it.
     class_weight : "balanced", dict or None
         Class weighting.
-    progress : bool
-        Show a progress bar on stderr.
+    progress : bool, None or callable
+        Progress bar on stderr: ``None`` (the default) shows it on a terminal or in a notebook;
+        ``True``/``False`` always/never; a callable ``f(done, total)`` gets the counts instead.
     log_var : bool
         Log-compress the ``*_var`` columns inside the pipeline.
     scoring : str
@@ -384,6 +336,7 @@ def evaluate(
     from .data import Dataset, load_dataset
     from .splits import Protocol, iter_outer_splits, split_membership
 
+    n_jobs = resolve_n_jobs(n_jobs)
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset, group=group)
     get_model_spec(model)
@@ -534,43 +487,40 @@ def _score_split(
     test: np.ndarray,
     classes: list[str],
 ) -> FoldResult:
-    import pandas as pd
-
     estimator = outcome.estimator
     start = time.perf_counter()
     proba = estimator.predict_proba(dataset.X.iloc[test])
     predict_time = time.perf_counter() - start
-    model_classes = np.asarray(estimator.classes_)
-    y_pred = model_classes[np.argmax(proba, axis=1)]
-    y_true = dataset.y[test]
-    acc, bacc, f1 = _scores(y_true, y_pred, classes)
     tracks = dataset.track_ids[test]
-    result = FoldResult(
+    scored = score_fold(
+        proba,
+        estimator.classes_,
+        dataset.y[test],
+        tracks=tracks if dataset.is_segment_table else None,
+        classes=classes,
+    )
+    scores = scored.scores
+    return FoldResult(
         repeat=repeat,
         fold=fold,
         n_train=len(train),
         n_test=len(test),
-        accuracy=acc,
-        balanced_accuracy=bacc,
-        f1_macro=f1,
+        accuracy=scores["accuracy"],
+        balanced_accuracy=scores["balanced_accuracy"],
+        f1_macro=scores["f1_macro"],
         fit_time=outcome.fit_time,
         predict_time=predict_time,
         n_test_tracks=int(len(np.unique(tracks))),
         best_params=outcome.best_params,
         best_inner_score=outcome.best_score,
         test_index=test,
-        y_pred=y_pred,
+        y_pred=scored.y_pred,
+        track_accuracy=scores.get("track_accuracy"),
+        track_balanced_accuracy=scores.get("track_balanced_accuracy"),
+        track_f1_macro=scores.get("track_f1_macro"),
+        tracks_true=scored.track_true,
+        tracks_pred=scored.track_pred,
     )
-    if dataset.is_segment_table:
-        names, track_proba = aggregate_tracks(proba, model_classes, tracks)
-        truth = pd.Series(y_true).groupby(tracks, sort=False).agg(lambda s: s.mode().iloc[0])
-        track_true = truth.loc[names].to_numpy()
-        track_pred = model_classes[np.argmax(track_proba, axis=1)]
-        result.track_accuracy, result.track_balanced_accuracy, result.track_f1_macro = _scores(
-            track_true, track_pred, classes
-        )
-        result.tracks_true, result.tracks_pred = track_true, track_pred
-    return result
 
 
 def fit_final(
@@ -582,7 +532,7 @@ def fit_final(
     inner_cv: int = 3,
     n_iter: int = 20,
     seed: int = 42,
-    n_jobs: int = 1,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     class_weight: Any = None,
     log_var: bool = False,
     scoring: str = "accuracy",
@@ -590,6 +540,9 @@ def fit_final(
     options: dict[str, Any] | None = None,
 ) -> SearchOutcome:
     """Run the search on all rows and refit the best model on all of them (the model to save).
+
+    Parameters are those of :func:`evaluate` (``n_jobs``: parallel fits of the search, all usable
+    cores by default).
 
     Returns
     -------
@@ -607,7 +560,7 @@ def fit_final(
         search=search,
         inner_cv=inner_cv,
         n_iter=n_iter,
-        n_jobs=n_jobs,
+        n_jobs=resolve_n_jobs(n_jobs),
         class_weight=class_weight,
         log_var=log_var,
         scoring=scoring,

@@ -8,6 +8,9 @@ Every factory returns a scikit-learn :class:`~sklearn.pipeline.Pipeline` whose l
 ``clf`` and which standardizes the features itself where the model needs it, so a search never fits
 anything outside its training folds. Grid parameters address the pipeline steps (``clf__C``).
 Default grids live in ``configs/<name>.yaml`` (see :mod:`featurelab.models.config`).
+
+The built-in models are the modules of :mod:`featurelab.models.zoo`, one per model (adding a model
+is one module there plus its grid); others can be added with :func:`register_model`.
 """
 
 from __future__ import annotations
@@ -58,8 +61,34 @@ class ModelSpec(Component):
         return import_object(self.factory)
 
 
+class ModelRegistry(Registry[ModelSpec]):
+    """The model registry: the built-in models of :mod:`featurelab.models.zoo` come first.
+
+    The zoo's modules are imported on the first lookup (not on import), so that importing this
+    module stays cheap; models registered by users follow the built-in ones.
+    """
+
+    _discovered = False
+
+    @property
+    def _items(self) -> dict[str, ModelSpec]:
+        if not self._discovered:
+            self._discovered = True
+            from .zoo import builtin_models
+
+            user = dict(self._store)
+            self._store.clear()
+            self._store.update({spec.name: spec for spec in builtin_models()})
+            self._store.update(user)
+        return self._store
+
+    @_items.setter
+    def _items(self, value: dict[str, ModelSpec]) -> None:
+        self._store = value
+
+
 #: The registered models (``--model`` names).
-MODELS: Registry[ModelSpec] = Registry("model")
+MODELS: ModelRegistry = ModelRegistry("model")
 
 
 def register_model(spec: ModelSpec, *, replace: bool = False) -> ModelSpec:
@@ -218,30 +247,3 @@ def final_estimator(model: Any) -> Any:
         else:
             break
     return current
-
-
-# ----------------------------------------------------------------------------- built-in models
-_F = "featurelab.models.zoo:"
-for _spec in (
-    ModelSpec("svm", "Support vector machine (standardized; RBF/linear kernels).", factory=_F + "make_svm"),
-    ModelSpec("logreg", "Multinomial logistic regression (standardized).", factory=_F + "make_logreg"),
-    ModelSpec("knn", "k nearest neighbours (standardized).", factory=_F + "make_knn"),
-    ModelSpec("rf", "Random forest.", factory=_F + "make_rf"),
-    ModelSpec("xgb", "XGBoost gradient-boosted trees.", factory=_F + "make_xgb", requires=("xgboost",)),
-    ModelSpec("lgbm", "LightGBM gradient-boosted trees.", factory=_F + "make_lgbm", requires=("lightgbm",)),
-    ModelSpec("mlp", "scikit-learn MLPClassifier (standardized, early stopping).", factory=_F + "make_mlp"),
-    ModelSpec(
-        "voting",
-        "Soft vote over member models (default svm,xgb,lgbm; SVM calibrated).",
-        factory=_F + "make_voting",
-    ),
-    ModelSpec(
-        "mlp_torch",
-        "PyTorch MLP on feature tables (needs the [nn] extra).",
-        factory="featurelab.nn.mlp:make_mlp_torch",
-        extra="nn",
-        requires=("torch",),
-    ),
-):
-    register_model(_spec)
-del _spec

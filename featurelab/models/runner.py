@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
+from ..progress import ProgressOption
 from .config import SearchConfig, load_model_config, merge_config, read_config_file
 
 __all__ = ["GridSearchRun", "gridsearch", "resolve_config"]
@@ -24,7 +26,7 @@ class GridSearchRun:
     run_dir : Path
         The run directory.
     results : dict
-        The ``results.json`` content.
+        The ``results.json`` content (:meth:`RunResults.to_dict`).
     evaluation : EvaluationResult
         Fold-level results.
     config : SearchConfig
@@ -74,12 +76,15 @@ def gridsearch(
     features_file: str | os.PathLike | None = None,
     save_model: bool = True,
     formats: tuple[str, ...] = ("skops", "joblib"),
-    n_jobs: int = 1,
-    progress: bool = False,
+    n_jobs: int | None = DEFAULT_N_JOBS,
+    progress: ProgressOption = None,
     command: str | None = None,
     **overrides: Any,
 ) -> GridSearchRun:
     """Nested evaluation of a model on a table, plus the final model, written to a run directory.
+
+    The run directory is written atomically (see :mod:`featurelab.models.rundir`): its destination
+    is checked before the evaluation starts, and a failed or interrupted run leaves none behind.
 
     Parameters
     ----------
@@ -90,7 +95,7 @@ def gridsearch(
     config : path, dict or None
         A configuration (see :mod:`featurelab.models.config`) overriding ``configs/<model>.yaml``.
     out : path or None
-        Run directory (default ``runs/<timestamp>-<model>``).
+        Run directory (default ``runs/<timestamp>-<model>``); a previous run there is replaced.
     features_file : path or None
         One feature column per line: restricts the features.
     save_model : bool
@@ -98,10 +103,12 @@ def gridsearch(
         ``model.json``).
     formats : tuple of {"skops", "joblib"}
         Model file formats.
-    n_jobs : int
-        Parallel fits of the searches.
-    progress : bool
-        Progress bar on stderr.
+    n_jobs : int or None
+        Parallel fits of the searches; -1, 0 or ``None`` (the default): all usable cores. The
+        results do not depend on it.
+    progress : bool, None or callable
+        Progress bar on stderr: ``None`` (the default) on a terminal or in a notebook;
+        ``True``/``False``; or a callable ``f(done, total)``.
     command : str or None
         The command line, recorded in ``results.json``.
     **overrides
@@ -114,12 +121,14 @@ def gridsearch(
     """
     import yaml
 
+    from .._json import to_jsonable
     from .data import load_dataset
     from .evaluate import evaluate, fit_final
     from .persist import save_model as _save
-    from .rundir import default_run_dir, plot_confusion_matrix, write_report_md, write_results_json
+    from .rundir import RunWriter
 
     cfg = resolve_config(model, config, **overrides)
+    n_jobs = resolve_n_jobs(n_jobs)
     dataset = load_dataset(table, features_file=features_file, group=cfg.group)
     common = dict(
         search=cfg.search,
@@ -133,87 +142,79 @@ def gridsearch(
         params=cfg.params,
         options=cfg.options,
     )
-    evaluation = evaluate(
-        dataset,
-        cfg.model,
-        cv=cfg.cv,
-        repeats=cfg.repeats,
-        test_size=cfg.test_size,
-        split_dir=cfg.split_dir,
-        seed=cfg.seed,
-        progress=progress,
-        **common,
-    )
-    results = evaluation.summary()
-    results["command"] = command
-    results["config"] = cfg.to_dict()
-    results["features_file"] = None if features_file is None else str(features_file)
-
-    run_dir = Path(out) if out is not None else default_run_dir(cfg.model)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(
-        yaml.safe_dump(_plain(cfg.to_dict()), sort_keys=False), encoding="utf-8"
-    )
-    cv_results = evaluation.cv_results
-    if cv_results is not None:
-        cv_results.to_csv(run_dir / "cv_results.csv", index=False)
-    else:
-        evaluation.fold_frame().to_csv(run_dir / "cv_results.csv", index=False)
-    evaluation.fold_frame().to_csv(run_dir / "folds.csv", index=False)
-    title = f"{cfg.model}: {results['protocol']}"
-    plot_confusion_matrix(
-        results["confusion_matrix"], evaluation.classes, run_dir / "confusion_matrix.png", title=title
-    )
-    if dataset.is_segment_table:
-        plot_confusion_matrix(
-            results["track_confusion_matrix"],
-            evaluation.classes,
-            run_dir / "track_confusion_matrix.png",
-            title=f"{title} (tracks)",
+    with RunWriter.start(out, name=cfg.model) as run:
+        evaluation = evaluate(
+            dataset,
+            cfg.model,
+            cv=cfg.cv,
+            repeats=cfg.repeats,
+            test_size=cfg.test_size,
+            split_dir=cfg.split_dir,
+            seed=cfg.seed,
+            progress=progress,
+            **common,
         )
+        results = evaluation.to_results()
+        results.command = command
+        results.update(
+            config=cfg.to_dict(),
+            features_file=None if features_file is None else str(features_file),
+        )
+        run.write_text("config.yaml", yaml.safe_dump(to_jsonable(cfg.to_dict()), sort_keys=False))
+        folds = evaluation.fold_frame()
+        run.write_csv("cv_results.csv", evaluation.cv_results if evaluation.cv_results is not None else folds)
+        run.write_csv("folds.csv", folds)
+        title = f"{cfg.model}: {results.protocol}"
+        run.plot_confusion_matrix(
+            "confusion_matrix.png", results.confusion_matrix, evaluation.classes, title=title
+        )
+        if dataset.is_segment_table:
+            run.plot_confusion_matrix(
+                "track_confusion_matrix.png",
+                results.track_confusion_matrix,
+                evaluation.classes,
+                title=f"{title} (tracks)",
+            )
 
-    final = None
-    if save_model:
-        final = fit_final(dataset, cfg.model, seed=cfg.seed, **common)
-        metadata = {
-            "model": cfg.model,
-            "best_params": final.best_params,
-            "inner_score": final.best_score,
-            "params": cfg.params,
-            "options": cfg.options,
-            "log_var": cfg.log_var,
-            "class_weight": cfg.class_weight,
-            "feature_names": dataset.feature_names,
-            "classes": [str(c) for c in final.estimator.classes_],
-            "extraction": dataset.extraction,
-            "is_segment_table": dataset.is_segment_table,
-            "training": {
-                "table": dataset.source,
-                "n_samples": dataset.n_samples,
-                "n_tracks": results["n_tracks"],
-                "protocol": results["protocol"],
-                "accuracy_mean": results["accuracy_mean"],
-                "accuracy_std": results["accuracy_std"],
-                "track_accuracy_mean": results.get("track_accuracy_mean"),
-                "seed": cfg.seed,
-            },
-            "created": results["created"],
-        }
-        written = _save(final.estimator, run_dir, metadata=metadata, formats=formats)
-        results["final_model"] = {
-            "best_params": final.best_params,
-            "inner_score": final.best_score,
-            "fit_time": final.fit_time,
-            "files": sorted(path.name for path in written.values()),
-        }
-    write_report_md(run_dir, results)
-    write_results_json(run_dir, results)
-    return GridSearchRun(run_dir=run_dir, results=results, evaluation=evaluation, config=cfg, final=final)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
+        final = None
+        if save_model:
+            final = fit_final(dataset, cfg.model, seed=cfg.seed, **common)
+            metadata = {
+                "model": cfg.model,
+                "best_params": final.best_params,
+                "inner_score": final.best_score,
+                "params": cfg.params,
+                "options": cfg.options,
+                "log_var": cfg.log_var,
+                "class_weight": cfg.class_weight,
+                "feature_names": dataset.feature_names,
+                "classes": [str(c) for c in final.estimator.classes_],
+                "extraction": dataset.extraction,
+                "is_segment_table": dataset.is_segment_table,
+                "training": {
+                    "table": dataset.source,
+                    "n_samples": dataset.n_samples,
+                    "n_tracks": results.n_tracks,
+                    "protocol": results.protocol,
+                    "accuracy_mean": results.get("accuracy_mean"),
+                    "accuracy_std": results.get("accuracy_std"),
+                    "track_accuracy_mean": results.get("track_accuracy_mean"),
+                    "seed": cfg.seed,
+                },
+                "created": results.created,
+            }
+            with run.writing() as folder:
+                written = _save(final.estimator, folder, metadata=metadata, formats=formats)
+            results.update(
+                final_model={
+                    "best_params": final.best_params,
+                    "inner_score": final.best_score,
+                    "fit_time": final.fit_time,
+                    "files": sorted(path.name for path in written.values()),
+                }
+            )
+        run.write_report_md(results)
+        run.write_results(results)
+    return GridSearchRun(
+        run_dir=run.target, results=results.to_dict(), evaluation=evaluation, config=cfg, final=final
+    )

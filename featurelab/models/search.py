@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,8 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._json import to_jsonable
 from ..exceptions import ParameterError
-from .config import SEARCH_METHODS, grid_size, resolve_grid
+from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
+from .config import check_search, grid_size, resolve_grid
 from .splits import check_n_splits, make_cv
 
 __all__ = ["make_search", "inner_splits", "SearchOutcome", "search_and_fit"]
@@ -25,7 +26,7 @@ def make_search(
     cv: Any = 3,
     n_iter: int = 20,
     seed: int | None = 0,
-    n_jobs: int = 1,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     scoring: str = "accuracy",
     refit: bool = True,
 ) -> Any:
@@ -49,8 +50,8 @@ def make_search(
         Candidates of a random search.
     seed : int or None
         Seed of random and halving search.
-    n_jobs : int
-        Parallel fits.
+    n_jobs : int or None
+        Parallel fits; -1, 0 or ``None`` (the default): all usable cores.
     scoring : str
         A scikit-learn scorer name.
     refit : bool
@@ -62,13 +63,12 @@ def make_search(
     """
     from sklearn.model_selection import GridSearchCV, RandomizedSearchCV
 
-    if search not in SEARCH_METHODS:
-        raise ParameterError(f"search must be one of {', '.join(SEARCH_METHODS)}. Got {search!r} instead.")
+    check_search(search)
     resolved = resolve_grid(grid, search=search)
     size = grid_size(grid)
     # A candidate that cannot be fitted (say k=21 neighbours for 18 rows) scores NaN, with a
     # FitFailedWarning, and the search goes on; if every candidate fails, the error is raised.
-    common = dict(scoring=scoring, cv=cv, n_jobs=n_jobs, refit=refit, error_score=np.nan)
+    common = dict(scoring=scoring, cv=cv, n_jobs=resolve_n_jobs(n_jobs), refit=refit, error_score=np.nan)
     if search == "grid":
         return GridSearchCV(estimator, resolved, **common)
     if search == "random":
@@ -154,7 +154,7 @@ def search_and_fit(
     inner_cv: int = 3,
     n_iter: int = 20,
     seed: int | None = 0,
-    n_jobs: int = 1,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     scoring: str = "accuracy",
     validation: np.ndarray | None = None,
     calibration: str = "temperature",
@@ -164,6 +164,8 @@ def search_and_fit(
     A model without ``predict_proba`` (the SVM) is then wrapped in a temperature-scaling
     :class:`~sklearn.calibration.CalibratedClassifierCV` fitted on group-aware folds, which keeps
     its predictions and adds probabilities. A grid of one candidate is fitted without a search.
+    ``n_jobs`` parallel fits of the search (all usable cores by default; results do not depend on
+    it).
 
     Returns
     -------
@@ -207,7 +209,7 @@ def search_and_fit(
         best_params = dict(searcher.best_params_)
         best_score = float(searcher.best_score_)
         frame = pd.DataFrame(searcher.cv_results_)
-        frame["params"] = [json.dumps(_jsonable(p), sort_keys=True) for p in frame["params"]]
+        frame["params"] = [json.dumps(to_jsonable(p), sort_keys=True) for p in frame["params"]]
         cv_results = frame
         best = (
             searcher.best_estimator_
@@ -222,7 +224,7 @@ def search_and_fit(
         best.fit(X, y)
     return SearchOutcome(
         estimator=best,
-        best_params=_jsonable(best_params),
+        best_params=to_jsonable(best_params),
         cv_results=cv_results,
         best_score=best_score,
         fit_time=time.perf_counter() - start,
@@ -233,18 +235,3 @@ def _single_candidate(grid: Any) -> dict[str, Any]:
     resolved = resolve_grid(grid, search="grid")
     sub = resolved[0] if isinstance(resolved, list) else resolved
     return {key: values[0] for key, values in dict(sub).items()}
-
-
-def _jsonable(value: Any) -> Any:
-    """Grid values as plain JSON types (numpy scalars -> Python, tuples -> lists)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    return repr(value)

@@ -93,10 +93,13 @@ def make_cv(n_splits: int = 5, *, groups: Any = None, seed: int | None = 0, stra
     -------
     StratifiedGroupKFold, GroupKFold, StratifiedKFold or KFold
     """
+    from numbers import Integral
+
     from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold
 
-    if not isinstance(n_splits, (int, np.integer)) or n_splits < 2:
-        raise ParameterError(f"n_splits must be an integer >= 2. Got {n_splits!r} instead.")
+    from .._validation import check_scalar
+
+    check_scalar(n_splits, "n_splits", Integral, min_val=2)
     if groups is not None:
         if stratify:
             return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)

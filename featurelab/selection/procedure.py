@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import numbers
 import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sklearn.base import clone
 
+from .._validation import Integral, Interval, check_scalar, validate_params
 from ..exceptions import ParameterError
-from ..progress import ProgressBar
+from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
+from ..progress import ProgressBar, ProgressOption
 from .result import SelectionResult
 from .selector import (
+    RULE_CONSTRAINTS,
     ShapSelector,
-    _check_positive_int,
     _check_rule,
     _own_class_values,
     _rank_order,
@@ -32,6 +33,13 @@ __all__ = ["select_features", "DEFAULT_KS"]
 #: Default k values of the accuracy-vs-k curve (``None`` = all features).
 DEFAULT_KS: tuple[int | None, ...] = (5, 10, 15, 20, 30, 40, None)
 
+_CONSTRAINTS: dict[str, list[Any]] = {
+    **RULE_CONSTRAINTS,
+    "cv": [Interval(Integral, 2, None, closed="left")],
+    "seed": [Integral],
+    "n_jobs": [Integral, None],
+}
+
 
 def _parse_ks(ks: Sequence[int | str | None], n_features: int) -> list[int]:
     if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence) or len(ks) == 0:
@@ -43,7 +51,7 @@ def _parse_ks(ks: Sequence[int | str | None], n_features: int) -> list[int]:
         if value is None or value == "all":
             out.add(n_features)
             continue
-        _check_positive_int(value, "Every k of ks")
+        check_scalar(value, "Every k of ks", Integral, min_val=1)
         out.add(min(int(value), n_features))
     return sorted(out)
 
@@ -67,15 +75,15 @@ def _build(model: Any, seed: int) -> Any:
 def _fold_scores(
     estimator: Any, X_test: pd.DataFrame, y_test: np.ndarray, tracks: np.ndarray | None
 ) -> tuple[float, float | None]:
+    """Accuracy of the test rows and, for segment tables, of the tracks (majority vote)."""
+    from ..models.scoring import vote_tracks
+
     y_pred = estimator.predict(X_test)
     accuracy = float(np.mean(y_pred == y_test))
     if tracks is None:
         return accuracy, None
-    import pandas as pd
-
-    votes = pd.crosstab(tracks, np.asarray(y_pred))  # tracks x predicted labels
-    truth = pd.Series(y_test, index=tracks).groupby(level=0).first()[votes.index]
-    return accuracy, float(np.mean(votes.idxmax(axis=1).to_numpy() == truth.to_numpy()))
+    _, track_true, track_pred = vote_tracks(y_test, y_pred, tracks)
+    return accuracy, float(np.mean(track_pred == track_true))
 
 
 def _run_fold(
@@ -129,13 +137,14 @@ def select_features(
     k: int | None = None,
     threshold: float | None = None,
     cv: int = 5,
+    split_dir: str | os.PathLike | None = None,
     ks: Sequence[int | str | None] = DEFAULT_KS,
     downstream: str | Any | None = None,
     background: int = 100,
     seed: int = 42,
-    n_jobs: int = 1,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     group: str | None = "auto",
-    progress: bool = False,
+    progress: ProgressOption = None,
 ) -> SelectionResult:
     """Rank features by SHAP inside every training fold and measure accuracy against k.
 
@@ -160,6 +169,9 @@ def select_features(
         within one standard error of the best (an optimistic choice, noted in the result).
     cv : int
         Outer folds (stratified; group-aware when the table has groups).
+    split_dir : path, str or None
+        Predefined ``train``/``valid``/``test`` lists instead of k-fold (a folder, or the built-in
+        ``"gtzan-filtered"``): one split, ranking on train+valid, curve scored on test.
     ks : sequence of int, "all" or None
         k values of the accuracy-vs-k curve (``None``/``"all"`` = every feature). ``k`` is added.
     downstream : str, estimator or None
@@ -169,13 +181,15 @@ def select_features(
         Background (and explained) rows of the model-agnostic explainer (SVM, kNN, ...).
     seed : int
         Seed of the folds, the models and the SHAP samples.
-    n_jobs : int
-        Folds computed in parallel processes (-1 or 0: all cores); each model uses one thread
-        there, and ``n_jobs`` threads in the final all-rows fit.
+    n_jobs : int or None
+        Folds computed in parallel processes; -1, 0 or ``None`` (the default): all usable cores
+        (:func:`featurelab.parallel.resolve_n_jobs`). Each model uses one thread there, and
+        ``n_jobs`` threads in the final all-rows fit. The results do not depend on it.
     group : "auto", "none", None or str
         Grouping of rows (see :func:`featurelab.models.load_dataset`).
-    progress : bool
-        Show a progress bar (on stderr).
+    progress : bool, None or callable
+        Progress bar on stderr: ``None`` (the default) on a terminal or in a notebook;
+        ``True``/``False``; or a callable ``f(done, total)``.
 
     Returns
     -------
@@ -203,11 +217,13 @@ def select_features(
     from ..models.data import Dataset, load_dataset
     from ..models.splits import Protocol, iter_outer_splits
 
+    validate_params(
+        {"k": k, "threshold": threshold, "cv": cv, "background": background, "seed": seed, "n_jobs": n_jobs},
+        _CONSTRAINTS,
+        caller="select_features",
+    )
     _check_rule(k, threshold)
-    _check_positive_int(background, "background")
-    _check_positive_int(cv, "cv")
-    if not isinstance(n_jobs, numbers.Integral) or isinstance(n_jobs, bool):
-        raise ParameterError(f"n_jobs must be an integer. Got {n_jobs!r} instead.")
+    jobs = resolve_n_jobs(n_jobs)
     if isinstance(model, str) or isinstance(downstream, str):
         from ..models.registry import get_model_spec
 
@@ -230,10 +246,14 @@ def select_features(
     curve_ks = _parse_ks(ks, n_features)
     if k is not None:
         curve_ks = sorted(set(curve_ks) | {min(k, n_features)})
-    protocol = Protocol(n_splits=int(cv), seed=seed, grouped=dataset.groups is not None)
+    protocol = Protocol(
+        n_splits=int(cv),
+        seed=seed,
+        split_dir=None if split_dir is None else str(split_dir),
+        grouped=dataset.groups is not None,
+    )
     splits = [(fold, train, test) for _, fold, train, test in iter_outer_splits(dataset, protocol)]
 
-    jobs = -1 if n_jobs == 0 else int(n_jobs)
     tasks = (
         delayed(_run_fold)(
             dataset,
@@ -302,7 +322,7 @@ def select_features(
         # ---- the model fitted on all rows, for the beeswarm plot
         final = _build(model, seed)
         if isinstance(model, str):
-            final.set_params(**_thread_params(final, max(1, jobs if jobs > 0 else os.cpu_count())))
+            final.set_params(**_thread_params(final, jobs))
         full = ShapSelector(final, background=background, random_state=seed)
         full.fit(dataset.X, dataset.y)
         bar.advance()

@@ -9,11 +9,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._json import to_jsonable
+from ..models.results import SCHEMA_VERSION
 from .selector import _import_shap
 
 if TYPE_CHECKING:  # pandas/matplotlib are imported when used
     import pandas as pd
     from matplotlib.figure import Figure
+
+    from ..models.rundir import RunWriter
 
 __all__ = ["SelectionResult", "write_selection_run"]
 
@@ -226,7 +230,9 @@ class SelectionResult:
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{key: _jsonable(value) for key, value in row.items()} for row in frame.to_dict(orient="records")]
+    return [
+        {key: to_jsonable(value) for key, value in row.items()} for row in frame.to_dict(orient="records")
+    ]
 
 
 def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
@@ -240,11 +246,11 @@ def _axes(ax: Any, figsize: tuple[float, float]) -> tuple[Figure, Any]:
 
 def write_selection_run(
     result: SelectionResult,
-    out: str | os.PathLike | None = None,
+    out: str | os.PathLike | RunWriter | None = None,
     *,
     command: str | None = None,
 ) -> Path:
-    """Write a ``featurelab select`` run directory.
+    """Write a ``featurelab select`` run directory (atomically, see :mod:`featurelab.models.rundir`).
 
     Files: ``ranking.csv`` (feature, mean_abs_shap, std_abs_shap, selected_frac, rank),
     ``selected.txt`` (one feature per line, usable as ``--features-file``), ``curve.csv`` (k,
@@ -255,8 +261,10 @@ def write_selection_run(
     ----------
     result : SelectionResult
         Output of :func:`select_features`.
-    out : path or None
-        Run directory (created); default ``runs/<timestamp>-select-<model>``.
+    out : path, RunWriter or None
+        Run directory (a previous run there is replaced); default
+        ``runs/<timestamp>-select-<model>``. A :class:`~featurelab.models.rundir.RunWriter`
+        started before the selection is written into and left for its caller to commit.
     command : str or None
         The command line, recorded in ``selection.json``.
 
@@ -265,20 +273,23 @@ def write_selection_run(
     Path
         The run directory.
     """
-    import json
+    from ..models.rundir import RunWriter
 
-    from ..io import atomic_path
-    from ..models.rundir import default_run_dir
+    if isinstance(out, RunWriter):
+        _write_files(result, out, command)
+        return out.target
+    with RunWriter.start(out, name=f"select-{result.model}") as run:
+        _write_files(result, run, command)
+    return run.target
 
-    run_dir = Path(out) if out is not None else default_run_dir(f"select-{result.model}")
-    run_dir.mkdir(parents=True, exist_ok=True)
+
+def _write_files(result: SelectionResult, run: RunWriter, command: str | None) -> None:
     for name, frame in (
         ("ranking.csv", result.ranking),
         ("curve.csv", result.curve),
         ("fold_scores.csv", result.fold_scores),
     ):
-        with atomic_path(run_dir / name) as tmp:
-            frame.to_csv(tmp, index=False, float_format="%.6g")
+        run.write_csv(name, frame, float_format="%.6g")
     rule = {
         "k": f"top {result.k}",
         "threshold": f"cumulative share {result.threshold}",
@@ -288,32 +299,13 @@ def write_selection_run(
         f"# featurelab select: {len(result.selected)} features by mean |SHAP| of "
         f"{result.model} ({result.protocol}; {rule})\n"
     )
-    with atomic_path(run_dir / "selected.txt") as tmp:
-        tmp.write_text(header + "".join(f"{name}\n" for name in result.selected), encoding="utf-8")
+    run.write_text("selected.txt", header + "".join(f"{name}\n" for name in result.selected))
     for name, fig in (
         ("shap_bar.png", result.plot_bar()),
         ("shap_beeswarm.png", result.plot_beeswarm()),
         ("accuracy_vs_k.png", result.plot_curve()),
     ):
-        with atomic_path(run_dir / name) as tmp:
-            fig.savefig(tmp, dpi=120, format="png")
+        run.save_figure(name, fig)
     summary = result.to_dict()
     summary["command"] = command
-    with atomic_path(run_dir / "selection.json") as tmp:
-        tmp.write_text(json.dumps(_jsonable(summary), indent=2) + "\n", encoding="utf-8")
-    return run_dir
-
-
-def _jsonable(value: Any) -> Any:
-    """JSON-safe copy: numpy scalars and arrays to Python, NaN/inf to ``None``."""
-    if isinstance(value, dict):
-        return {str(key): _jsonable(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(item) for item in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    if isinstance(value, Path):
-        return str(value)
-    return value
+    run.write_json("selection.json", {"schema_version": SCHEMA_VERSION, **summary})

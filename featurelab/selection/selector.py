@@ -11,7 +11,6 @@ kernels (about 20 s).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from typing import Any
 
@@ -21,6 +20,7 @@ from sklearn.feature_selection import SelectorMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._validation import Integral, Interval, Real, StrOptions, validate_params
 from ..exceptions import ParameterError
 
 __all__ = ["ShapSelector", "normalize_shap_values", "mean_abs_shap", "n_selected"]
@@ -170,25 +170,19 @@ def _rank_order(importances: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(importances), kind="stable")
 
 
+#: Constraints of the selection rule, shared by :class:`ShapSelector` and ``select_features``.
+RULE_CONSTRAINTS: dict[str, list[Any]] = {
+    "k": [Interval(Integral, 1, None, closed="left"), None],
+    "threshold": [Interval(Real, 0, 1, closed="right"), None],
+    "background": [Interval(Integral, 1, None, closed="left")],
+}
+
+
 def _check_rule(k: Any, threshold: Any) -> None:
     if k is not None and threshold is not None:
         raise ParameterError(
             f"Give k or threshold, not both. Got k={k!r} and threshold={threshold!r} instead."
         )
-    if k is not None and (not isinstance(k, numbers.Integral) or isinstance(k, bool) or k < 1):
-        raise ParameterError(f"k must be a positive integer or None. Got {k!r} instead.")
-    if threshold is not None and (
-        not isinstance(threshold, numbers.Real) or isinstance(threshold, bool) or not 0 < threshold <= 1
-    ):
-        raise ParameterError(f"threshold must be a number in (0, 1] or None. Got {threshold!r} instead.")
-
-
-def _check_positive_int(value: Any, name: str, allow_none: bool = False) -> None:
-    if allow_none and value is None:
-        return
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
-        extra = " or None" if allow_none else ""
-        raise ParameterError(f"{name} must be a positive integer{extra}. Got {value!r} instead.")
 
 
 def _is_tree_model(model: Any) -> bool:
@@ -309,6 +303,14 @@ class ShapSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
     (200, 3)
     """
 
+    _parameter_constraints: dict[str, list[Any]] = {
+        "estimator": "no_validation",
+        **RULE_CONSTRAINTS,
+        "explainer": [StrOptions(set(_EXPLAINERS))],
+        "max_samples": [Interval(Integral, 1, None, closed="left"), None],
+        "random_state": ["random_state"],
+    }
+
     def __init__(
         self,
         estimator: Any,
@@ -344,13 +346,9 @@ class ShapSelector(SelectorMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         self : ShapSelector
         """
+        params = {k: v for k, v in self.get_params(deep=False).items() if k != "estimator"}
+        validate_params(params, self._parameter_constraints, caller=type(self).__name__)
         _check_rule(self.k, self.threshold)
-        if self.explainer not in _EXPLAINERS:
-            raise ParameterError(
-                f"explainer must be one of {', '.join(_EXPLAINERS)}. Got {self.explainer!r} instead."
-            )
-        _check_positive_int(self.background, "background")
-        _check_positive_int(self.max_samples, "max_samples", allow_none=True)
         allow_nan = self.estimator.__sklearn_tags__().input_tags.allow_nan
         X_array, y = validate_data(
             self,
