@@ -4,6 +4,11 @@ The extraction driver hands each item's rows (``{column: value}`` per row) to a
 :class:`TableAssembler` in input order; it names the rows (``filename``: the item's name, or
 ``<stem>.<i><ext>`` for segment ``i``), adds the label and the manifest columns and hands the rows on
 in chunks of :data:`CHUNK_ROWS` -- to a :class:`~featurelab.table_writer.TableWriter`, or to a list.
+
+A table with augmented rows (``extract --augment``) also has an ``augmented`` column (0 for a
+file's own rows, ``c`` for its copy ``c``, named like the row it copies) and a ``group`` column (the
+manifest's group, else the file's track), so that every evaluation keeps a file's copies with it
+and trains on them only (:mod:`featurelab.models.splits`).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .datasets import AudioItem, segment_name
+from .datasets import AudioItem, segment_name, track_id
 from .settings import TableKind
 
 __all__ = ["TableAssembler", "CHUNK_ROWS"]
@@ -40,6 +45,9 @@ class TableAssembler:
         The feature-set names (the header of a table without rows).
     emit : callable
         Receives each finished chunk (a DataFrame of up to :data:`CHUNK_ROWS` rows), in order.
+    augmented : bool
+        The rows carry an ``augmented`` copy number (then the table has ``group`` and
+        ``augmented`` columns).
     """
 
     def __init__(
@@ -48,11 +56,13 @@ class TableAssembler:
         items: Sequence[AudioItem],
         feature_sets: Sequence[str],
         emit: Callable[[pd.DataFrame], None],
+        augmented: bool = False,
     ) -> None:
         self.kind = kind
         self.emit = emit
+        self.augmented = augmented
         self.manifest_cols = {
-            "group": any(item.group is not None for item in items),
+            "group": augmented or any(item.group is not None for item in items),
             "start": any(item.start is not None for item in items),
             "end": any(item.end is not None for item in items),
         }
@@ -111,22 +121,27 @@ class TableAssembler:
             from .features.schema import GTZAN_FEATURE_COLUMNS
 
             columns += list(GTZAN_FEATURE_COLUMNS)
-        columns.append("label")
+        columns = [c for c in columns if c != "augmented"] + ["label"]
         columns += [name for name, present in self.manifest_cols.items() if present]
+        if self.augmented:
+            columns.append("augmented")
         return pd.DataFrame(columns=columns)
 
     def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> pd.DataFrame:
         assert self.columns is not None
         names: list[str] = []
         owned: list[AudioItem] = []
-        for item, values in pending:
-            n_rows = len(values)
+        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
+        copies = values.pop("augmented").to_numpy().astype(np.int64) if self.augmented else None
+        for item, rows in pending:
+            n_rows = len(rows)
             if self.kind == "track":
                 names.extend([item.name] * n_rows)
             else:
-                names.extend(segment_name(item.name, i) for i in range(n_rows))
+                # copies follow the file's own rows, window by window: named like the window copied
+                own = n_rows if copies is None else int(np.count_nonzero(copies[len(names) :][:n_rows] == 0))
+                names.extend(segment_name(item.name, i % own) for i in range(n_rows))
             owned.extend([item] * n_rows)
-        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
         frame: dict[str, Any] = {
             "filename": names,
             "length": values.pop("length").to_numpy().astype(np.int64),
@@ -134,9 +149,11 @@ class TableAssembler:
         frame.update(values.items())
         frame["label"] = [item.label for item in owned]
         if self.manifest_cols["group"]:
-            frame["group"] = [item.group or "" for item in owned]
+            frame["group"] = [item.group or (track_id(item.name) if self.augmented else "") for item in owned]
         if self.manifest_cols["start"]:
             frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
         if self.manifest_cols["end"]:
             frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
+        if copies is not None:
+            frame["augmented"] = copies
         return pd.DataFrame(frame)

@@ -211,24 +211,14 @@ def process_item(
             if not isinstance(kind, str):  # an array product (featurelab.arrays)
                 out[kind] = kind.compute(y, sr, settings)
                 continue
-            if kind == "track":
-                rows = _compute_sets(sets, y[np.newaxis, :], sr)
-                for row in rows:
-                    row["length"] = len(y)
-            else:
-                assert settings.segment is not None
-                bounds = segment_bounds(
-                    len(y), sr, settings.segment, settings.segment_hop, settings.segment_mode
-                )
-                if not bounds:
-                    raise ValueError(
-                        f"shorter than one {settings.segment:g} s segment "
-                        f"({len(y) / sr:.3f} s): no segment rows"
-                    )
-                units = np.stack([y[a:b] for a, b in bounds])
-                rows = _compute_sets(sets, units, sr)
-                for row, (a, b) in zip(rows, bounds, strict=True):
-                    row["length"] = b - a
+            # The units of the rows (whole file, windows, short clips, augmented copies, loudness):
+            # featurelab.units; each row gets its extra columns ("length", "augmented").
+            from .units import table_units
+
+            rows = []
+            for units, extras in table_units(y, sr, settings, kind, name=item.name):
+                for row, extra in zip(_compute_sets(sets, units, sr), extras, strict=True):
+                    rows.append(row | extra)
             out[kind] = {"rows": rows, "error": None}
         except Exception as error:  # noqa: BLE001
             out[kind] = {"rows": [], "error": _describe_error(error)}
@@ -510,7 +500,9 @@ def extract_tables(
 def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> Any:
     from .assembly import TableAssembler
 
-    return TableAssembler(kind, plan.items, list(plan.settings.features), emit)
+    return TableAssembler(
+        kind, plan.items, list(plan.settings.features), emit, augmented=plan.settings.augment is not None
+    )
 
 
 def _result(

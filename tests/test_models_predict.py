@@ -61,7 +61,9 @@ def test_segments_are_soft_voted():
     assert predictions[1].to_dict() == {
         "path": "y.00001.wav",
         "top": [{"label": "c", "probability": 0.6}, {"label": "a", "probability": 0.2}],
+        "n_windows": 2,
     }
+    assert predictions[0].to_text().endswith("\t(3 windows)")
 
 
 @pytest.mark.parametrize(
