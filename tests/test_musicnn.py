@@ -135,15 +135,21 @@ def test_checkpoint_reader_rejects_corruption(tmp_path):
 # --- the port against the original TensorFlow outputs -----------------------------------------
 
 
-@pytest.mark.parametrize("model", MUSICNN_MODELS)
-@pytest.mark.parametrize("clip", ["melody", "drums", "chords"])
-def test_network_matches_tensorflow(ref, model, clip):
+def _layers_with_checked_tags(ref, model, clip):
+    """The port's layers on the reference mel of ``clip``, after checking its tags."""
     mel16 = ref[f"{clip}/mel16"]
     x = _frontend.patches(np.log10(10000 * mel16.astype(np.float32) + 1))
     out = _net_layers(model, x)
     expected_tags = ref[f"{clip}/{model}/taggram"]
     assert out["logits"].shape == expected_tags.shape == (mel16.shape[0] // 187, 50)
     assert_allclose(1 / (1 + np.exp(-out["logits"])), expected_tags, rtol=0, atol=ATOL)
+    return out
+
+
+@pytest.mark.parametrize("model", MUSICNN_MODELS)
+@pytest.mark.parametrize("clip", ["melody", "drums", "chords"])
+def test_network_matches_tensorflow(ref, model, clip):
+    out = _layers_with_checked_tags(ref, model, clip)
     for key in ("penultimate", "mean_pool", "max_pool"):
         assert_allclose(out[key], ref[f"{clip}/{model}/{key}"], rtol=ATOL, atol=ATOL, err_msg=key)
 
@@ -151,13 +157,8 @@ def test_network_matches_tensorflow(ref, model, clip):
 @pytest.mark.parametrize("model", VGG_MODELS)
 @pytest.mark.parametrize("clip", ["melody", "drums", "chords"])
 def test_vgg_matches_tensorflow(ref, model, clip):
-    mel16 = ref[f"{clip}/mel16"]
-    x = _frontend.patches(np.log10(10000 * mel16.astype(np.float32) + 1))
-    out = _net_layers(model, x)
-    expected_tags = ref[f"{clip}/{model}/taggram"]
-    n = mel16.shape[0] // 187
-    assert out["logits"].shape == expected_tags.shape == (n, 50)
-    assert_allclose(1 / (1 + np.exp(-out["logits"])), expected_tags, rtol=0, atol=ATOL)
+    out = _layers_with_checked_tags(ref, model, clip)
+    n = len(out["logits"])
     pool5 = ref[f"{clip}/{model}/pool5"]  # (patches, time 2, channels 128)
     assert out["pool5"].shape == (n, 2, 1, 128)
     assert_allclose(out["pool5"][:, :, 0], pool5, rtol=ATOL, atol=ATOL)
