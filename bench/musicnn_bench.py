@@ -11,7 +11,8 @@ Usage::
    that ``--sets`` needs, with ``n_threads`` torch threads; x realtime = audio seconds / compute
    seconds (resampling + mel + network). The first file is run once before timing (model load,
    librosa warm-up). The models take turns on each file, so a change of machine load hits them
-   alike: compare them by their ratios within one run.
+   alike: compare them by their ratios within one run. ``cpu_seconds`` (process CPU time) and
+   ``x_realtime_per_cpu_second`` depend less on what else runs on the machine.
 2. Tables: one table per model, with all three pooling statistics, from the timing loop; the
    ``gtzan`` table from ``featurelab.extraction.extract(..., features="gtzan")`` (cached in
    ``--out``).
@@ -61,11 +62,13 @@ def musicnn_tables(files, signals, models: list[str], n_threads: int) -> tuple[d
         run(model, *signals[0])  # warm-up: weights, librosa, torch
     rows: dict[str, list] = {model: [] for model in models}
     compute = dict.fromkeys(models, 0.0)
+    cpu = dict.fromkeys(models, 0.0)
     for path, (y, sr) in zip(files, signals, strict=True):
         for model in models:
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             feats = run(model, y, sr)
             compute[model] += time.perf_counter() - start
+            cpu[model] += time.process_time() - start_cpu
             rows[model].append({"filename": path.name, "length": len(y), **feats, "label": path.parent.name})
     audio = sum(len(y) / sr for y, sr in signals)
     speeds = [
@@ -76,6 +79,8 @@ def musicnn_tables(files, signals, models: list[str], n_threads: int) -> tuple[d
             "compute_seconds": round(compute[model], 2),
             "x_realtime": round(audio / compute[model], 2),
             "seconds_per_file": round(compute[model] / len(files), 3),
+            "cpu_seconds": round(cpu[model], 2),
+            "x_realtime_per_cpu_second": round(audio / cpu[model], 2),
         }
         for model in models
     ]
@@ -208,7 +213,8 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(json.dumps(results[-1]), flush=True)
             pd.DataFrame(results).to_csv(args.out / "accuracy.csv", index=False)
-    print(pd.DataFrame(results).to_string(index=False))
+    if results:
+        print(pd.DataFrame(results).to_string(index=False))
     print(json.dumps({"speeds": speeds, "env": env}, indent=2))
 
 
