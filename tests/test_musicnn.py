@@ -367,9 +367,9 @@ def test_threads_are_restored(clips):
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"sr": 0}, "sr must be a positive integer"),
-        ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"n_threads": 0}, "n_threads must be a positive integer"),
+        ({"sr": 0}, "sr must be an integer >= 1"),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"n_threads": 0}, "n_threads must be an integer >= 1 or None"),
         ({"model": "MSD_musicnn_big"}, "model must be one of MSD_musicnn, MTT_musicnn, MSD_vgg, MTT_vgg"),
     ],
 )

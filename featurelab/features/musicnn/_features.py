@@ -7,8 +7,7 @@ The embedding of each patch is pooled over the patches of a signal with the stat
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -68,29 +67,13 @@ def load_musicnn(model: str = "MSD_musicnn") -> nn.Module:
     return net
 
 
-@contextmanager
-def _torch_threads(n_threads: int | None) -> Iterator[None]:
-    import torch
-
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
 def _check_args(sr: int, batch_size: int, n_threads: int | None, model: str) -> None:
+    from ..._validation import Integral, check_scalar
+
     architecture(model)  # a clear error for an unknown model
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ParameterError(f"batch_size must be a positive integer. Got {batch_size!r} instead.")
-    if n_threads is not None and (not isinstance(n_threads, (int, np.integer)) or n_threads < 1):
-        raise ParameterError(f"n_threads must be a positive integer or None. Got {n_threads!r} instead.")
+    check_scalar(sr, "sr", Integral, min_val=1)
+    check_scalar(batch_size, "batch_size", Integral, min_val=1)
+    check_scalar(n_threads, "n_threads", Integral, min_val=1, allow_none=True)
 
 
 def _check_pool(pool: str | Sequence[str]) -> tuple[str, ...]:
@@ -109,11 +92,11 @@ def _check_pool(pool: str | Sequence[str]) -> tuple[str, ...]:
 
 def _run(x: np.ndarray, model: str, batch_size: int, n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
     """Tag probabilities ``(n, 50)`` and embeddings ``(n, 200 or 256)`` of log-mel patches ``x``."""
-    import torch
+    from ...nn._torch import torch_threads
 
     net = load_musicnn(model)
     probs, embs = [], []
-    with _torch_threads(n_threads), torch.inference_mode():
+    with torch_threads(n_threads) as torch, torch.inference_mode():
         for start in range(0, len(x), batch_size):
             logits, pen = net(torch.from_numpy(x[start : start + batch_size]))
             probs.append(torch.sigmoid(logits).numpy())
