@@ -14,7 +14,14 @@ short clips synthesized deterministically by :func:`synthesize_clips` (numpy onl
   ``cnn1-3``) again instead of the new ones (stale variables in its loop). So the features are
   taken from a run with ``config.BATCH_SIZE`` raised to cover the whole clip (one ``sess.run``),
   and its taggram is checked against the default batch-size-1 run;
+- ``<clip>/<model>/{taggram,pool5}`` for ``MSD_vgg`` and ``MTT_vgg``, the same way; ``pool5`` is the
+  last pooling map, shape (patches, 2, 128) (time, channels; its frequency axis has size 1), whose
+  flattening feeds the tag layer (the earlier, much larger pooling maps are left out to keep the
+  fixture small: pool5 depends on all of them);
 - ``meta``: a JSON string with the versions used.
+
+The vgg entries were added later by the same script; regenerating left every earlier array bit for
+bit as it was (only ``meta`` gained the two models), so the run is reproducible.
 
 How the stored fixture was produced (a scratch environment, never a project dependency)::
 
@@ -41,7 +48,7 @@ import numpy as np
 
 SR = 16000
 CLIPS = ("melody", "drums", "chords")
-MODELS = ("MSD_musicnn", "MTT_musicnn")
+MODELS = ("MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg")
 OUT = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "musicnn" / "reference.npz"
 
 
@@ -148,8 +155,14 @@ def main() -> None:
                     config.BATCH_SIZE = 1
                 np.testing.assert_allclose(taggram, taggram_b1, rtol=0, atol=1e-5)
                 arrays[f"{name}/{model}/taggram"] = taggram.astype(np.float32)
-                for key in ("penultimate", "mean_pool", "max_pool"):
-                    arrays[f"{name}/{model}/{key}"] = np.asarray(feats[key], dtype=np.float32)
+                if "vgg" in model:
+                    # the extractor squeezes (patches, 2, 1, 128), which drops the patch axis of a
+                    # one-patch clip: restore it
+                    pool5 = np.asarray(feats["pool5"], dtype=np.float32)
+                    arrays[f"{name}/{model}/pool5"] = pool5.reshape(len(taggram), 2, 128)
+                else:
+                    for key in ("penultimate", "mean_pool", "max_pool"):
+                        arrays[f"{name}/{model}/{key}"] = np.asarray(feats[key], dtype=np.float32)
                 print(name, model, taggram.shape, file=sys.stderr)
     meta = {
         "tensorflow": tf.__version__,

@@ -105,3 +105,62 @@ register_feature_set(
         install_hint=_MUSICNN_HINT,
     )
 )
+
+# The other published models of the musicnn wheel and pooled variants: one compute function,
+# told the model and the pooling statistics by ``defaults``.
+_POOLED = ("mean", "std", "max")
+for _name, _model, _pool, _description in (
+    (
+        "musicnn_vgg",
+        "MSD_vgg",
+        ("mean", "std"),
+        "musicnn's VGG-like baseline (MSD), run in PyTorch: mean/std over 3 s patches of the 256-d "
+        "flattened last pooling layer + 50 tag probabilities (562 columns, prefix musicnn_vgg_).",
+    ),
+    (
+        "musicnn_mtt_vgg",
+        "MTT_vgg",
+        ("mean", "std"),
+        "musicnn's VGG-like baseline (MagnaTagATune): 256-d embedding mean/std + 50 tag "
+        "probabilities (562 columns, prefix musicnn_mtt_vgg_).",
+    ),
+    (
+        "musicnn_pooled",
+        "MSD_musicnn",
+        _POOLED,
+        "The musicnn set with max pooling added: mean/std/max over 3 s patches of the 200-d "
+        "embedding + 50 tag probabilities (650 columns; its mean/std columns are musicnn's).",
+    ),
+    (
+        "musicnn_mtt_pooled",
+        "MTT_musicnn",
+        _POOLED,
+        "musicnn_mtt with max pooling added: 200-d embedding mean/std/max + 50 tag probabilities "
+        "(650 columns; its mean/std columns are musicnn_mtt's).",
+    ),
+    (
+        "musicnn_vgg_pooled",
+        "MSD_vgg",
+        _POOLED,
+        "musicnn_vgg with max pooling added: 256-d embedding mean/std/max + 50 tag probabilities "
+        "(818 columns; its mean/std columns are musicnn_vgg's).",
+    ),
+    (
+        "musicnn_mtt_vgg_pooled",
+        "MTT_vgg",
+        _POOLED,
+        "musicnn_mtt_vgg with max pooling added: 256-d embedding mean/std/max + 50 tag "
+        "probabilities (818 columns; its mean/std columns are musicnn_mtt_vgg's).",
+    ),
+):
+    register_feature_set(
+        FeatureSet(
+            name=_name,
+            description=_description,
+            compute="featurelab.features.musicnn:musicnn_features",
+            compute_batch="featurelab.features.musicnn:musicnn_features_batch",
+            requires=("torch", "musicnn"),
+            install_hint=_MUSICNN_HINT,
+            defaults={"model": _model, "pool": _pool},
+        )
+    )

@@ -1,10 +1,13 @@
-"""Feature-set functions: musicnn embeddings and tag probabilities summarised over 3 s patches."""
+"""Feature-set functions: musicnn embeddings and tag probabilities summarised over 3 s patches.
+
+The embedding of each patch is pooled over the patches of a signal with the statistics of ``pool``
+(``mean``, ``std``, ``max``; default mean and std); tag probabilities are always averaged.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -12,10 +15,12 @@ import numpy as np
 
 from ...exceptions import ParameterError
 from . import _frontend
-from ._weights import MODELS, load_weights, model_labels
+from ._weights import MODELS, architecture, load_weights, model_labels
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ._model import MusiCNN
+    from collections.abc import Sequence
+
+    from torch import nn
 
 __all__ = [
     "musicnn_features",
@@ -27,19 +32,34 @@ __all__ = [
     "load_musicnn",
 ]
 
-_PREFIX = {"MSD_musicnn": "musicnn", "MTT_musicnn": "musicnn_mtt"}
-N_EMBEDDING = 200
+#: Column prefix of each model's feature sets (no prefix is the start of another's columns).
+_PREFIX = {
+    "MSD_musicnn": "musicnn",
+    "MTT_musicnn": "musicnn_mtt",
+    "MSD_vgg": "musicnn_vgg",
+    "MTT_vgg": "musicnn_mtt_vgg",
+}
+#: Embedding size of each architecture: musicnn's penultimate dense layer, vgg's flattened pool5.
+_N_EMBEDDING = {"musicnn": 200, "vgg": 256}
+#: Pooling statistics over patches, in column order.
+_POOLS = {"mean": np.mean, "std": np.std, "max": np.max}
+DEFAULT_POOL = ("mean", "std")
 
 
 @lru_cache(maxsize=len(MODELS))
-def load_musicnn(model: str = "MSD_musicnn") -> MusiCNN:
-    """Load the PyTorch port of a published musicnn model with its weights, in eval mode.
+def load_musicnn(model: str = "MSD_musicnn") -> nn.Module:
+    """Load the PyTorch port of a published model (musicnn or vgg) with its weights, in eval mode.
 
     Loaded once per process (converted weights are cached on disk, see ``_weights``).
     """
-    from ._model import MusiCNN, tf_to_state_dict
+    if architecture(model) == "vgg":
+        from ._vgg import VGG as Net
+        from ._vgg import tf_to_state_dict
+    else:
+        from ._model import MusiCNN as Net
+        from ._model import tf_to_state_dict
 
-    net = MusiCNN()
+    net = Net()
     net.load_state_dict(tf_to_state_dict(load_weights(model)), strict=True)
     net.eval()
     for param in net.parameters():
@@ -47,37 +67,36 @@ def load_musicnn(model: str = "MSD_musicnn") -> MusiCNN:
     return net
 
 
-@contextmanager
-def _torch_threads(n_threads: int | None) -> Iterator[None]:
-    import torch
+def _check_args(sr: int, batch_size: int, n_threads: int | None, model: str) -> None:
+    from ..._validation import Integral, check_scalar
 
-    if n_threads is None:
-        yield
-        return
-    previous = torch.get_num_threads()
-    torch.set_num_threads(n_threads)
+    architecture(model)  # a clear error for an unknown model
+    check_scalar(sr, "sr", Integral, min_val=1)
+    check_scalar(batch_size, "batch_size", Integral, min_val=1)
+    check_scalar(n_threads, "n_threads", Integral, min_val=1, allow_none=True)
+
+
+def _check_pool(pool: str | Sequence[str]) -> tuple[str, ...]:
+    """Validate ``pool`` (``"mean,max"`` or a sequence); return its statistics in column order."""
     try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def _check_args(sr: int, batch_size: int, n_threads: int | None) -> None:
-    if not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ParameterError(f"batch_size must be a positive integer. Got {batch_size!r} instead.")
-    if n_threads is not None and (not isinstance(n_threads, (int, np.integer)) or n_threads < 1):
-        raise ParameterError(f"n_threads must be a positive integer or None. Got {n_threads!r} instead.")
+        names = [part.strip() for part in pool.split(",")] if isinstance(pool, str) else list(pool)
+    except TypeError:
+        names = []
+    valid = all(isinstance(name, str) and name in _POOLS for name in names)
+    if not names or not valid or len(set(names)) != len(names):
+        raise ParameterError(
+            f"pool must list one or more distinct statistics among {', '.join(_POOLS)}. Got {pool!r} instead."
+        )
+    return tuple(name for name in _POOLS if name in names)
 
 
 def _run(x: np.ndarray, model: str, batch_size: int, n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Tag probabilities ``(n, 50)`` and embeddings ``(n, 200)`` of log-mel patches ``x``."""
-    import torch
+    """Tag probabilities ``(n, 50)`` and embeddings ``(n, 200 or 256)`` of log-mel patches ``x``."""
+    from ...nn._torch import torch_threads
 
     net = load_musicnn(model)
     probs, embs = [], []
-    with _torch_threads(n_threads), torch.inference_mode():
+    with torch_threads(n_threads) as torch, torch.inference_mode():
         for start in range(0, len(x), batch_size):
             logits, pen = net(torch.from_numpy(x[start : start + batch_size]))
             probs.append(torch.sigmoid(logits).numpy())
@@ -93,7 +112,7 @@ def musicnn_predict(
     batch_size: int = 16,
     n_threads: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Taggram and penultimate embeddings of a signal, patch by patch, as musicnn's ``extractor``.
+    """Taggram and embeddings of a signal, patch by patch, as musicnn's ``extractor``.
 
     Parameters
     ----------
@@ -101,7 +120,7 @@ def musicnn_predict(
         Mono signal (resampled to 16 kHz inside with soxr_hq).
     sr : int
         Sample rate of ``y``.
-    model : {"MSD_musicnn", "MTT_musicnn"}
+    model : {"MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"}
         Which published model.
     batch_size : int
         Patches per forward pass.
@@ -113,17 +132,17 @@ def musicnn_predict(
     -------
     taggram : np.ndarray [shape=(n_patches, 50)]
         Sigmoid tag probabilities per 3 s patch (tag names: ``model_labels(model)``).
-    embeddings : np.ndarray [shape=(n_patches, 200)]
-        The penultimate layer (after its batch norm), musicnn's ``features["penultimate"]``.
+    embeddings : np.ndarray [shape=(n_patches, 200) or (n_patches, 256)]
+        The layer before the tag logits: for musicnn models the 200-d penultimate dense layer
+        (after its batch norm, the original's ``features["penultimate"]``); for vgg models the
+        flattened last pooling map (``features["pool5"]``, 2 time positions x 128 channels).
 
     Notes
     -----
     Patches are consecutive, non-overlapping 187-frame (2.99 s) windows; the remainder is dropped.
     A signal shorter than one patch is repeated to fill one (see ``_frontend``).
     """
-    _check_args(sr, batch_size, n_threads)
-    if model not in MODELS:
-        raise ParameterError(f"model must be one of {', '.join(MODELS)}. Got {model!r} instead.")
+    _check_args(sr, batch_size, n_threads, model)
     y = np.asarray(y, dtype=np.float32)
     if y.ndim != 1 or y.size == 0:
         raise ParameterError(f"y must be a non-empty 1-D signal. Got shape {y.shape} instead.")
@@ -135,10 +154,11 @@ def _slug(label: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_")
 
 
-@lru_cache(maxsize=len(MODELS))
-def _columns(model: str) -> tuple[str, ...]:
+@lru_cache(maxsize=4 * len(MODELS))
+def _columns(model: str, pool: tuple[str, ...]) -> tuple[str, ...]:
     prefix = _PREFIX[model]
-    emb = [f"{prefix}_emb{i:03d}_{stat}" for i in range(N_EMBEDDING) for stat in ("mean", "std")]
+    n_emb = _N_EMBEDDING[architecture(model)]
+    emb = [f"{prefix}_emb{i:03d}_{stat}" for i in range(n_emb) for stat in pool]
     tags = [f"{prefix}_tag_{_slug(label)}" for label in model_labels(model)]
     columns = tuple(emb + tags)
     if len(set(columns)) != len(columns):  # pragma: no cover - guards the tag slugs
@@ -146,50 +166,45 @@ def _columns(model: str) -> tuple[str, ...]:
     return columns
 
 
-def musicnn_columns(model: str = "MSD_musicnn") -> list[str]:
-    """Column names of the ``musicnn`` (``MSD_musicnn``) or ``musicnn_mtt`` feature set.
+def musicnn_columns(model: str = "MSD_musicnn", pool: str | Sequence[str] = DEFAULT_POOL) -> list[str]:
+    """Column names of the feature set of ``model`` with the pooling statistics ``pool``.
 
-    ``<prefix>_emb000_mean, <prefix>_emb000_std, ..., <prefix>_emb199_std`` (mean and standard
-    deviation over patches of the 200-d penultimate embedding), then ``<prefix>_tag_<tag>`` for the
-    50 tags (mean probability over patches; tag names lower-cased, non-alphanumerics -> ``_``,
-    e.g. ``musicnn_tag_hip_hop``), with ``<prefix>`` ``musicnn`` or ``musicnn_mtt``.
+    ``<prefix>_emb000_<stat>, ..., <prefix>_emb<d-1>_<stat>`` (the statistics of ``pool`` over
+    patches, in the order mean, std, max, of each dimension of the d-dimensional embedding: 200 for
+    musicnn, 256 for vgg models), then ``<prefix>_tag_<tag>`` for the 50 tags (mean probability
+    over patches; tag names lower-cased, non-alphanumerics -> ``_``, e.g. ``musicnn_tag_hip_hop``).
+    ``<prefix>`` is ``musicnn`` (MSD_musicnn), ``musicnn_mtt`` (MTT_musicnn), ``musicnn_vgg``
+    (MSD_vgg) or ``musicnn_mtt_vgg`` (MTT_vgg).
+
+    Examples
+    --------
+    >>> musicnn_columns()[:3]  # doctest: +SKIP
+    ['musicnn_emb000_mean', 'musicnn_emb000_std', 'musicnn_emb001_mean']
+    >>> len(musicnn_columns("MSD_vgg", pool="mean,std,max"))  # doctest: +SKIP
+    818
     """
-    if model not in MODELS:
-        raise ParameterError(f"model must be one of {', '.join(MODELS)}. Got {model!r} instead.")
-    return list(_columns(model))
+    architecture(model)
+    return list(_columns(model, _check_pool(pool)))
 
 
-def _summarise(taggram: np.ndarray, emb: np.ndarray, model: str) -> dict[str, float]:
-    stats = np.stack([emb.mean(axis=0), emb.std(axis=0)], axis=1).ravel()
+def _summarise(taggram: np.ndarray, emb: np.ndarray, model: str, pool: tuple[str, ...]) -> dict[str, float]:
+    stats = np.stack([_POOLS[stat](emb, axis=0) for stat in pool], axis=1).ravel()
     values = np.concatenate([stats, taggram.mean(axis=0)]).astype(np.float64)
-    return dict(zip(_columns(model), values.tolist(), strict=True))
-
-
-def _features(y: np.ndarray, sr: int, model: str, batch_size: int, n_threads: int | None) -> dict[str, float]:
-    taggram, emb = musicnn_predict(y, sr, model=model, batch_size=batch_size, n_threads=n_threads)
-    return _summarise(taggram, emb, model)
-
-
-def _features_batch(
-    Y: np.ndarray, sr: int, model: str, batch_size: int, n_threads: int | None
-) -> list[Mapping[str, float]]:
-    _check_args(sr, batch_size, n_threads)
-    Y = np.asarray(Y, dtype=np.float32)
-    if Y.ndim != 2 or Y.shape[1] == 0:
-        raise ParameterError(f"Y must be a 2-D array of equal-length signals. Got shape {Y.shape} instead.")
-    if len(Y) == 0:
-        return []
-    reps = _frontend.log_mel(_frontend.to_16k(Y, sr))  # (n, t, 96)
-    per_row = [_frontend.patches(rep) for rep in reps]
-    taggram, emb = _run(np.concatenate(per_row), model, batch_size, n_threads)
-    bounds = np.cumsum([0] + [len(p) for p in per_row])
-    return [_summarise(taggram[a:b], emb[a:b], model) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    return dict(zip(_columns(model, pool), values.tolist(), strict=True))
 
 
 def musicnn_features(
-    y: np.ndarray, sr: int, *, batch_size: int = 16, n_threads: int | None = None
+    y: np.ndarray,
+    sr: int,
+    *,
+    model: str = "MSD_musicnn",
+    pool: str | Sequence[str] = DEFAULT_POOL,
+    batch_size: int = 16,
+    n_threads: int | None = None,
 ) -> dict[str, float]:
-    """Compute the ``musicnn`` set: MSD-trained musicnn embedding statistics and tag probabilities.
+    """Compute a musicnn feature set: embedding statistics over 3 s patches and tag probabilities.
+
+    With the defaults this is the ``musicnn`` set (MSD-trained musicnn, mean and std).
 
     Parameters
     ----------
@@ -197,6 +212,11 @@ def musicnn_features(
         Mono float signal, any length (shorter than 3 s is repeated to one patch).
     sr : int
         Sample rate of ``y`` (resampled to 16 kHz inside).
+    model : {"MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"}
+        Which published model (see :func:`musicnn_predict` for its embedding).
+    pool : str or sequence of str
+        Statistics of the embedding over patches, among ``"mean"``, ``"std"`` and ``"max"``
+        (``"mean,std,max"`` or a sequence); columns always follow the order mean, std, max.
     batch_size : int
         Patches per forward pass.
     n_threads : int or None
@@ -205,8 +225,9 @@ def musicnn_features(
     Returns
     -------
     features : dict of str to float
-        450 columns, see :func:`musicnn_columns`: ``musicnn_emb000_mean`` ... ``musicnn_emb199_std``
-        (the std is 0 for a single patch) then ``musicnn_tag_rock`` ... ``musicnn_tag_happy``.
+        ``d * len(pool) + 50`` columns, see :func:`musicnn_columns`. With the defaults 450:
+        ``musicnn_emb000_mean`` ... ``musicnn_emb199_std`` (the std is 0 for a single patch) then
+        ``musicnn_tag_rock`` ... ``musicnn_tag_happy``.
 
     Examples
     --------
@@ -216,30 +237,65 @@ def musicnn_features(
     >>> feats = musicnn_features(y, sr)  # doctest: +SKIP
     >>> len(feats), 0 <= feats["musicnn_tag_rock"] <= 1  # doctest: +SKIP
     (450, True)
+    >>> len(musicnn_features(y, sr, model="MSD_vgg", pool="mean,std,max"))  # doctest: +SKIP
+    818
     """
-    return _features(y, sr, "MSD_musicnn", batch_size, n_threads)
+    pool = _check_pool(pool)
+    taggram, emb = musicnn_predict(y, sr, model=model, batch_size=batch_size, n_threads=n_threads)
+    return _summarise(taggram, emb, model, pool)
+
+
+def musicnn_features_batch(
+    Y: np.ndarray,
+    sr: int,
+    *,
+    model: str = "MSD_musicnn",
+    pool: str | Sequence[str] = DEFAULT_POOL,
+    batch_size: int = 16,
+    n_threads: int | None = None,
+) -> list[Mapping[str, float]]:
+    """Compute :func:`musicnn_features` for each row of ``Y`` [shape=(n_signals, n)], batched."""
+    _check_args(sr, batch_size, n_threads, model)
+    pool = _check_pool(pool)
+    Y = np.asarray(Y, dtype=np.float32)
+    if Y.ndim != 2 or Y.shape[1] == 0:
+        raise ParameterError(f"Y must be a 2-D array of equal-length signals. Got shape {Y.shape} instead.")
+    if len(Y) == 0:
+        return []
+    reps = _frontend.log_mel(_frontend.to_16k(Y, sr))  # (n, t, 96)
+    per_row = [_frontend.patches(rep) for rep in reps]
+    taggram, emb = _run(np.concatenate(per_row), model, batch_size, n_threads)
+    bounds = np.cumsum([0] + [len(p) for p in per_row])
+    return [
+        _summarise(taggram[a:b], emb[a:b], model, pool) for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
 
 
 def musicnn_mtt_features(
-    y: np.ndarray, sr: int, *, batch_size: int = 16, n_threads: int | None = None
+    y: np.ndarray,
+    sr: int,
+    *,
+    pool: str | Sequence[str] = DEFAULT_POOL,
+    batch_size: int = 16,
+    n_threads: int | None = None,
 ) -> dict[str, float]:
     """Compute the ``musicnn_mtt`` set: :func:`musicnn_features` with the MagnaTagATune model.
 
     Columns are prefixed ``musicnn_mtt_`` (tags: ``musicnn_mtt_tag_guitar`` ...
     ``musicnn_mtt_tag_choral``).
     """
-    return _features(y, sr, "MTT_musicnn", batch_size, n_threads)
-
-
-def musicnn_features_batch(
-    Y: np.ndarray, sr: int, *, batch_size: int = 16, n_threads: int | None = None
-) -> list[Mapping[str, float]]:
-    """Compute :func:`musicnn_features` for each row of ``Y`` [shape=(n_signals, n)], batched."""
-    return _features_batch(Y, sr, "MSD_musicnn", batch_size, n_threads)
+    return musicnn_features(y, sr, model="MTT_musicnn", pool=pool, batch_size=batch_size, n_threads=n_threads)
 
 
 def musicnn_mtt_features_batch(
-    Y: np.ndarray, sr: int, *, batch_size: int = 16, n_threads: int | None = None
+    Y: np.ndarray,
+    sr: int,
+    *,
+    pool: str | Sequence[str] = DEFAULT_POOL,
+    batch_size: int = 16,
+    n_threads: int | None = None,
 ) -> list[Mapping[str, float]]:
     """Compute :func:`musicnn_mtt_features` for each row of ``Y`` [shape=(n_signals, n)]."""
-    return _features_batch(Y, sr, "MTT_musicnn", batch_size, n_threads)
+    return musicnn_features_batch(
+        Y, sr, model="MTT_musicnn", pool=pool, batch_size=batch_size, n_threads=n_threads
+    )

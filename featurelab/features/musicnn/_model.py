@@ -141,6 +141,25 @@ def _bn_state(prefix: str, weights: Mapping[str, np.ndarray], tf_name: str) -> d
     }
 
 
+def _conv2d_state(prefix: str, weights: Mapping[str, np.ndarray], tf_name: str) -> dict:
+    # TF HWIO (time, freq, in, out) -> torch OIHW (out, in, time, freq)
+    return {
+        f"{prefix}.weight": weights[f"{tf_name}/kernel"].transpose(3, 2, 0, 1),
+        f"{prefix}.bias": weights[f"{tf_name}/bias"],
+    }
+
+
+def _dense_state(prefix: str, weights: Mapping[str, np.ndarray], tf_name: str) -> dict:
+    # TF (in, out) -> torch (out, in)
+    return {f"{prefix}.weight": weights[f"{tf_name}/kernel"].T, f"{prefix}.bias": weights[f"{tf_name}/bias"]}
+
+
+def _to_tensors(state: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    return {
+        key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)) for key, value in state.items()
+    }
+
+
 def tf_to_state_dict(weights: Mapping[str, np.ndarray]) -> dict[str, torch.Tensor]:
     """Map musicnn's TF variable names and layouts to :class:`MusiCNN`'s state dict.
 
@@ -152,31 +171,22 @@ def tf_to_state_dict(weights: Mapping[str, np.ndarray]) -> dict[str, torch.Tenso
     state: dict[str, np.ndarray] = {}
     state.update(_bn_state("bn_input", weights, "batch_normalization"))
 
-    def conv2d(prefix: str, tf_name: str) -> None:
-        # TF HWIO (time, freq, in, out) -> torch OIHW (out, in, time, freq)
-        state[f"{prefix}.weight"] = weights[f"{tf_name}/kernel"].transpose(3, 2, 0, 1)
-        state[f"{prefix}.bias"] = weights[f"{tf_name}/bias"]
-
     def conv1d(prefix: str, tf_name: str) -> None:
         # TF (time, features, 1, out) -> torch (out, features, time)
         state[f"{prefix}.weight"] = weights[f"{tf_name}/kernel"][:, :, 0, :].transpose(2, 1, 0)
         state[f"{prefix}.bias"] = weights[f"{tf_name}/bias"]
 
     for i in range(2):
-        conv2d(f"timbral.{i}", f"conv2d_{i}" if i else "conv2d")
+        state.update(_conv2d_state(f"timbral.{i}", weights, f"conv2d_{i}" if i else "conv2d"))
         state.update(_bn_state(f"bn_timbral.{i}", weights, f"batch_normalization_{i + 1}"))
     for i in range(3):
-        conv2d(f"temporal.{i}", f"conv2d_{i + 2}")
+        state.update(_conv2d_state(f"temporal.{i}", weights, f"conv2d_{i + 2}"))
         state.update(_bn_state(f"bn_temporal.{i}", weights, f"batch_normalization_{i + 3}"))
     for i in range(3):
         conv1d(f"midend.{i}", f"conv2d_{i + 5}")
         state.update(_bn_state(f"bn_midend.{i}", weights, f"batch_normalization_{i + 6}"))
     state.update(_bn_state("bn_pool", weights, "batch_normalization_9"))
-    state["dense.weight"] = weights["dense/kernel"].T
-    state["dense.bias"] = weights["dense/bias"]
+    state.update(_dense_state("dense", weights, "dense"))
     state.update(_bn_state("bn_dense", weights, "batch_normalization_10"))
-    state["output.weight"] = weights["dense_1/kernel"].T
-    state["output.bias"] = weights["dense_1/bias"]
-    return {
-        key: torch.from_numpy(np.ascontiguousarray(value, dtype=np.float32)) for key, value in state.items()
-    }
+    state.update(_dense_state("output", weights, "dense_1"))
+    return _to_tensors(state)

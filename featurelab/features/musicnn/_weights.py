@@ -23,20 +23,51 @@ from ...exceptions import ModelFileError, ParameterError
 from ...io import atomic_path
 from ._checkpoint import read_checkpoint
 
-__all__ = ["MODELS", "INSTALL_HINT", "cache_dir", "load_weights", "model_labels", "weights_dir"]
+__all__ = [
+    "MODELS",
+    "INSTALL_HINT",
+    "architecture",
+    "cache_dir",
+    "load_weights",
+    "model_labels",
+    "weights_dir",
+]
 
 #: Published musicnn models this port supports -> training data.
-MODELS = {"MSD_musicnn": "Million Song Dataset", "MTT_musicnn": "MagnaTagATune"}
+MODELS = {
+    "MSD_musicnn": "Million Song Dataset",
+    "MTT_musicnn": "MagnaTagATune",
+    "MSD_vgg": "Million Song Dataset",
+    "MTT_vgg": "MagnaTagATune",
+}
 INSTALL_HINT = "pip install --no-deps musicnn==0.1.0"
 _FORMAT = "v1"
-_LAYERS = (
-    [f"batch_normalization{'_' + str(i) if i else ''}" for i in range(11)],
-    [f"conv2d{'_' + str(i) if i else ''}" for i in range(8)] + ["dense", "dense_1"],
-)
-_VARIABLES = frozenset(
-    [f"{bn}/{v}" for bn in _LAYERS[0] for v in ("gamma", "beta", "moving_mean", "moving_variance")]
-    + [f"{layer}/{v}" for layer in _LAYERS[1] for v in ("kernel", "bias")]
-)
+
+
+def _tf_names(base: str, n: int) -> list[str]:
+    """TF's automatic layer names: ``base``, ``base_1``, ..., ``base_<n-1>``."""
+    return [f"{base}_{i}" if i else base for i in range(n)]
+
+
+def _variables(n_batch_norms: int, layers: list[str]) -> frozenset[str]:
+    stats = ("gamma", "beta", "moving_mean", "moving_variance")
+    return frozenset(
+        [f"{bn}/{v}" for bn in _tf_names("batch_normalization", n_batch_norms) for v in stats]
+        + [f"{layer}/{v}" for layer in layers for v in ("kernel", "bias")]
+    )
+
+
+#: Inference variables of each architecture (``model.split("_")[1]``); optimizer slots are left out.
+_VARIABLES = {
+    "musicnn": _variables(11, _tf_names("conv2d", 8) + _tf_names("dense", 2)),
+    "vgg": _variables(6, [f"{i}CNN" for i in range(1, 6)] + ["dense"]),
+}
+
+
+def architecture(model: str) -> str:
+    """``"musicnn"`` or ``"vgg"``: the network of a published model (after checking its name)."""
+    _check_model(model)
+    return model.split("_", 1)[1]
 
 
 def _check_model(model: str) -> None:
@@ -98,7 +129,7 @@ def load_weights(model: str = "MSD_musicnn", *, use_cache: bool = True) -> dict[
 
     Parameters
     ----------
-    model : {"MSD_musicnn", "MTT_musicnn"}
+    model : {"MSD_musicnn", "MTT_musicnn", "MSD_vgg", "MTT_vgg"}
         Which published model.
     use_cache : bool
         Read/write the converted ``.npz`` in :func:`cache_dir`; otherwise always convert.
@@ -106,21 +137,22 @@ def load_weights(model: str = "MSD_musicnn", *, use_cache: bool = True) -> dict[
     Returns
     -------
     weights : dict of str to np.ndarray
-        64 arrays (convolution kernels and biases, dense layers, batch-norm statistics);
-        optimizer slots are left out.
+        64 arrays for a musicnn model, 36 for a vgg one (convolution kernels and biases, dense
+        layers, batch-norm statistics); optimizer slots are left out.
     """
     folder = weights_dir(model)
+    variables = _VARIABLES[architecture(model)]
     path = cache_dir() / f"{model}-musicnn{_version()}-{_FORMAT}.npz"
     if use_cache and path.is_file():
         try:
             with np.load(path, allow_pickle=False) as npz:
                 weights = {name: npz[name] for name in npz.files}
-            if set(weights) == _VARIABLES:
+            if set(weights) == variables:
                 return weights
         except (OSError, ValueError, zipfile.BadZipFile):
             pass  # corrupt or partial cache: convert again below
-    weights = read_checkpoint(f"{folder}{os.sep}", _VARIABLES)
-    missing = _VARIABLES - set(weights)
+    weights = read_checkpoint(f"{folder}{os.sep}", variables)
+    missing = variables - set(weights)
     if missing:
         raise ModelFileError(
             f"The musicnn checkpoint in {folder} lacks {len(missing)} variables "
