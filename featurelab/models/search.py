@@ -178,8 +178,8 @@ def search_and_fit(
     :class:`~sklearn.calibration.CalibratedClassifierCV` fitted on group-aware folds, which keeps
     its predictions and adds probabilities. A grid of one candidate is fitted without a search.
     ``n_jobs`` parallel fits of the search (all usable cores by default; results do not depend on
-    it). ``augmented`` rows (with ``tracks``, the track of each row) are never validated on, in
-    the search and in the calibration folds alike.
+    it). ``augmented`` rows (with ``tracks``, the track of each row) are never validated on in the
+    search; the calibration folds, which must partition the rows, keep them with their track.
 
     Returns
     -------
@@ -239,9 +239,11 @@ def search_and_fit(
             else (clone(estimator).set_params(**best_params))
         )
     if needs_calibration:
-        calib_splits = inner_splits(
-            y, groups, n_splits=min(inner_cv, 3), seed=seed, augmented=augmented, tracks=tracks
-        )
+        # Calibration folds must partition the rows (cross_val_predict): copies stay with their
+        # track (no copy of a held-out track trains); the temperature never changes a prediction.
+        copies = augmented is not None and bool(augmented.any())
+        calib_groups = tracks if copies and tracks is not None else groups
+        calib_splits = inner_splits(y, calib_groups, n_splits=min(inner_cv, 3), seed=seed)
         best = with_probabilities(best, method=calibration, cv=calib_splits)
         best.fit(X, y)
     elif size is not None and size <= 1:

@@ -9,13 +9,12 @@ time spans of a log-mel batch.
 
 from __future__ import annotations
 
-import contextlib
-import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...augment import seeded_global_rngs
 from ...exceptions import ParameterError
 from .._torch import TORCH_INSTALL_HINT, import_torch
 
@@ -26,24 +25,6 @@ __all__ = ["AugmentHook", "WaveAugmenter", "seeded_global_rngs", "spec_augment"]
 
 #: ``on_augment(kind, fold, rows)``: ``kind`` is ``"wave"`` or ``"spec"``, ``rows`` segment rows.
 AugmentHook = Callable[[str, int, np.ndarray], None]
-
-
-@contextlib.contextmanager
-def seeded_global_rngs(seed: int) -> Iterator[None]:
-    """Seed Python's and numpy's *global* random generators for one block, then restore them.
-
-    ``audiomentations`` draws from the global generators; this makes its output a function of
-    ``seed`` without leaving the caller's random streams changed.
-    """
-    py_state = random.getstate()
-    np_state = np.random.get_state()
-    try:
-        random.seed(seed)
-        np.random.seed(seed % (2**32))
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 class WaveAugmenter:
