@@ -147,3 +147,17 @@ def test_an_old_model_pt_run_fails_with_one_line_naming_the_version(tmp_path, ca
     assert main(["predict", str(old), str(tmp_path / "song.wav")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "Retrain it with `featurelab train-cnn --save-model`" in err
+
+
+def test_destination_is_checked_before_training(tmp_path, monkeypatch):
+    from featurelab.exceptions import ParameterError
+    from featurelab.nn.cnn import evaluate, train_cnn
+
+    def fail(*args, **kwargs):
+        raise AssertionError("evaluated although the destination is unusable")
+
+    monkeypatch.setattr(evaluate, "evaluate_cnn", fail)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(ParameterError, match="exists and is not a folder"):
+        train_cnn(tmp_path, out=blocker)

@@ -16,12 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ...parallel import DEFAULT_N_JOBS
-from ...progress import ProgressOption
-
 if TYPE_CHECKING:  # pragma: no cover
     from ...models.rundir import RunWriter
-    from .config import CNNConfig
     from .evaluate import CNNRun
 
 __all__ = ["plot_curves", "train_cnn", "write_cnn_run", "model_metadata"]
@@ -162,16 +158,9 @@ def train_cnn(
     source: str | os.PathLike,
     *,
     out: str | os.PathLike | None = None,
-    cv: int = 5,
-    split_dir: str | os.PathLike | None = None,
-    config: CNNConfig | None = None,
-    cache: str | os.PathLike | None = None,
-    n_jobs: int | None = DEFAULT_N_JOBS,
     save_model: bool = False,
     formats: tuple[str, ...] = ("skops", "joblib"),
-    progress: ProgressOption = None,
-    command: str | None = None,
-    **kwargs: Any,
+    **options: Any,
 ) -> CNNRun:
     """Evaluate the CNN on an audio corpus and write a run directory (``featurelab train-cnn``).
 
@@ -184,12 +173,13 @@ def train_cnn(
         A folder in the GTZAN layout ``<root>/<label>/<file>`` or a manifest CSV.
     out : path or None
         Run directory (default ``runs/<timestamp>-cnn``); a previous run there is replaced.
-    cv, split_dir, config, cache, n_jobs, save_model, progress, command
-        See :func:`~featurelab.nn.cnn.evaluate_cnn`.
+    save_model : bool
+        Also train (or keep) a final model and save it with :func:`featurelab.models.save_model`.
     formats : tuple of {"skops", "joblib"}
-        Model file formats (``save_model``).
-    **kwargs
-        ``augmenter``, ``on_augment`` (see :func:`~featurelab.nn.cnn.evaluate_cnn`).
+        Model file formats.
+    **options
+        ``cv``, ``split_dir``, ``config``, ``cache``, ``n_jobs``, ``progress``, ``augmenter``,
+        ``on_augment``, ``command``: see :func:`~featurelab.nn.cnn.evaluate_cnn`.
 
     Returns
     -------
@@ -208,18 +198,7 @@ def train_cnn(
     from .evaluate import evaluate_cnn
 
     with RunWriter.start(out, name="cnn") as writer:
-        run = evaluate_cnn(
-            source,
-            cv=cv,
-            split_dir=split_dir,
-            config=config,
-            cache=cache,
-            n_jobs=n_jobs,
-            save_model=save_model,
-            progress=progress,
-            command=command,
-            **kwargs,
-        )
+        run = evaluate_cnn(source, save_model=save_model, **options)
         write_cnn_run(run, writer, formats=formats)
     run.run_dir = writer.target
     return run
