@@ -11,7 +11,10 @@ the numbers do not depend on ``n_jobs`` or on the machine's thread count.
 
 A product is a small frozen dataclass with ``name``, ``version``, ``compute(y, sr, settings)`` and
 ``cache_description(settings)``; :data:`ARRAY_PRODUCTS` lists them by name. :class:`LogMel` makes
-the CNN's input: :func:`log_mel` of each segment, in dB relative to the segment's peak.
+the CNN's input: :func:`log_mel` (the one implementation of featurelab's log-mel spectrograms) of
+each segment, in dB relative to the segment's peak. A model trained on a product records it
+(:meth:`LogMel.to_dict`, read back with :func:`array_product`) beside its
+:class:`~featurelab.settings.ExtractionSettings`, so ``featurelab predict`` recomputes its inputs.
 
 Examples
 --------
@@ -39,7 +42,7 @@ from .parallel import DEFAULT_N_JOBS
 from .progress import ProgressOption
 from .settings import ExtractionSettings
 
-__all__ = ["ARRAY_PRODUCTS", "ArrayResult", "LogMel", "extract_arrays", "log_mel"]
+__all__ = ["ARRAY_PRODUCTS", "ArrayResult", "LogMel", "array_product", "extract_arrays", "log_mel"]
 
 #: Columns of the segment table of :class:`ArrayResult`.
 SEGMENT_COLUMNS = ("filename", "label", "group", "path", "start", "end")
@@ -143,6 +146,16 @@ class LogMel:
                 f"sr={settings.sr}). Got {settings.segment!r} s instead."
             )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"product": "logmel", "version": ..., **parameters}`` (read by :func:`array_product`).
+
+        Examples
+        --------
+        >>> LogMel(n_mels=64).to_dict()
+        {'product': 'logmel', 'version': '1', 'n_mels': 64, 'n_fft': 2048, 'hop_length': 512, 'top_db': 80.0}
+        """
+        return {"product": self.name, "version": self.version, **dataclasses.asdict(self)}
+
     def cache_description(self, settings: ExtractionSettings) -> dict[str, Any]:
         """Return the part of a cache key that describes this product under ``settings``."""
         return {
@@ -174,13 +187,54 @@ class LogMel:
             )
         # All segments of a file in one call, as the CNN's inputs always were: a stack of another
         # size can round differently in float32 (the mel projection is one BLAS product).
-        units = np.stack([y[a:b] for a, b in bounds])
-        array = log_mel(units, sr=sr, **dataclasses.asdict(self))
+        array = self.transform(np.stack([y[a:b] for a, b in bounds]), sr)
         return {"array": array, "bounds": [[a, b] for a, b in bounds], "error": None}
+
+    def transform(self, segments: np.ndarray, sr: int) -> np.ndarray:
+        """Return :func:`log_mel` of equal-length ``segments`` (shape ``(..., n)``) with these parameters."""
+        return log_mel(segments, sr=sr, **dataclasses.asdict(self))
 
 
 #: Array products by name (``extract_arrays(product=NAME)``).
 ARRAY_PRODUCTS: dict[str, type[LogMel]] = {LogMel.name: LogMel}
+
+
+def array_product(data: Mapping[str, Any]) -> LogMel:
+    """Rebuild a product from :meth:`LogMel.to_dict` (such as a saved model's ``inputs``).
+
+    Raises
+    ------
+    ParameterError
+        An unknown product, a product of another version (its numbers would differ), or invalid
+        parameters.
+
+    Examples
+    --------
+    >>> array_product(LogMel(n_mels=64).to_dict()) == LogMel(n_mels=64)
+    True
+    """
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"An array product must be a JSON object. Got {data!r} instead.")
+    name = data.get("product")
+    if name not in ARRAY_PRODUCTS:
+        raise ParameterError(
+            f"product must be one of {', '.join(ARRAY_PRODUCTS)}. Got {name!r} instead; a newer "
+            "featurelab may know it."
+        )
+    kind = ARRAY_PRODUCTS[name]
+    if str(data.get("version")) != kind.version:
+        raise ParameterError(
+            f"The {name} product of version {data.get('version')!r} cannot be recomputed: this "
+            f"featurelab computes version {kind.version}."
+        )
+    names = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(data) - names - {"product", "version"})
+    if unknown:
+        raise ParameterError(f"{name} parameters must be among {', '.join(sorted(names))}. Got {unknown}.")
+    try:
+        return kind(**{key: data[key] for key in names if key in data})
+    except TypeError as error:  # pragma: no cover - every field has a default
+        raise ParameterError(f"Invalid {name} parameters: {error}") from None
 
 
 @dataclass
