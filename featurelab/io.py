@@ -124,8 +124,7 @@ def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.nd
         info = sf.info(str(path))
     except Exception as sf_error:  # noqa: BLE001 - libsndfile raises a variety of types
         if path.suffix.lower() in _SNDFILE_EXTENSIONS:
-            reason = str(sf_error).strip() or type(sf_error).__name__
-            raise AudioLoadError(path, f"not a readable audio file ({reason})") from sf_error
+            raise AudioLoadError(path, _unreadable_reason(path, sf_error)) from sf_error
         return _decode_fallback(path, offset=offset, duration=duration, first_error=sf_error)
     if info.samplerate <= 0:
         raise AudioLoadError(path, f"invalid sample rate {info.samplerate} in header")
@@ -136,8 +135,33 @@ def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.nd
     try:
         data, file_sr = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as error:  # noqa: BLE001
-        raise AudioLoadError(path, f"cannot decode audio data ({error})") from error
+        raise AudioLoadError(path, f"cannot decode audio data ({_libsndfile_text(error)})") from error
     return _to_mono_float(data), int(file_sr)
+
+
+#: What libsndfile says of data it cannot parse after all (an MPEG-like header on garbage, say),
+#: although the file exists and is a regular file.
+_FALSE_MISSING = "does not exist or is not a regular file"
+
+
+def _libsndfile_text(error: BaseException) -> str:
+    """Return libsndfile's reason without its ``Error opening '<path>': `` prefix (the path is known)."""
+    text = getattr(error, "error_string", None) or str(error)
+    return text.strip() or type(error).__name__
+
+
+def _unreadable_reason(path: Path, error: BaseException) -> str:
+    """Return the errors-table reason for a file that libsndfile (and any fallback) cannot open."""
+    reason = _libsndfile_text(error)
+    if _FALSE_MISSING in reason:
+        try:  # the file was found and is regular: can it be read at all?
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as os_error:  # a permission error, a file removed meanwhile, ...
+            return f"not a readable audio file ({os_error.strerror or os_error})"
+        kind = path.suffix.lower().lstrip(".") or "audio"
+        return f"not a decodable audio file (no valid {kind} data)"
+    return f"not a readable audio file ({reason})"
 
 
 def _decode_fallback(
@@ -157,11 +181,9 @@ def _decode_fallback(
         except Exception:  # noqa: BLE001
             failed = True
     if failed:
-        reason = str(first_error).strip() or type(first_error).__name__
-        if path.suffix.lower() == ".mp3":
-            reason = f"cannot decode mp3 (no working mp3 decoder: {reason})"
-        else:
-            reason = f"not a readable audio file ({reason})"
+        reason = _unreadable_reason(path, first_error)
+        if path.suffix.lower() == ".mp3" and reason.startswith("not a readable"):
+            reason = f"cannot decode mp3 (no working mp3 decoder: {_libsndfile_text(first_error)})"
         raise AudioLoadError(path, reason) from None
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
 
