@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import math
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -593,3 +595,88 @@ def test_unwritable_output_fails_before_any_work(finished_run, where, monkeypatc
     code, text = cli("extract", corpus, *argv, "-q")
     assert code == 2 and "is a file, not a folder" in text
     assert out.read_bytes() == before
+
+
+def _subprocess_env() -> dict[str, str]:
+    """The environment of a ``python -m featurelab`` subprocess that imports this checkout."""
+    import featurelab
+
+    root = str(Path(featurelab.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
+@pytest.fixture
+def many_rows(tmp_path):
+    """A corpus whose segment table (``--segment 0.05``) is ~70 kB, and that table, written."""
+    corpus = tmp_path / "c"
+    for i in range(3):
+        (corpus / "x").mkdir(parents=True, exist_ok=True)
+        sf.write(corpus / "x" / f"f{i}.wav", music_like(1.0, seed=i), SR)
+    out = tmp_path / "out" / "t.csv"
+    assert cli("extract", corpus, "-o", out, "-q", "-j", "1", "--no-cache", "--segment", "0.05")[0] == 0
+    return corpus, out, out.read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE as on Linux")
+@pytest.mark.parametrize("phase", [0, 4096])
+def test_file_size_limit_while_streaming_the_csv_is_one_line_exit_2(many_rows, phase):
+    import resource
+    import subprocess
+
+    corpus, out, before = many_rows
+    # The first chunks are written, a later one crosses the limit. Whether rows are still buffered
+    # when the write fails (and fail again when the half-written table is discarded) depends on
+    # where the limit falls within the 8 kB write buffer: two phases half a buffer apart.
+    limit = len(before) // 2 + phase
+
+    def limit_file_size() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    argv = [str(corpus), "-o", str(out), "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"]
+    script = (  # chunks of 8 rows instead of 2048: the table streams to disk in several writes
+        "import sys, featurelab.assembly as assembly; assembly.CHUNK_ROWS = 8; "
+        "from featurelab.cli import main; sys.exit(main(['extract', *sys.argv[1:]]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, *argv],
+        preexec_fn=limit_file_size,
+        env=_subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Cannot write the table"), done.stderr
+    assert "File too large" in lines[0] and "unchanged" in lines[0]
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
+
+
+def test_disk_full_when_the_buffered_rows_reach_the_disk_is_one_line_exit_2(many_rows, monkeypatch):
+    # A real full disk fails every write, including the flush of the rows still buffered when the
+    # half-written table is discarded: that second failure must not escape as a traceback.
+    import featurelab.table_writer
+
+    corpus, out, before = many_rows
+
+    class FullDisk(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_disk_open(path, mode="r", **kwargs):
+        Path(path).touch()
+        return io.TextIOWrapper(io.BufferedWriter(FullDisk()), encoding=kwargs.get("encoding"))
+
+    monkeypatch.setattr(featurelab.table_writer, "open", full_disk_open, raising=False)
+    code, text = cli(
+        "extract", corpus, "-o", out, "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"
+    )
+    assert code == 2 and "No space left on device" in text and "unchanged" in text
+    assert len(text.strip().splitlines()) == 1
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
