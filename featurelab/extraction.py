@@ -558,7 +558,8 @@ def extract_to_files(
     completes, with its ``<stem>.meta.json`` sidecar. Failed inputs go to ``<stem>.errors.csv``
     (``path, reason``) beside the first table of ``outputs``; a stale errors file from an earlier
     run is removed when nothing failed. An interrupted run leaves previous outputs untouched; with
-    a ``cache``, running it again resumes.
+    a ``cache``, running it again resumes. Temporaries that a killed run left beside the outputs
+    are removed first (:func:`featurelab.io.remove_stale_temporaries`).
 
     Parameters
     ----------
@@ -589,7 +590,7 @@ def extract_to_files(
     >>> result.errors_path  # doctest: +SKIP
     PosixPath('fma.errors.csv')
     """
-    from .io import write_table
+    from .io import remove_stale_temporaries, write_table
     from .table_writer import TableWriter
 
     if "tables" in options:
@@ -602,6 +603,9 @@ def extract_to_files(
     settings = ExtractionSettings.coerce(settings, caller="extract_to_files", **options)
     kinds = _table_kinds(settings, tuple(outputs))
     plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
+    failures = _errors_path(next(iter(outputs.values())))
+    for path in (*outputs.values(), *map(ExtractionSettings.sidecar_path, outputs.values()), failures):
+        remove_stale_temporaries(path)  # left by a run killed while writing (kill -9)
     with contextlib.ExitStack() as stack:
         writers = {kind: stack.enter_context(TableWriter(outputs[kind])) for kind in kinds}
         assemblers = {kind: _assembler(kind, plan, writers[kind].write) for kind in kinds}
@@ -615,7 +619,6 @@ def extract_to_files(
     )
     for kind in kinds:
         settings.for_table(kind).write_sidecar(outputs[kind])
-    failures = _errors_path(next(iter(outputs.values())))
     if len(result.errors):
         result.errors_path = write_table(result.errors, failures)
     else:

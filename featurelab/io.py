@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "read_table",
     "write_table",
     "atomic_path",
+    "remove_stale_temporaries",
     "table_format",
     "check_writable",
 ]
@@ -207,30 +209,105 @@ def table_format(path: str | os.PathLike) -> str:
     )
 
 
+#: Hex digits of the random part of a temporary's name (``.<name>.<hex>.tmp``).
+_TOKEN_DIGITS = 12
+
+
+def _temporary_pattern(path: Path) -> re.Pattern[str]:
+    """Return the names :func:`atomic_path` gives the temporaries of ``path``."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{{_TOKEN_DIGITS}}}\.tmp")
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; ``False`` when it is not free.
+
+    A process holds the lock of its temporary until it is renamed or removed, and the system drops
+    it when the process dies (``kill -9`` included), so a temporary whose lock is free is stale.
+    Where there are no such locks (Windows) the lock is always "taken": a file that another
+    process has open cannot be removed there anyway.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by a running writer (or no locks on this file system: keep the file)
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` that replaces it atomically on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. A process
+    killed meanwhile leaves the temporary (``.<name>.<hex>.tmp``) behind, locked while it lived:
+    :func:`remove_stale_temporaries` removes it.
     """
     import secrets
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:  # like tempfile.mkstemp, but with the umask's permissions (mkstemp: 0600)
-        tmp_path = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        tmp_path = path.parent / f".{path.name}.{secrets.token_hex(_TOKEN_DIGITS // 2)}.tmp"
         try:
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
-        os.close(fd)
         break
     try:
+        _try_lock(fd)  # marks the temporary as in use until it is renamed or removed
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        try:
+            if tmp_path.exists():
+                tmp_path.unlink()
+        finally:
+            os.close(fd)
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries that writes of ``path`` killed before they finished left behind.
+
+    Only :func:`atomic_path`'s own temporaries of ``path`` (regular files named
+    ``.<name>.<hex>.tmp`` in its folder) that no running process is writing are removed; any other
+    file, and the temporary of a write still in progress, is left alone.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file that was being written (a table, its sidecar, ...).
+
+    Returns
+    -------
+    list of Path
+        The removed files.
+    """
+    path = Path(path)
+    pattern = _temporary_pattern(path)
+    try:
+        entries = [entry for entry in os.scandir(path.parent) if pattern.fullmatch(entry.name)]
+    except OSError:  # no folder (yet), or not readable: nothing to clean
+        return []
+    removed = []
+    for entry in entries:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            fd = os.open(entry.path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _try_lock(fd):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:

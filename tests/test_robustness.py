@@ -680,3 +680,48 @@ def test_disk_full_when_the_buffered_rows_reach_the_disk_is_one_line_exit_2(many
     assert len(text.strip().splitlines()) == 1
     assert out.read_bytes() == before
     assert _leftovers(out.parent) == []
+
+
+# ----------------------------------------------------------------------------- leftovers
+def test_rerun_removes_the_partial_table_a_kill_9_left(finished_run):
+    import subprocess
+
+    corpus, out, before = finished_run
+    # A run killed while streaming a table (past its first chunk of rows) leaves its temporary.
+    script = (
+        "import os, signal, sys, pandas as pd; from featurelab.table_writer import TableWriter; "
+        "writer = TableWriter(sys.argv[1]); writer.write(pd.DataFrame({'a': range(3000)})); "
+        "writer._handle.flush(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(out)], env=_subprocess_env(), timeout=300)
+    assert done.returncode == -9
+    stale = _leftovers(out.parent)
+    assert len(stale) == 1 and stale[0].startswith(".t.csv.")
+    assert out.read_bytes() == before
+    # Names that are not featurelab's temporaries of this output are never touched.
+    others = [
+        ".t.csv.notes.tmp",
+        ".u.csv.0123456789ab.tmp",
+        "t.csv.0123456789ab.tmp",
+        ".t.csv.0123456789AB.tmp",
+    ]
+    for name in others:
+        (out.parent / name).write_text("keep")
+    (out.parent / ".t.csv.aaaaaaaaaaaa.tmp").symlink_to(corpus / "x" / "good.wav")
+
+    code, _ = cli("extract", corpus, "-o", out, "-q", "-j", "1", "--sr", "16000")
+    assert code == 0 and out.read_bytes() != before
+    assert not (out.parent / stale[0]).exists()
+    assert all((out.parent / name).read_text() == "keep" for name in others)
+    assert (out.parent / ".t.csv.aaaaaaaaaaaa.tmp").is_symlink()
+
+
+def test_temporaries_of_a_running_write_are_not_removed(tmp_path):
+    from featurelab.io import atomic_path, remove_stale_temporaries
+
+    out = tmp_path / "t.csv"
+    with atomic_path(out) as live:
+        live.write_text("a,b\n")
+        assert remove_stale_temporaries(out) == []  # its writer holds it: still in use
+        assert live.exists()
+    assert out.read_text() == "a,b\n" and _leftovers(tmp_path) == []
