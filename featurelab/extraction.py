@@ -75,6 +75,9 @@ class ExtractionResult:
         Items served from the resume cache.
     n_computed : int
         Items computed in this run.
+    n_damaged : int
+        Items whose resume-cache entry was damaged (unreadable, or not rows the workers make) and
+        that were therefore computed again (counted in ``n_computed``).
     audio_seconds : float
         Seconds of audio decoded in this run (cached items excluded).
     elapsed : float
@@ -94,6 +97,7 @@ class ExtractionResult:
     settings: ExtractionSettings
     n_cached: int = 0
     n_computed: int = 0
+    n_damaged: int = 0
     audio_seconds: float = 0.0
     elapsed: float = 0.0
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -327,6 +331,30 @@ class _Plan:
     def versions(self) -> dict[str, str]:
         return {s.name: s.version for s in self.sets}
 
+    @functools.cached_property
+    def columns(self) -> tuple[str, ...] | None:
+        """The columns of every table row, in order (``length`` last); ``None`` when unknown.
+
+        Resume-cache entries are checked against them. The published GTZAN columns are known; other
+        sets are run once on a short probe signal (they return the same columns for any signal).
+        """
+        from .features.schema import GTZAN_FEATURE_COLUMNS
+
+        noise = np.random.default_rng(0).standard_normal((1, self.settings.sr // 2))
+        probe = (0.1 * noise).astype(np.float32)
+        names: list[str] = []
+        for feature_set in self.sets:
+            if feature_set.name == "gtzan":
+                names += GTZAN_FEATURE_COLUMNS
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    names += _compute_sets([feature_set], probe, self.settings.sr)[0]
+            except Exception:  # noqa: BLE001 - unknown: entries need only agree with each other
+                return None
+        return (*names, "length")
+
     def keys(self, item: AudioItem) -> dict[Any, str]:
         return {
             kind: _item_key(
@@ -368,6 +396,7 @@ class _RunStats:
     errors: pd.DataFrame
     n_cached: int
     n_computed: int
+    n_damaged: int
     audio_seconds: float
     elapsed: float
 
@@ -382,8 +411,10 @@ def _run(
 
     The driver holds one byte per input plus the items in flight: finished rows go to the
     assemblers (and from there to disk when streaming) as soon as every earlier input is done.
-    ``assemblers`` maps each kind of the plan to an object with ``add(item, entry)`` (returning a
-    failure reason or ``None``) and ``finish()``.
+    ``assemblers`` maps each kind of the plan to an object with ``check(entry)`` (why a cached
+    entry cannot be used, or ``None``), ``add(item, entry)`` (returning a failure reason or
+    ``None``) and ``finish()``. An item whose cached entry is unreadable or fails ``check`` is
+    computed again (and its entry replaced).
     """
     items, kinds, store, settings = plan.items, plan.kinds, plan.store, plan.settings
     started = time.perf_counter()
@@ -392,7 +423,7 @@ def _run(
         for index, item in enumerate(items):
             cached[index] = all(store.has(key) for key in plan.keys(item).values())
     n_cached = sum(cached)
-    n_computed = 0
+    n_computed = n_damaged = 0
     audio_seconds = 0.0
     error_rows = [asdict(p) for p in plan.problems]
 
@@ -413,9 +444,10 @@ def _run(
             outcome: dict[str, Any] | None = None
             if keys is not None and cached[index]:
                 outcome = {kind: store.get(keys[kind]) for kind in kinds}
-                if any(entry is None for entry in outcome.values()):
-                    outcome = None  # removed or damaged since it was counted: compute it here
+                if any(entry is None or assemblers[kind].check(entry) for kind, entry in outcome.items()):
+                    outcome = None  # damaged (or removed since it was counted): compute it here
                     n_cached -= 1
+                    n_damaged += 1
             if outcome is None:
                 outcome = next(outcomes) if not cached[index] else _worker(item, settings, kinds)
                 n_computed += 1
@@ -439,7 +471,7 @@ def _run(
             outcomes.close()
         report.close()
     errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
-    return _RunStats(errors, n_cached, n_computed, audio_seconds, time.perf_counter() - started)
+    return _RunStats(errors, n_cached, n_computed, n_damaged, audio_seconds, time.perf_counter() - started)
 
 
 def extract_tables(
@@ -510,7 +542,21 @@ def extract_tables(
 def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> Any:
     from .assembly import TableAssembler
 
-    return TableAssembler(kind, plan.items, list(plan.settings.features), emit)
+    settings = plan.settings
+    segment_length = None
+    if kind == "segment":
+        assert settings.segment is not None
+        window = int(round(settings.segment * settings.sr))
+        (start, stop), *_ = segment_bounds(window, settings.sr, settings.segment, None, settings.segment_mode)
+        segment_length = stop - start
+    return TableAssembler(
+        kind,
+        plan.items,
+        list(settings.features),
+        emit,
+        columns=lambda: plan.columns,
+        segment_length=segment_length,
+    )
 
 
 def _result(
@@ -526,6 +572,7 @@ def _result(
         settings=plan.settings,
         n_cached=stats.n_cached,
         n_computed=stats.n_computed,
+        n_damaged=stats.n_damaged,
         audio_seconds=stats.audio_seconds,
         elapsed=stats.elapsed,
         meta={kind: plan.settings.for_table(kind).sidecar() for kind in plan.kinds},

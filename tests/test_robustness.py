@@ -725,3 +725,162 @@ def test_temporaries_of_a_running_write_are_not_removed(tmp_path):
         assert remove_stale_temporaries(out) == []  # its writer holds it: still in use
         assert live.exists()
     assert out.read_text() == "a,b\n" and _leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- the resume cache
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*/*.json"))
+
+
+def _rows_entry(cache: Path) -> dict:
+    return json.loads(_entries(cache)[0].read_text())
+
+
+def _rename_first(row: dict, new: str) -> dict:
+    return {(new if i == 0 else key): value for i, (key, value) in enumerate(row.items())}
+
+
+def _swap_first_two(row: dict) -> dict:
+    keys = list(row)
+    keys[0], keys[1] = keys[1], keys[0]
+    return {key: row[key] for key in keys}
+
+
+def _first_value(row: dict, value) -> dict:
+    return {key: (value if i == 0 else old) for i, (key, old) in enumerate(row.items())}
+
+
+def _with(row: dict, key: str, value) -> dict:
+    return {**row, key: value}
+
+
+def _one_row(entry: dict, row: dict) -> dict:
+    return {**entry, "rows": [row, *entry["rows"][1:]]}
+
+
+#: Damaged entries that are still valid JSON: ``damage(entry) -> JSON value``.
+DAMAGES = {
+    "empty_object": lambda entry: {},
+    "empty_list": lambda entry: [],
+    "null": lambda entry: None,
+    "string": lambda entry: "abc",
+    "rows_string": lambda entry: {"rows": "xx"},
+    "rows_list_of_strings": lambda entry: {"rows": ["xx"], "error": None},
+    "no_rows_no_error": lambda entry: {"rows": [], "error": None},
+    "empty_row": lambda entry: {"rows": [{}], "error": None},
+    "error_not_text": lambda entry: {"rows": [], "error": 5},
+    "renamed_column": lambda entry: _one_row(entry, _rename_first(entry["rows"][0], "bogus")),
+    "dropped_column": lambda entry: _one_row(entry, dict(list(entry["rows"][0].items())[1:])),
+    "extra_column": lambda entry: _one_row(entry, _with(entry["rows"][0], "bogus", 1.0)),
+    "reordered_columns": lambda entry: {**entry, "rows": [_swap_first_two(r) for r in entry["rows"]]},
+    "nan_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], math.nan)),
+    "infinite_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], math.inf)),
+    "text_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], "0.5")),
+    "bool_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], True)),
+    "fractional_length": lambda entry: _one_row(entry, _with(entry["rows"][0], "length", 10.5)),
+    "zero_length": lambda entry: _one_row(entry, _with(entry["rows"][0], "length", 0)),
+    "two_track_rows": lambda entry: {**entry, "rows": entry["rows"] * 2},
+}
+#: Damages only detectable in a track entry: a segment entry with twice the rows looks like the
+#: entry of a file twice as long (the number of segments is known only from the decoded file).
+TRACK_ONLY = {"two_track_rows"}
+
+
+@pytest.fixture
+def cached_run(tmp_path, good_wav):
+    """A finished run (segment and track tables) of two files, with its resume cache."""
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    sf.write(tmp_path / "c" / "x" / "other.wav", music_like(0.4, seed=7), SR)
+    out, track = tmp_path / "out" / "s.csv", tmp_path / "out" / "t.csv"
+    argv = ("extract", tmp_path / "c", "-o", out, "--track-out", track, "--segment", "0.1", "-j", "1")
+    assert cli(*argv)[0] == 0
+    cache = tmp_path / "out" / "s.featurelab-cache"
+    assert len(_entries(cache)) == 4  # 2 files x 2 tables
+    return argv, cache, {path: path.read_bytes() for path in (out, track)}
+
+
+@pytest.mark.parametrize("which", ["one", "all"])
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_cache_entries_are_recomputed_and_counted(cached_run, damage, which):
+    argv, cache, before = cached_run
+    entries = _entries(cache)
+    if damage in TRACK_ONLY:
+        entries = [path for path in entries if len(json.loads(path.read_text())["rows"]) == 1]
+    for path in entries[:1] if which == "one" else entries:
+        path.write_text(json.dumps(DAMAGES[damage](json.loads(path.read_text()))))
+    code, text = cli(*argv)
+    assert code == 0, text
+    assert {path: path.read_bytes() for path in before} == before
+    n_items = 1 if which == "one" else 2
+    assert f"{n_items} recomputed (damaged cache entries)" in text, text
+    assert f"{n_items} computed, {2 - n_items} from cache" in text, text
+    # the recomputed entries replaced the damaged ones
+    code, text = cli(*argv)
+    assert code == 0 and "0 computed, 2 from cache" in text and "recomputed" not in text, text
+
+
+#: Any JSON, NaN and infinities included (``json.loads`` reads them).
+cache_junk = json_values | st.sampled_from([math.nan, math.inf, -math.inf])
+
+
+@pytest.fixture(scope="module")
+def cached_corpus(tmp_path_factory, good_wav):
+    """A corpus of two files, its track table and its resume cache (copied by each example)."""
+    root = tmp_path_factory.mktemp("cached")
+    (root / "c" / "x").mkdir(parents=True)
+    (root / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    sf.write(root / "c" / "x" / "other.wav", music_like(0.4, seed=7), SR)
+    assert cli("extract", root / "c", "-o", root / "t.csv", "-q", "-j", "1")[0] == 0
+    return root
+
+
+@FAST
+@given(data=st.data(), where=st.sampled_from(["entry", "rows", "row", "value", "key", "error"]))
+def test_any_json_in_a_cache_entry_never_breaks_the_table(cached_corpus, data, where):
+    with workdir() as tmp:
+        cache = tmp / "t.featurelab-cache"
+        shutil.copytree(cached_corpus / "t.featurelab-cache", cache)
+        path = _entries(cache)[0]
+        entry = json.loads(path.read_text())
+        row = entry["rows"][0]
+        junk = data.draw(cache_junk, label="junk")
+        if where == "entry":
+            entry = junk
+        elif where == "rows":
+            entry["rows"] = junk
+        elif where == "row":
+            entry["rows"][0] = junk
+        elif where == "value":
+            row[data.draw(st.sampled_from(list(row)), label="column")] = junk
+        elif where == "key":
+            assume(isinstance(junk, str))
+            column = data.draw(st.sampled_from(list(row)), label="column")
+            entry["rows"][0] = {(junk if key == column else key): value for key, value in row.items()}
+        else:
+            entry["error"] = junk
+        path.write_text(json.dumps(entry))
+        code, text = cli("extract", cached_corpus / "c", "-o", tmp / "t.csv", "-j", "1")
+        assert code == 0, text
+        table = pd.read_csv(tmp / "t.csv")
+        reference = pd.read_csv(cached_corpus / "t.csv")
+        assert list(table.columns) == list(reference.columns)
+        assert table["filename"].tolist() == reference["filename"].tolist()
+        assert np.isfinite(table[FEATS].to_numpy(dtype=float)).all()
+        assert (table["length"] >= 1).all()  # a junk number may pass for a length
+
+
+def test_cache_entries_of_other_feature_sets_are_checked_against_their_columns(tmp_path, good_wav):
+    # Every entry damaged the same way: only the columns the feature sets really make tell.
+    from featurelab.extraction import extract_tables
+
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    options = dict(features="spectral_flatness,onset", n_jobs=1, cache=tmp_path / "cache", progress=False)
+    first = extract_tables(tmp_path / "c", **options)
+    for path in _entries(tmp_path / "cache"):
+        entry = json.loads(path.read_text())
+        path.write_text(json.dumps({**entry, "rows": [_swap_first_two(row) for row in entry["rows"]]}))
+    again = extract_tables(tmp_path / "c", **options)
+    assert (again.n_damaged, again.n_computed) == (1, 1)
+    pd.testing.assert_frame_equal(again.tables["track"], first.tables["track"])

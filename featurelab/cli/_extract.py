@@ -155,7 +155,10 @@ def extract(
             if result.audio_seconds and result.elapsed
             else ""
         )
-        typer.echo(f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{speed})", err=True)
+        damaged = f", {result.n_damaged} recomputed (damaged cache entries)" if result.n_damaged else ""
+        typer.echo(
+            f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{damaged}{speed})", err=True
+        )
         if len(result.errors):
             typer.echo(f"{len(result.errors)} inputs failed; see {result.errors_path}", err=True)
             for path, reason in result.errors.head(5).itertuples(index=False):
