@@ -97,6 +97,17 @@ class AudioItem:
         """The audio file."""
         return Path(self.location)
 
+    def absolute(self) -> AudioItem:
+        """Return the item with an absolute path (a relative one is taken from the working folder).
+
+        Extraction sends items to its workers this way: a worker of a cluster may run in another
+        folder (or machine) than the driver.
+        """
+        location = os.path.abspath(self.location)
+        if location == self.location:
+            return self
+        return AudioItem(location, self.name, self.label, self.start, self.end, self.group)
+
     @property
     def duration(self) -> float | None:
         """Requested clip duration in seconds, or ``None`` for the whole file."""

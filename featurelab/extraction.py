@@ -427,7 +427,8 @@ def _run(
     audio_seconds = 0.0
     error_rows = [asdict(p) for p in plan.problems]
 
-    todo = (item for index, item in enumerate(items) if not cached[index])
+    # Workers get absolute paths: a cluster's workers need not share the driver's working folder.
+    todo = (item.absolute() for index, item in enumerate(items) if not cached[index])
     report = ProgressBar(
         progress if items else False,
         total=len(items),
@@ -449,7 +450,7 @@ def _run(
                     n_cached -= 1
                     n_damaged += 1
             if outcome is None:
-                outcome = next(outcomes) if not cached[index] else _worker(item, settings, kinds)
+                outcome = next(outcomes) if not cached[index] else _worker(item.absolute(), settings, kinds)
                 n_computed += 1
                 audio_seconds += outcome.get("seconds", 0.0)
                 if keys is not None:

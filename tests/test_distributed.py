@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from featurelab.distributed import check_scheduler, dask_backend, dask_client, i
 from featurelab.exceptions import ParameterError
 from featurelab.extraction import extract_tables
 
-pytest.importorskip("distributed")
+pytest.importorskip("distributed", reason="dask is not installed: pip install 'featurelab[dask]'")
 pytestmark = pytest.mark.dask
 
 N_FILES = 20
@@ -326,3 +327,84 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
         pd.read_csv(out.with_name("t.errors.csv"))["path"],
         pd.read_csv(reference.with_name("t.errors.csv"))["path"],
     )
+
+
+# ----------------------------------------------------------------------------- a real cluster
+def _checkout_env() -> dict[str, str]:
+    """An environment in which ``python`` imports this checkout of featurelab from any folder."""
+    import featurelab
+
+    root = str(Path(featurelab.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a command started in its own session, with everything it started."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def standalone_cluster(tmp_path_factory):
+    """``dask scheduler`` and ``dask worker --nworkers 2`` started as commands, as on a cluster:
+    on loopback, free ports, the workers in another working directory than the driver."""
+    from distributed import Client
+
+    elsewhere = tmp_path_factory.mktemp("worker-cwd")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    common = dict(
+        cwd=elsewhere,
+        env=_checkout_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    port = address.rsplit(":", 1)[1]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port]
+        + ["--no-dashboard"],
+        **common,
+    )
+    workers = None
+    try:
+        workers = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2"]
+            + ["--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+            **common,
+        )
+        with Client(address, timeout=120, set_as_default=False) as probe:
+            probe.wait_for_workers(2, timeout=120)
+            assert {Path(cwd) for cwd in probe.run(os.getcwd).values()} == {elsewhere}
+        yield address
+    finally:
+        for proc in (workers, scheduler):
+            if proc is not None:
+                _stop(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tables", ["track", "segment+track"])
+def test_relative_inputs_on_a_separately_started_cluster_equal_one_machine(
+    standalone_cluster, tmp_path, monkeypatch, tables
+):
+    _corpus(tmp_path / "in", n_files=4, seconds=1.0)
+    monkeypatch.chdir(tmp_path)  # the driver's folder, not the workers'
+    names = ["t.csv"] if tables == "track" else ["s.csv", "t.csv"]
+
+    def extract(folder: str, *options: str) -> None:
+        out = [f"{folder}/{names[0]}"]
+        if tables != "track":
+            out += ["--segment", "0.5", "--track-out", f"{folder}/t.csv"]
+        # exit 1: beat/broken.wav is an errors row, the same on both
+        assert main(["extract", "in", "-o", *out, "--no-cache", "-q", *options]) == 1
+
+    extract("one", "--jobs", "1")
+    extract("dask", "--scheduler", standalone_cluster)
+    for name in [*names, f"{Path(names[0]).stem}.errors.csv"]:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    assert len(pd.read_csv(tmp_path / "dask" / "t.csv")) == 4
