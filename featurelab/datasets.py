@@ -364,6 +364,13 @@ def discover(
     -------
     items : list of AudioItem
     problems : list of InputProblem
+        Inputs that cannot be extracted: missing files, bad manifest rows, sub-folders of a
+        folder that cannot be listed.
+
+    Raises
+    ------
+    ParameterError
+        No input, a folder among several inputs, an unreadable input folder or manifest.
     """
     if isinstance(source, (str, os.PathLike)):
         sources: list[Path] = [Path(source)]

@@ -6,8 +6,9 @@ segments, and assembles the rows in input order (:mod:`featurelab.assembly`). Fi
 worker processes (joblib/loky, one BLAS thread per worker) and results stream back through a bounded
 queue, so memory is bounded by the work in flight rather than by the corpus. Every finished item is
 stored in the resume cache (:mod:`featurelab.cache`) at once; an interrupted run started again
-recomputes only what is missing. Inputs that fail are collected with their reason and never stop the
-run.
+recomputes only what is missing, and what is damaged (an entry that is not what the workers make is
+recomputed, never trusted). Inputs that fail are collected with their reason and never stop the
+run. Workers receive absolute paths, so those of a cluster need not share the driver's folder.
 
 Every function takes the extraction settings as one :class:`~featurelab.settings.ExtractionSettings`
 (``settings=``) and/or as its fields in keywords (``segment=3.0, sr=16000``); the same driver makes

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import music_like
+from conftest import checkout_env, music_like
 from models_helpers import track_table
 
 from featurelab.cli import main
@@ -301,7 +301,7 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
     (tmp_path / "gate.py").write_text(GATE)
     release = tmp_path / "release"
     env = {
-        **_checkout_env(),
+        **checkout_env(),
         "DASK_DISTRIBUTED__WORKER__PRELOAD": repr([str(tmp_path / "gate.py")]),
         "FEATURELAB_TEST_GATE": str(release),
     }
@@ -356,14 +356,6 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
 
 
 # ----------------------------------------------------------------------------- a real cluster
-def _checkout_env() -> dict[str, str]:
-    """An environment in which ``python`` imports this checkout of featurelab from any folder."""
-    import featurelab
-
-    root = str(Path(featurelab.__file__).resolve().parents[1])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-
-
 def _stop(proc: subprocess.Popen) -> None:
     """Stop a command started in its own session, with everything it started."""
     if proc.poll() is None:
@@ -385,7 +377,7 @@ def standalone_cluster(tmp_path_factory):
     address = f"tcp://127.0.0.1:{_free_port()}"
     common = dict(
         cwd=elsewhere,
-        env=_checkout_env(),
+        env=checkout_env(),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SR, music_like, noise, sine
+from conftest import SR, checkout_env, music_like, noise, sine
 from numpy.testing import assert_allclose
 
 from featurelab.cli import main
@@ -297,9 +297,7 @@ def test_cli_segment_shorter_than_a_sample_is_a_usage_error(tiny_corpus, tmp_pat
 def test_cli_list_features_without_importing_any_implementation():
     import subprocess
     import sys
-    from pathlib import Path
 
-    import featurelab
     from featurelab.features.registry import FEATURE_SETS
 
     script = (
@@ -307,9 +305,8 @@ def test_cli_list_features_without_importing_any_implementation():
         "heavy = sorted({'librosa', 'numba', 'torch', 'pyAudioAnalysis', 'sklearn'} & set(sys.modules)); "
         "print('imported:', heavy); sys.exit(code)"
     )
-    root = str(Path(featurelab.__file__).resolve().parents[1])
     done = subprocess.run(
-        [sys.executable, "-c", script], env={"PYTHONPATH": root}, capture_output=True, text=True, timeout=120
+        [sys.executable, "-c", script], env=checkout_env(), capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()

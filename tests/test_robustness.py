@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import SR, music_like
+from conftest import SR, checkout_env, music_like
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from models_helpers import track_table
@@ -597,14 +597,6 @@ def test_unwritable_output_fails_before_any_work(finished_run, where, monkeypatc
     assert out.read_bytes() == before
 
 
-def _subprocess_env() -> dict[str, str]:
-    """The environment of a ``python -m featurelab`` subprocess that imports this checkout."""
-    import featurelab
-
-    root = str(Path(featurelab.__file__).resolve().parents[1])
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
-
-
 @pytest.fixture
 def many_rows(tmp_path):
     """A corpus whose segment table (``--segment 0.05``) is ~70 kB, and that table, written."""
@@ -640,7 +632,7 @@ def test_file_size_limit_while_streaming_the_csv_is_one_line_exit_2(many_rows, p
     done = subprocess.run(
         [sys.executable, "-c", script, *argv],
         preexec_fn=limit_file_size,
-        env=_subprocess_env(),
+        env=checkout_env(),
         capture_output=True,
         text=True,
         timeout=600,
@@ -693,7 +685,7 @@ def test_rerun_removes_the_partial_table_a_kill_9_left(finished_run):
         "writer = TableWriter(sys.argv[1]); writer.write(pd.DataFrame({'a': range(3000)})); "
         "writer._handle.flush(); os.kill(os.getpid(), signal.SIGKILL)"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(out)], env=_subprocess_env(), timeout=300)
+    done = subprocess.run([sys.executable, "-c", script, str(out)], env=checkout_env(), timeout=300)
     assert done.returncode == -9
     stale = _leftovers(out.parent)
     assert len(stale) == 1 and stale[0].startswith(".t.csv.")
