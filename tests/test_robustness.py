@@ -612,7 +612,6 @@ def many_rows(tmp_path):
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE as on Linux")
 @pytest.mark.parametrize("phase", [0, 4096])
 def test_file_size_limit_while_streaming_the_csv_is_one_line_exit_2(many_rows, phase):
-    import resource
     import subprocess
 
     corpus, out, before = many_rows
@@ -620,18 +619,15 @@ def test_file_size_limit_while_streaming_the_csv_is_one_line_exit_2(many_rows, p
     # when the write fails (and fail again when the half-written table is discarded) depends on
     # where the limit falls within the 8 kB write buffer: two phases half a buffer apart.
     limit = len(before) // 2 + phase
-
-    def limit_file_size() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
     argv = [str(corpus), "-o", str(out), "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"]
-    script = (  # chunks of 8 rows instead of 2048: the table streams to disk in several writes
-        "import sys, featurelab.assembly as assembly; assembly.CHUNK_ROWS = 8; "
-        "from featurelab.cli import main; sys.exit(main(['extract', *sys.argv[1:]]))"
+    script = (  # the limit set in the child itself; chunks of 8 rows instead of 2048: many writes
+        "import resource, sys; limit = int(sys.argv[1]); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+        "import featurelab.assembly as assembly; assembly.CHUNK_ROWS = 8; "
+        "from featurelab.cli import main; sys.exit(main(['extract', *sys.argv[2:]]))"
     )
     done = subprocess.run(
-        [sys.executable, "-c", script, *argv],
-        preexec_fn=limit_file_size,
+        [sys.executable, "-c", script, str(limit), *argv],
         env=checkout_env(),
         capture_output=True,
         text=True,
