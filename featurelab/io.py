@@ -229,7 +229,7 @@ def _try_lock(fd: int) -> bool:
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
-        return True
+        return os.name != "posix"
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:  # held by a running writer (or no locks on this file system: keep the file)
@@ -256,8 +256,12 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
         break
+    # Held (open and locked) until the temporary is renamed or removed: it is in use. Where files
+    # cannot be locked so (Windows, where an open file cannot be renamed either), closed at once.
+    held = fd if os.name == "posix" and _try_lock(fd) else None
+    if held is None:
+        os.close(fd)
     try:
-        _try_lock(fd)  # marks the temporary as in use until it is renamed or removed
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
@@ -265,7 +269,8 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             if tmp_path.exists():
                 tmp_path.unlink()
         finally:
-            os.close(fd)
+            if held is not None:
+                os.close(held)
 
 
 def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
