@@ -15,9 +15,9 @@ from featurelab.extraction import extract_tables, segment_bounds
 
 
 def test_log_mel_equals_the_cnn_log_mel():
-    """The numbers of featurelab.models.melspec.log_mel, which the CNN trained on."""
-    from featurelab.models.melspec import MelParams
-    from featurelab.models.melspec import log_mel as cnn_log_mel
+    """The numbers of featurelab.nn.cnn.melspec.log_mel, which the CNN trained on."""
+    from featurelab.nn.cnn.melspec import MelParams
+    from featurelab.nn.cnn.melspec import log_mel as cnn_log_mel
 
     segments = np.stack([music_like(1.0, seed=i) for i in range(3)])
     params = MelParams(sr=SR, n_mels=64, n_fft=1024, hop_length=256, segment=1.0, top_db=60.0)
