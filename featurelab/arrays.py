@@ -255,6 +255,8 @@ class ArrayResult:
     product : LogMel
     n_cached, n_computed : int
         Files served from the resume cache / computed in this run.
+    n_damaged : int
+        Files whose cache entry was damaged and that were computed again (in ``n_computed``).
     audio_seconds, elapsed : float
         Seconds of audio decoded in this run, and of the run.
     """
@@ -266,17 +268,49 @@ class ArrayResult:
     product: Any
     n_cached: int = 0
     n_computed: int = 0
+    n_damaged: int = 0
     audio_seconds: float = 0.0
     elapsed: float = 0.0
 
 
 class _ArrayAssembler:
-    """Collects the arrays of finished items and names their segments (driver side)."""
+    """Collects the arrays of finished items and names their segments (driver side).
 
-    def __init__(self, sr: int) -> None:
+    ``shape`` is the shape of one segment's array and ``length`` its samples (what :meth:`check`
+    expects of a cached entry).
+    """
+
+    def __init__(self, sr: int, shape: tuple[int, ...], length: int) -> None:
         self.sr = sr
+        self.shape = tuple(shape)
+        self.length = length
         self.rows: list[tuple[Any, ...]] = []
         self.blocks: list[np.ndarray] = []
+
+    def check(self, entry: Any) -> str | None:
+        """Say why a stored entry cannot be added, or ``None`` if it can."""
+        if not isinstance(entry, dict):
+            return "not a JSON object"
+        if entry.get("error") is not None:
+            error = entry["error"]
+            return None if isinstance(error, str) and error.strip() else "the error is not a reason"
+        array, bounds = entry.get("array"), entry.get("bounds")
+        if not isinstance(array, np.ndarray) or array.shape[1:] != self.shape or not len(array):
+            return "no array of the expected shape"
+        if not isinstance(bounds, list) or len(bounds) != len(array):
+            return "no bounds for every segment"
+        for pair in bounds:
+            if not (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(type(b) is int for b in pair)
+                and 0 <= pair[0]
+                and pair[1] - pair[0] == self.length
+            ):
+                return "a segment's bounds differ from the settings'"
+        if not np.isfinite(array).all():
+            return "a value is not a finite number"
+        return None
 
     def add(self, item: AudioItem, entry: Mapping[str, Any]) -> str | None:
         if entry.get("error"):
@@ -378,7 +412,7 @@ def extract_arrays(
         raise ParameterError("extract_arrays needs segment=SECONDS (e.g. segment=3.0).")
     product.check(settings)
     plan = _plan(source, settings, (product,), n_jobs=n_jobs, cache=cache, manifest=manifest)
-    assembler = _ArrayAssembler(settings.sr)
+    assembler = _ArrayAssembler(settings.sr, product.shape(settings), product.segment_samples(settings))
     stats = _run(plan, {product: assembler}, progress, description=product.name)
     shape = (0, *product.shape(settings))
     return ArrayResult(
@@ -389,6 +423,7 @@ def extract_arrays(
         product=product,
         n_cached=stats.n_cached,
         n_computed=stats.n_computed,
+        n_damaged=stats.n_damaged,
         audio_seconds=stats.audio_seconds,
         elapsed=stats.elapsed,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,3 +148,27 @@ def test_validation(tiny_corpus):
     product = LogMel(n_mels=8)
     result = extract_arrays(tiny_corpus, product, segment=1.0, n_jobs=1)
     assert result.product is product and result.arrays.shape[1] == 8
+
+
+@pytest.mark.parametrize("damage", ["nan", "other_shape", "bounds", "error_not_text"])
+def test_damaged_but_readable_cache_entries_are_recomputed(tiny_corpus, tmp_path, damage):
+    cache = tmp_path / "cache"
+    options = dict(segment=1.0, segment_mode="exact", n_mels=16, n_jobs=1, cache=cache)
+    first = extract_arrays(tiny_corpus, **options)
+    entry = sorted(cache.glob("*/*.json"))[0]
+    arrays = entry.with_suffix(".npz")
+    stored = json.loads(entry.read_text())
+    with np.load(arrays) as npz:
+        array = npz["array"]
+    if damage == "nan":
+        np.savez(arrays, array=np.full_like(array, np.nan))
+    elif damage == "other_shape":
+        np.savez(arrays, array=array[:, :8])
+    elif damage == "bounds":
+        entry.write_text(json.dumps({**stored, "bounds": [[0, 5]] * len(array)}))
+    else:
+        entry.write_text(json.dumps({**stored, "error": 5}))
+    again = extract_arrays(tiny_corpus, **options)
+    assert (again.n_computed, again.n_damaged, again.n_cached) == (1, 1, 8)
+    np.testing.assert_array_equal(first.arrays, again.arrays)
+    pd.testing.assert_frame_equal(first.segments, again.segments)

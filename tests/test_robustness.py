@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import math
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,8 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import SR, music_like
-from hypothesis import HealthCheck, assume, given, settings
+from conftest import SR, checkout_env, music_like
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from models_helpers import track_table
 
@@ -136,6 +138,7 @@ def check_one_input(code, table, errors, n_inputs=2):
 @given(
     payload=st.binary(max_size=3000), ext=st.sampled_from([".wav", ".flac", ".ogg", ".aiff", ".au", ".mp3"])
 )
+@example(payload=b"\xff\xffs\x1e\xfc5\x13\xc8\xab\x06\x9f\xe9" * 40, ext=".wav")  # MPEG-like garbage
 def test_random_bytes_are_an_errors_row(good_wav, payload, ext):
     with workdir() as tmp:
         (tmp / "c" / "x").mkdir(parents=True)
@@ -143,6 +146,8 @@ def test_random_bytes_are_an_errors_row(good_wav, payload, ext):
         (tmp / "c" / "x" / f"junk{ext}").write_bytes(payload)
         code, table, errors = extract_cli(tmp / "c", tmp / "t.csv")
         check_one_input(code, table, errors)
+        # the file exists: libsndfile's "does not exist or is not a regular file" would mislead
+        assert not errors["reason"].str.contains("does not exist").any(), errors["reason"].tolist()
 
 
 header_rates = st.one_of(
@@ -590,3 +595,280 @@ def test_unwritable_output_fails_before_any_work(finished_run, where, monkeypatc
     code, text = cli("extract", corpus, *argv, "-q")
     assert code == 2 and "is a file, not a folder" in text
     assert out.read_bytes() == before
+
+
+@pytest.fixture
+def many_rows(tmp_path):
+    """A corpus whose segment table (``--segment 0.05``) is ~70 kB, and that table, written."""
+    corpus = tmp_path / "c"
+    for i in range(3):
+        (corpus / "x").mkdir(parents=True, exist_ok=True)
+        sf.write(corpus / "x" / f"f{i}.wav", music_like(1.0, seed=i), SR)
+    out = tmp_path / "out" / "t.csv"
+    assert cli("extract", corpus, "-o", out, "-q", "-j", "1", "--no-cache", "--segment", "0.05")[0] == 0
+    return corpus, out, out.read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE as on Linux")
+@pytest.mark.parametrize("phase", [0, 4096])
+def test_file_size_limit_while_streaming_the_csv_is_one_line_exit_2(many_rows, phase):
+    import subprocess
+
+    corpus, out, before = many_rows
+    # The first chunks are written, a later one crosses the limit. Whether rows are still buffered
+    # when the write fails (and fail again when the half-written table is discarded) depends on
+    # where the limit falls within the 8 kB write buffer: two phases half a buffer apart.
+    limit = len(before) // 2 + phase
+    argv = [str(corpus), "-o", str(out), "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"]
+    script = (  # the limit set in the child itself; chunks of 8 rows instead of 2048: many writes
+        "import resource, sys; limit = int(sys.argv[1]); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+        "import featurelab.assembly as assembly; assembly.CHUNK_ROWS = 8; "
+        "from featurelab.cli import main; sys.exit(main(['extract', *sys.argv[2:]]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(limit), *argv],
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Cannot write the table"), done.stderr
+    assert "File too large" in lines[0] and "unchanged" in lines[0]
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
+
+
+def test_disk_full_when_the_buffered_rows_reach_the_disk_is_one_line_exit_2(many_rows, monkeypatch):
+    # A real full disk fails every write, including the flush of the rows still buffered when the
+    # half-written table is discarded: that second failure must not escape as a traceback.
+    import featurelab.table_writer
+
+    corpus, out, before = many_rows
+
+    class FullDisk(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_disk_open(path, mode="r", **kwargs):
+        Path(path).touch()
+        return io.TextIOWrapper(io.BufferedWriter(FullDisk()), encoding=kwargs.get("encoding"))
+
+    monkeypatch.setattr(featurelab.table_writer, "open", full_disk_open, raising=False)
+    code, text = cli(
+        "extract", corpus, "-o", out, "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"
+    )
+    assert code == 2 and "No space left on device" in text and "unchanged" in text
+    assert len(text.strip().splitlines()) == 1
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
+
+
+# ----------------------------------------------------------------------------- leftovers
+def test_rerun_removes_the_partial_table_a_kill_9_left(finished_run):
+    import subprocess
+
+    corpus, out, before = finished_run
+    # A run killed while streaming a table (past its first chunk of rows) leaves its temporary.
+    script = (
+        "import os, signal, sys, pandas as pd; from featurelab.table_writer import TableWriter; "
+        "writer = TableWriter(sys.argv[1]); writer.write(pd.DataFrame({'a': range(3000)})); "
+        "writer._handle.flush(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(out)], env=checkout_env(), timeout=300)
+    assert done.returncode == -9
+    stale = _leftovers(out.parent)
+    assert len(stale) == 1 and stale[0].startswith(".t.csv.")
+    assert out.read_bytes() == before
+    # Names that are not featurelab's temporaries of this output are never touched.
+    others = [
+        ".t.csv.notes.tmp",
+        ".u.csv.0123456789ab.tmp",
+        "t.csv.0123456789ab.tmp",
+        ".t.csv.0123456789AB.tmp",
+    ]
+    for name in others:
+        (out.parent / name).write_text("keep")
+    (out.parent / ".t.csv.aaaaaaaaaaaa.tmp").symlink_to(corpus / "x" / "good.wav")
+
+    code, _ = cli("extract", corpus, "-o", out, "-q", "-j", "1", "--sr", "16000")
+    assert code == 0 and out.read_bytes() != before
+    assert not (out.parent / stale[0]).exists()
+    assert all((out.parent / name).read_text() == "keep" for name in others)
+    assert (out.parent / ".t.csv.aaaaaaaaaaaa.tmp").is_symlink()
+
+
+def test_temporaries_of_a_running_write_are_not_removed(tmp_path):
+    from featurelab.io import atomic_path, remove_stale_temporaries
+
+    out = tmp_path / "t.csv"
+    with atomic_path(out) as live:
+        live.write_text("a,b\n")
+        assert remove_stale_temporaries(out) == []  # its writer holds it: still in use
+        assert live.exists()
+    assert out.read_text() == "a,b\n" and _leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- the resume cache
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*/*.json"))
+
+
+def _rows_entry(cache: Path) -> dict:
+    return json.loads(_entries(cache)[0].read_text())
+
+
+def _rename_first(row: dict, new: str) -> dict:
+    return {(new if i == 0 else key): value for i, (key, value) in enumerate(row.items())}
+
+
+def _swap_first_two(row: dict) -> dict:
+    keys = list(row)
+    keys[0], keys[1] = keys[1], keys[0]
+    return {key: row[key] for key in keys}
+
+
+def _first_value(row: dict, value) -> dict:
+    return {key: (value if i == 0 else old) for i, (key, old) in enumerate(row.items())}
+
+
+def _with(row: dict, key: str, value) -> dict:
+    return {**row, key: value}
+
+
+def _one_row(entry: dict, row: dict) -> dict:
+    return {**entry, "rows": [row, *entry["rows"][1:]]}
+
+
+#: Damaged entries that are still valid JSON: ``damage(entry) -> JSON value``.
+DAMAGES = {
+    "empty_object": lambda entry: {},
+    "empty_list": lambda entry: [],
+    "null": lambda entry: None,
+    "string": lambda entry: "abc",
+    "rows_string": lambda entry: {"rows": "xx"},
+    "rows_list_of_strings": lambda entry: {"rows": ["xx"], "error": None},
+    "no_rows_no_error": lambda entry: {"rows": [], "error": None},
+    "empty_row": lambda entry: {"rows": [{}], "error": None},
+    "error_not_text": lambda entry: {"rows": [], "error": 5},
+    "renamed_column": lambda entry: _one_row(entry, _rename_first(entry["rows"][0], "bogus")),
+    "dropped_column": lambda entry: _one_row(entry, dict(list(entry["rows"][0].items())[1:])),
+    "extra_column": lambda entry: _one_row(entry, _with(entry["rows"][0], "bogus", 1.0)),
+    "reordered_columns": lambda entry: {**entry, "rows": [_swap_first_two(r) for r in entry["rows"]]},
+    "nan_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], math.nan)),
+    "infinite_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], math.inf)),
+    "text_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], "0.5")),
+    "bool_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], True)),
+    "fractional_length": lambda entry: _one_row(entry, _with(entry["rows"][0], "length", 10.5)),
+    "zero_length": lambda entry: _one_row(entry, _with(entry["rows"][0], "length", 0)),
+    "two_track_rows": lambda entry: {**entry, "rows": entry["rows"] * 2},
+}
+#: Damages only detectable in a track entry: a segment entry with twice the rows looks like the
+#: entry of a file twice as long (the number of segments is known only from the decoded file).
+TRACK_ONLY = {"two_track_rows"}
+
+
+@pytest.fixture
+def cached_run(tmp_path, good_wav):
+    """A finished run (segment and track tables) of two files, with its resume cache."""
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    sf.write(tmp_path / "c" / "x" / "other.wav", music_like(0.4, seed=7), SR)
+    out, track = tmp_path / "out" / "s.csv", tmp_path / "out" / "t.csv"
+    argv = ("extract", tmp_path / "c", "-o", out, "--track-out", track, "--segment", "0.1", "-j", "1")
+    assert cli(*argv)[0] == 0
+    cache = tmp_path / "out" / "s.featurelab-cache"
+    assert len(_entries(cache)) == 4  # 2 files x 2 tables
+    return argv, cache, {path: path.read_bytes() for path in (out, track)}
+
+
+@pytest.mark.parametrize("which", ["one", "all"])
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_cache_entries_are_recomputed_and_counted(cached_run, damage, which):
+    argv, cache, before = cached_run
+    entries = _entries(cache)
+    if damage in TRACK_ONLY:
+        entries = [path for path in entries if len(json.loads(path.read_text())["rows"]) == 1]
+    for path in entries[:1] if which == "one" else entries:
+        path.write_text(json.dumps(DAMAGES[damage](json.loads(path.read_text()))))
+    code, text = cli(*argv)
+    assert code == 0, text
+    assert {path: path.read_bytes() for path in before} == before
+    n_items = 1 if which == "one" else 2
+    assert f"{n_items} recomputed (damaged cache entries)" in text, text
+    assert f"{n_items} computed, {2 - n_items} from cache" in text, text
+    # the recomputed entries replaced the damaged ones
+    code, text = cli(*argv)
+    assert code == 0 and "0 computed, 2 from cache" in text and "recomputed" not in text, text
+
+
+#: Any JSON, NaN and infinities included (``json.loads`` reads them).
+cache_junk = json_values | st.sampled_from([math.nan, math.inf, -math.inf])
+
+
+@pytest.fixture(scope="module")
+def cached_corpus(tmp_path_factory, good_wav):
+    """A corpus of two files, its track table and its resume cache (copied by each example)."""
+    root = tmp_path_factory.mktemp("cached")
+    (root / "c" / "x").mkdir(parents=True)
+    (root / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    sf.write(root / "c" / "x" / "other.wav", music_like(0.4, seed=7), SR)
+    assert cli("extract", root / "c", "-o", root / "t.csv", "-q", "-j", "1")[0] == 0
+    return root
+
+
+@FAST
+@given(data=st.data(), where=st.sampled_from(["entry", "rows", "row", "value", "key", "error"]))
+def test_any_json_in_a_cache_entry_never_breaks_the_table(cached_corpus, data, where):
+    with workdir() as tmp:
+        cache = tmp / "t.featurelab-cache"
+        shutil.copytree(cached_corpus / "t.featurelab-cache", cache)
+        path = _entries(cache)[0]
+        entry = json.loads(path.read_text())
+        row = entry["rows"][0]
+        junk = data.draw(cache_junk, label="junk")
+        if where == "entry":
+            entry = junk
+        elif where == "rows":
+            entry["rows"] = junk
+        elif where == "row":
+            entry["rows"][0] = junk
+        elif where == "value":
+            row[data.draw(st.sampled_from(list(row)), label="column")] = junk
+        elif where == "key":
+            assume(isinstance(junk, str))
+            column = data.draw(st.sampled_from(list(row)), label="column")
+            entry["rows"][0] = {(junk if key == column else key): value for key, value in row.items()}
+        else:
+            entry["error"] = junk
+        path.write_text(json.dumps(entry))
+        code, text = cli("extract", cached_corpus / "c", "-o", tmp / "t.csv", "-j", "1")
+        assert code == 0, text
+        table = pd.read_csv(tmp / "t.csv")
+        reference = pd.read_csv(cached_corpus / "t.csv")
+        assert list(table.columns) == list(reference.columns)
+        assert table["filename"].tolist() == reference["filename"].tolist()
+        assert np.isfinite(table[FEATS].to_numpy(dtype=float)).all()
+        assert (table["length"] >= 1).all()  # a junk number may pass for a length
+
+
+def test_cache_entries_of_other_feature_sets_are_checked_against_their_columns(tmp_path, good_wav):
+    # Every entry damaged the same way: only the columns the feature sets really make tell.
+    from featurelab.extraction import extract_tables
+
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    options = dict(features="spectral_flatness,onset", n_jobs=1, cache=tmp_path / "cache", progress=False)
+    first = extract_tables(tmp_path / "c", **options)
+    for path in _entries(tmp_path / "cache"):
+        entry = json.loads(path.read_text())
+        path.write_text(json.dumps({**entry, "rows": [_swap_first_two(row) for row in entry["rows"]]}))
+    again = extract_tables(tmp_path / "c", **options)
+    assert (again.n_damaged, again.n_computed) == (1, 1)
+    pd.testing.assert_frame_equal(again.tables["track"], first.tables["track"])
