@@ -206,8 +206,10 @@ def gridsearch(
             f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "
             f"({_candidates(r['search'])} candidates)"
         )
+        folds = r.get("fold_scores") or []
+        spread = f"on {folds[0].get('n_test')} test rows" if len(folds) == 1 else f"± {r['accuracy_std']:.4f}"
         typer.echo(
-            f"  accuracy {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}   balanced "
+            f"  accuracy {r['accuracy_mean']:.4f} {spread}   balanced "
             f"{r['balanced_accuracy_mean']:.4f}   macro F1 {r['f1_macro_mean']:.4f}   "
             f"fit {r['fit_time_mean']:.1f} s/fold"
         )

@@ -193,7 +193,7 @@ def _unknown_parameter(key: str, known: Mapping[str, Any], kind: str) -> str:
 
 
 def _check_value(owner: Any, name: str, value: Any, what: str) -> None:
-    from sklearn.utils._param_validation import InvalidParameterError, validate_parameter_constraints
+    from .._validation import validate_params
 
     constraints = getattr(owner, "_parameter_constraints", None)
     hint = ""
@@ -206,10 +206,8 @@ def _check_value(owner: Any, name: str, value: Any, what: str) -> None:
             hint = f" (YAML reads {value} as text: write it with a dot, e.g. 1.0e-3)"
     if isinstance(constraints, Mapping) and name in constraints:
         try:
-            validate_parameter_constraints(
-                {name: constraints[name]}, {name: value}, caller_name=type(owner).__name__
-            )
-        except InvalidParameterError as error:
+            validate_params({name: value}, {name: constraints[name]}, caller=type(owner).__name__)
+        except ParameterError as error:
             raise ParameterError(f"{what}: {error}{hint}") from None
         return
     default = owner.get_params(deep=False).get(name)
