@@ -274,7 +274,7 @@ def protocol_notes(dataset: Dataset, protocol: Protocol, *, log: bool = True) ->
             )
     elif looks_like_gtzan(dataset):
         notes.append(
-            "This is GTZAN: random folds put one artist's tracks on both sides, which inflates "
+            "This table looks like GTZAN: random folds put one artist's tracks on both sides, which inflates "
             "the accuracy; --split gtzan-filtered (split_dir='gtzan-filtered') gives the honest, "
             "artist-filtered figure."
         )
