@@ -872,3 +872,258 @@ def test_cache_entries_of_other_feature_sets_are_checked_against_their_columns(t
     again = extract_tables(tmp_path / "c", **options)
     assert (again.n_damaged, again.n_computed) == (1, 1)
     pd.testing.assert_frame_equal(again.tables["track"], first.tables["track"])
+
+
+# ----------------------------------------------------------------------------- unwritable outputs
+# gridsearch, select, report and compare: an output that cannot be written is one line, exit 2,
+# found before any computation (read-only folder, a file in the way); a disk that fills up while
+# writing is one line too and leaves no partial run directory.
+def plain_table(n_per_class: int) -> pd.DataFrame:
+    """A track table whose file names are not GTZAN's (no note about random folds of GTZAN)."""
+    table = track_table(n_per_class)
+    return table.assign(filename=[f"song{i:03d}.wav" for i in range(len(table))])
+
+
+def _fabricated_run(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    results = {"model": "logreg", "protocol": "2-fold", "accuracy_mean": 0.7, "accuracy_std": 0.1}
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def _output_command(command: str, table: Path, runs: Path, out: Path) -> list[object]:
+    if command == "gridsearch":
+        return ["gridsearch", table, "-m", "logreg", "--cv", "2", "--inner-cv", "2", "-j", "1", "-o", out]
+    if command == "select":
+        return ["select", table, "-m", "logreg", "--cv", "2", "--ks", "2,all", "-j", "1", "-o", out]
+    if command == "report":
+        return ["report", runs, "-o", out.with_suffix(".html")]
+    return ["compare", runs, "--chart", out.with_suffix(".png")]
+
+
+@pytest.fixture
+def output_case(tmp_path, monkeypatch):
+    table = tmp_path / "t.csv"
+    plain_table(6).to_csv(table, index=False)
+    runs = tmp_path / "runs"
+    _fabricated_run(runs / "a")
+    computed = []
+
+    def never(*args, **kwargs):
+        computed.append(1)
+        raise AssertionError("computed although the output cannot be written")
+
+    return table, runs, computed, never
+
+
+@pytest.mark.parametrize("command", ["gridsearch", "select", "report", "compare"])
+@pytest.mark.parametrize("fault", ["read_only", "file_in_the_way"])
+def test_unwritable_output_is_one_line_before_any_work(output_case, tmp_path, monkeypatch, command, fault):
+    import importlib
+
+    from fs_faults import read_only
+
+    import featurelab.selection
+
+    table, runs, computed, never = output_case
+    monkeypatch.setattr(importlib.import_module("featurelab.models.evaluate"), "evaluate", never)
+    monkeypatch.setattr(featurelab.selection, "select_features", never)
+    if fault == "read_only":
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        read_only(monkeypatch, folder)
+        out = folder / "sub" / "out"
+    else:
+        (tmp_path / "blocker").write_text("x")
+        out = tmp_path / "blocker" / "out"
+    code, text = cli(*_output_command(command, table, runs, out), "-q")
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    reason = ("Read-only file system",) if fault == "read_only" else ("File exists", "is a file")
+    assert any(r in text for r in reason), text
+    assert computed == []
+    assert not (tmp_path / "ro" / "sub").exists()
+
+
+@pytest.mark.parametrize("command", ["gridsearch", "select", "report", "compare"])
+def test_a_full_disk_is_one_line_and_leaves_no_partial_output(output_case, tmp_path, monkeypatch, command):
+    from fs_faults import full_disk
+
+    table, runs, _, _ = output_case
+    folder = tmp_path / "full"
+    folder.mkdir()
+    full_disk(monkeypatch, folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of tiny fits
+        code, text = cli(*_output_command(command, table, runs, folder / "out"), "-q")
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    assert "No space left on device" in text
+    assert sorted(p.name for p in folder.iterdir()) == []  # no run, no temporary folder or file
+
+
+def test_compare_refuses_a_folder_as_chart_before_reading_runs(output_case, tmp_path, monkeypatch):
+    import featurelab.compare
+
+    table, runs, computed, never = output_case
+    monkeypatch.setattr(featurelab.compare, "leaderboard", never)
+    code, text = cli("compare", runs, "--chart", tmp_path, "-q")
+    assert code == 2 and "--chart must be a file name" in text and computed == []
+
+
+# ----------------------------------------------------------------------------- invalid arguments
+# Each is one line, exit 2, found before the first fit.
+def _config(tmp_path: Path, config: dict) -> Path:
+    import yaml
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+INVALID_SEARCHES = {
+    "test_size_too_small": ({}, ["--test-size", "0.01"], "test_size must leave at least one row"),
+    "one_row_class_holdout": ({}, ["--test-size", "0.2", "ONE_ROW_CLASS"], "at least 2 rows of every class"),
+    "bogus_scoring": ({}, ["--scoring", "bogus"], "scoring must be a scikit-learn scorer name"),
+    "unknown_parameter": ({"grid": {"clf__nosuch": [1, 2]}}, [], "'clf__nosuch' is not a parameter"),
+    "unprefixed_parameter": ({"grid": {"C": [1, 2]}}, [], "Did you mean 'clf__C'?"),
+    "negative_max_iter": (
+        {"grid": {"clf__max_iter": [-5]}},
+        [],
+        "'max_iter' parameter of LogisticRegression",
+    ),
+    "one_bad_value_of_two": ({"grid": {"clf__max_iter": [-5, 100]}}, [], "Got -5 instead"),
+    "negative_loguniform": (
+        {"search": "random", "grid": {"clf__C": {"loguniform": [-1, 0]}}},
+        [],
+        "loguniform needs [low, high] with two numbers 0 < low < high",
+    ),
+    "text_values": ({"grid": {"clf__C": ["abc", "def"]}}, [], "Got 'abc' instead"),
+    "yaml_text_number": ({"grid": {"clf__C": ["1e-3"]}}, [], "write it with a dot"),
+    "one_candidate_bogus_scoring": ({"grid": {"clf__C": [1.0]}}, ["--scoring", "bogus"], "scoring must be"),
+    "one_candidate_inner_cv_100": ({"grid": {"clf__C": [1.0]}}, ["--inner-cv", "100"], "inner_cv"),
+    "fixed_parameter_value": ({"params": {"clf__tol": -1}}, [], "'tol' parameter of LogisticRegression"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_SEARCHES))
+def test_invalid_search_arguments_are_one_line_before_any_fit(tmp_path, monkeypatch, case):
+    import importlib
+
+    config, args, match = INVALID_SEARCHES[case]
+    table = plain_table(6)
+    if "ONE_ROW_CLASS" in args:
+        args = [a for a in args if a != "ONE_ROW_CLASS"]
+        table.loc[0, "label"] = "solo"
+    table.to_csv(tmp_path / "t.csv", index=False)
+
+    def never(*a, **k):
+        raise AssertionError("a model was fitted before the arguments were checked")
+
+    monkeypatch.setattr(importlib.import_module("featurelab.models.search"), "search_and_fit", never)
+    argv = ["gridsearch", tmp_path / "t.csv", "-m", "logreg", "--cv", "2", "-o", tmp_path / "run", "-q"]
+    argv += [*(["--config", _config(tmp_path, config)] if config else []), *args]
+    if "--inner-cv" not in args:
+        argv += ["--inner-cv", "2"]
+    code, text = cli(*argv)
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    assert match in text, text
+    assert "Traceback" not in text and not (tmp_path / "run").exists()
+
+
+HOSTILE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.lists(st.integers(-3, 3), max_size=2),
+    st.dictionaries(
+        st.sampled_from(["loguniform", "uniform", "randint", "x"]),
+        st.lists(st.integers(-2, 3), max_size=3),
+        max_size=1,
+    ),
+)
+
+
+@examples(8)
+@given(
+    key=st.sampled_from(["clf__C", "clf__max_iter", "clf__tol", "clf__penalty", "C", "clf__nosuch"]),
+    values=st.lists(HOSTILE_VALUES, min_size=1, max_size=3) | HOSTILE_VALUES,
+    search=st.sampled_from(["grid", "random"]),
+)
+def test_hostile_grid_values_run_or_fail_with_one_line(key, values, search):
+    with workdir() as tmp:
+        plain_table(6).to_csv(tmp / "t.csv", index=False)
+        config = _config(tmp, {"search": search, "n_iter": 2, "grid": {key: values}})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter and failed candidates
+            code, text = cli(
+                "gridsearch", tmp / "t.csv", "-m", "logreg", "--cv", "2", "--inner-cv", "2", "-j", "1",
+                "--config", config, "--no-save-model", "-o", tmp / "run", "-q",
+            )  # fmt: skip
+        assert code in (0, 2), text
+        if code == 2:
+            assert len(text.strip().splitlines()) == 1, text
+        else:
+            assert math.isfinite(json.loads((tmp / "run" / "results.json").read_text())["accuracy_mean"])
+
+
+@pytest.mark.parametrize("command", ["gridsearch", "select"])
+def test_overflowing_feature_values_name_their_column(tmp_path, command):
+    table = plain_table(6)
+    table["spread_var"] *= 1e300  # finite, but squares overflow and float32 (xgboost) cannot hold it
+    table.to_csv(tmp_path / "t.csv", index=False)
+    argv = [command, tmp_path / "t.csv", "-m", "logreg", "--cv", "2", "-o", tmp_path / "run", "-q"]
+    code, text = cli(*argv)
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    assert "too large" in text and "'spread_var'" in text
+
+
+@pytest.mark.parametrize("damage", ["text", "huge", "inf"])
+def test_predict_on_a_damaged_table_is_one_line(saved_model, tmp_path, damage):
+    run, _, table = saved_model
+    table = table.copy()
+    if damage == "text":
+        table["noise0_mean"] = table["noise0_mean"].astype(object)
+        table.loc[3, "noise0_mean"] = "abc"
+    elif damage == "huge":
+        table["signal_mean"] *= 1e300
+    else:
+        table.loc[2, "spread_var"] = np.inf
+    table.to_csv(tmp_path / "t.csv", index=False)
+    code, text = cli("predict", run, tmp_path / "t.csv")
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    column = {"text": "'noise0_mean'", "huge": "'signal_mean'", "inf": "'spread_var'"}[damage]
+    assert column in text, text
+
+
+# ----------------------------------------------------------------------------- hostile run files
+@examples(10)
+@given(
+    number=st.sampled_from(["1" + "0" * 4000, "-" + "9" * 5000, "1e999", "NaN", '"0.5"', "true"]),
+    depth=st.sampled_from([0, 65, 100_000]),
+    label=st.sampled_from(["<script>alert(1)</script>", "b<img src=x onerror=alert(1)>", "a|b`c"]),
+)
+def test_hostile_results_json_never_crashes_compare_or_report(number, depth, label):
+    with workdir() as tmp:
+        run = tmp / "runs" / "evil"
+        run.mkdir(parents=True)
+        nested = "[" * depth + "]" * depth if depth else "0"
+        text = (
+            f'{{"model": {json.dumps(label)}, "protocol": {json.dumps(label)}, "accuracy_mean": {number}, '
+            f'"classes": [{json.dumps(label)}, "b"], "confusion_matrix": [[1, 0], [0, 1]], '
+            f'"per_class": {{{json.dumps(label)}: {{"precision": 1, "recall": 1, "f1": 1, "support": 1}}}}, '
+            f'"deep": {nested}}}'
+        )
+        (run / "results.json").write_text(text)
+        code, err = cli("compare", run, "--chart", tmp / "c.png", "-q")
+        assert code in (0, 2) and (code == 0 or len(err.strip().splitlines()) == 1), err
+        code, err = cli("report", tmp / "runs", "-o", tmp / "r.html", "-q")
+        assert code == 0, err
+        page = (tmp / "r.html").read_text()
+        assert "<script" not in page and "<img src=x" not in page
+        if depth < 65 and number in ('"0.5"', "true", "NaN"):
+            from featurelab.models.reportmd import report_markdown
+            from featurelab.models.rundir import read_results
+
+            markdown = report_markdown(read_results(run))
+            assert "<script" not in markdown and "<img" not in markdown

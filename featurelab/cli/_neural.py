@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..parallel import DEFAULT_N_JOBS
-from ._app import EXIT_OK, EXIT_PARTIAL, Jobs, OutDir, Quiet, app, show_progress
+from ._app import EXIT_OK, EXIT_PARTIAL, Jobs, OutDir, Quiet, Split, app, show_progress
 
 
 @app.command("train-cnn", no_args_is_help=True)
@@ -26,16 +26,7 @@ def train_cnn(
         int | None,
         typer.Option("--cv", help="Folds of the track-grouped stratified k-fold [default: 5]."),
     ] = None,
-    split_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--split-dir",
-            "--split-file",
-            metavar="DIR",
-            help="Folder of train/valid/test lists (e.g. the GTZAN artist-filtered split): "
-            "train -> test, valid for early stopping. Replaces --cv. --split-file is an alias.",
-        ),
-    ] = None,
+    split_dir: Split = None,
     epochs: Annotated[
         int | None, typer.Option("--epochs", help="Maximum epochs per fold [default: 30].")
     ] = None,
@@ -123,7 +114,7 @@ def train_cnn(
 
     * `featurelab train-cnn gtzan/genres --cv 5 --epochs 30`
 
-    * `featurelab train-cnn gtzan/genres --split-dir splits/ --cache ~/.cache/featurelab-mels --save-model`
+    * `featurelab train-cnn gtzan/genres --split gtzan-filtered --cache ~/.cache/featurelab-mels --save-model`
 
     * `featurelab train-cnn corpus/ --no-augment --device cpu --threads 2 -o runs/cnn-plain`
     """

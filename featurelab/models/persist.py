@@ -210,6 +210,12 @@ class SavedModel:
         -------
         np.ndarray [shape=(n_rows, n_classes)]
             Columns in the order of :attr:`classes`.
+
+        Raises
+        ------
+        TableError
+            A feature value is text, missing, infinite or too large
+            (:func:`featurelab.models.data.feature_matrix`).
         """
         product = self.product
         if product is not None:
@@ -223,10 +229,10 @@ class SavedModel:
             if not np.isfinite(X).all():
                 raise ModelFileError("The arrays contain missing or infinite values.")
             return np.asarray(self.estimator.predict_proba(X))
+        from .data import feature_matrix
+
         self.check_features(frame.columns)
-        X = frame[self.feature_names].astype(np.float64)
-        if not np.isfinite(X.to_numpy()).all():
-            raise ModelFileError("The features contain missing or infinite values.")
+        X = feature_matrix(frame, self.feature_names)
         return np.asarray(self.estimator.predict_proba(X))
 
 
