@@ -15,6 +15,7 @@ Public API (imported lazily with :mod:`lazy_loader`, so ``import featurelab`` an
 - :mod:`featurelab.features` -- the feature-set registry and the GTZAN schema.
 - :mod:`featurelab.models` -- the model registry, nested/grouped evaluation, saved models.
 - :mod:`featurelab.selection` -- :class:`~featurelab.selection.ShapSelector` and the accuracy-vs-k curve.
+- :mod:`featurelab.nn` -- the PyTorch MLP and the log-mel CNN (the optional ``[nn]`` extra).
 
 Long-running functions take ``n_jobs`` (default: all usable cores; see :mod:`featurelab.parallel`)
 and ``progress`` (default: a bar when a terminal or notebook is watching; see

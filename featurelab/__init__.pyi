@@ -1,4 +1,4 @@
-from . import datasets, features, models, selection
+from . import datasets, features, models, nn, selection
 from .arrays import extract_arrays
 from .exceptions import AudioLoadError, FeaturelabError, ModelFileError, ParameterError, TableError
 from .extraction import extract, extract_features, extract_tables, extract_to_files
@@ -23,6 +23,7 @@ __all__ = [
     "features",
     "load_audio",
     "models",
+    "nn",
     "read_table",
     "selection",
     "write_table",

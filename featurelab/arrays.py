@@ -11,7 +11,10 @@ the numbers do not depend on ``n_jobs`` or on the machine's thread count.
 
 A product is a small frozen dataclass with ``name``, ``version``, ``compute(y, sr, settings)`` and
 ``cache_description(settings)``; :data:`ARRAY_PRODUCTS` lists them by name. :class:`LogMel` makes
-the CNN's input: :func:`log_mel` of each segment, in dB relative to the segment's peak.
+the CNN's input: :func:`log_mel` (the one implementation of featurelab's log-mel spectrograms) of
+each segment, in dB relative to the segment's peak. A model trained on a product records it
+(:meth:`LogMel.to_dict`, read back with :func:`array_product`) beside its
+:class:`~featurelab.settings.ExtractionSettings`, so ``featurelab predict`` recomputes its inputs.
 
 Examples
 --------
@@ -39,7 +42,7 @@ from .parallel import DEFAULT_N_JOBS
 from .progress import ProgressOption
 from .settings import ExtractionSettings
 
-__all__ = ["ARRAY_PRODUCTS", "ArrayResult", "LogMel", "extract_arrays", "log_mel"]
+__all__ = ["ARRAY_PRODUCTS", "ArrayResult", "LogMel", "array_product", "extract_arrays", "log_mel"]
 
 #: Columns of the segment table of :class:`ArrayResult`.
 SEGMENT_COLUMNS = ("filename", "label", "group", "path", "start", "end")
@@ -143,6 +146,16 @@ class LogMel:
                 f"sr={settings.sr}). Got {settings.segment!r} s instead."
             )
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return ``{"product": "logmel", "version": ..., **parameters}`` (read by :func:`array_product`).
+
+        Examples
+        --------
+        >>> LogMel(n_mels=64).to_dict()
+        {'product': 'logmel', 'version': '1', 'n_mels': 64, 'n_fft': 2048, 'hop_length': 512, 'top_db': 80.0}
+        """
+        return {"product": self.name, "version": self.version, **dataclasses.asdict(self)}
+
     def cache_description(self, settings: ExtractionSettings) -> dict[str, Any]:
         """Return the part of a cache key that describes this product under ``settings``."""
         return {
@@ -164,23 +177,75 @@ class LogMel:
         Raises
         ------
         ValueError
-            The signal is shorter than one segment.
+            The signal is shorter than one segment and ``settings.short_clips`` is ``"drop"``
+            (otherwise it is one segment, looped or zero-padded to the segment length).
         """
         assert settings.segment is not None
         bounds = segment_bounds(len(y), sr, settings.segment, settings.segment_hop, settings.segment_mode)
+        if not bounds and settings.short_clips != "drop" and len(y):  # featurelab.units' policies
+            from .units import fit_to_window, window_samples
+
+            policy = "pad" if settings.short_clips == "pad" else "loop"  # arrays have one shape
+            n = window_samples(sr, settings)  # the window the clip fills (its bounds)
+            return {
+                "array": self.transform(fit_to_window(y, n, policy)[np.newaxis], sr),
+                "bounds": [[0, n]],
+                "error": None,
+            }
         if not bounds:
             raise ValueError(
                 f"shorter than one {settings.segment:g} s segment ({len(y) / sr:.3f} s): no segments"
             )
         # All segments of a file in one call, as the CNN's inputs always were: a stack of another
         # size can round differently in float32 (the mel projection is one BLAS product).
-        units = np.stack([y[a:b] for a, b in bounds])
-        array = log_mel(units, sr=sr, **dataclasses.asdict(self))
+        array = self.transform(np.stack([y[a:b] for a, b in bounds]), sr)
         return {"array": array, "bounds": [[a, b] for a, b in bounds], "error": None}
+
+    def transform(self, segments: np.ndarray, sr: int) -> np.ndarray:
+        """Return :func:`log_mel` of equal-length ``segments`` (shape ``(..., n)``) with these parameters."""
+        return log_mel(segments, sr=sr, **dataclasses.asdict(self))
 
 
 #: Array products by name (``extract_arrays(product=NAME)``).
 ARRAY_PRODUCTS: dict[str, type[LogMel]] = {LogMel.name: LogMel}
+
+
+def array_product(data: Mapping[str, Any]) -> LogMel:
+    """Rebuild a product from :meth:`LogMel.to_dict` (such as a saved model's ``inputs``).
+
+    Raises
+    ------
+    ParameterError
+        An unknown product, a product of another version (its numbers would differ), or invalid
+        parameters.
+
+    Examples
+    --------
+    >>> array_product(LogMel(n_mels=64).to_dict()) == LogMel(n_mels=64)
+    True
+    """
+    if not isinstance(data, Mapping):
+        raise ParameterError(f"An array product must be a JSON object. Got {data!r} instead.")
+    name = data.get("product")
+    if name not in ARRAY_PRODUCTS:
+        raise ParameterError(
+            f"product must be one of {', '.join(ARRAY_PRODUCTS)}. Got {name!r} instead; a newer "
+            "featurelab may know it."
+        )
+    kind = ARRAY_PRODUCTS[name]
+    if str(data.get("version")) != kind.version:
+        raise ParameterError(
+            f"The {name} product of version {data.get('version')!r} cannot be recomputed: this "
+            f"featurelab computes version {kind.version}."
+        )
+    names = {f.name for f in dataclasses.fields(kind)}
+    unknown = sorted(set(data) - names - {"product", "version"})
+    if unknown:
+        raise ParameterError(f"{name} parameters must be among {', '.join(sorted(names))}. Got {unknown}.")
+    try:
+        return kind(**{key: data[key] for key in names if key in data})
+    except TypeError as error:  # pragma: no cover - every field has a default
+        raise ParameterError(f"Invalid {name} parameters: {error}") from None
 
 
 @dataclass
@@ -201,6 +266,8 @@ class ArrayResult:
     product : LogMel
     n_cached, n_computed : int
         Files served from the resume cache / computed in this run.
+    n_damaged : int
+        Files whose cache entry was damaged and that were computed again (in ``n_computed``).
     audio_seconds, elapsed : float
         Seconds of audio decoded in this run, and of the run.
     """
@@ -212,17 +279,49 @@ class ArrayResult:
     product: Any
     n_cached: int = 0
     n_computed: int = 0
+    n_damaged: int = 0
     audio_seconds: float = 0.0
     elapsed: float = 0.0
 
 
 class _ArrayAssembler:
-    """Collects the arrays of finished items and names their segments (driver side)."""
+    """Collects the arrays of finished items and names their segments (driver side).
 
-    def __init__(self, sr: int) -> None:
+    ``shape`` is the shape of one segment's array and ``length`` its samples (what :meth:`check`
+    expects of a cached entry).
+    """
+
+    def __init__(self, sr: int, shape: tuple[int, ...], length: int) -> None:
         self.sr = sr
+        self.shape = tuple(shape)
+        self.length = length
         self.rows: list[tuple[Any, ...]] = []
         self.blocks: list[np.ndarray] = []
+
+    def check(self, entry: Any) -> str | None:
+        """Say why a stored entry cannot be added, or ``None`` if it can."""
+        if not isinstance(entry, dict):
+            return "not a JSON object"
+        if entry.get("error") is not None:
+            error = entry["error"]
+            return None if isinstance(error, str) and error.strip() else "the error is not a reason"
+        array, bounds = entry.get("array"), entry.get("bounds")
+        if not isinstance(array, np.ndarray) or array.shape[1:] != self.shape or not len(array):
+            return "no array of the expected shape"
+        if not isinstance(bounds, list) or len(bounds) != len(array):
+            return "no bounds for every segment"
+        for pair in bounds:
+            if not (
+                isinstance(pair, list)
+                and len(pair) == 2
+                and all(type(b) is int for b in pair)
+                and 0 <= pair[0]
+                and pair[1] - pair[0] == self.length
+            ):
+                return "a segment's bounds differ from the settings'"
+        if not np.isfinite(array).all():
+            return "a value is not a finite number"
+        return None
 
     def add(self, item: AudioItem, entry: Mapping[str, Any]) -> str | None:
         if entry.get("error"):
@@ -324,7 +423,7 @@ def extract_arrays(
         raise ParameterError("extract_arrays needs segment=SECONDS (e.g. segment=3.0).")
     product.check(settings)
     plan = _plan(source, settings, (product,), n_jobs=n_jobs, cache=cache, manifest=manifest)
-    assembler = _ArrayAssembler(settings.sr)
+    assembler = _ArrayAssembler(settings.sr, product.shape(settings), product.segment_samples(settings))
     stats = _run(plan, {product: assembler}, progress, description=product.name)
     shape = (0, *product.shape(settings))
     return ArrayResult(
@@ -335,6 +434,7 @@ def extract_arrays(
         product=product,
         n_cached=stats.n_cached,
         n_computed=stats.n_computed,
+        n_damaged=stats.n_damaged,
         audio_seconds=stats.audio_seconds,
         elapsed=stats.elapsed,
     )

@@ -13,6 +13,8 @@ and trains on them only (:mod:`featurelab.models.splits`).
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,11 +24,74 @@ import pandas as pd
 from .datasets import AudioItem, segment_name, track_id
 from .settings import TableKind
 
-__all__ = ["TableAssembler", "CHUNK_ROWS"]
+__all__ = ["TableAssembler", "CHUNK_ROWS", "entry_problem"]
 
 
 #: Rows assembled into one DataFrame chunk before it is handed on (written, or kept).
 CHUNK_ROWS = 2048
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def entry_problem(
+    entry: Any,
+    kind: TableKind,
+    columns: Sequence[str] | None = None,
+    segment_length: int | None = None,
+    copies: int = 0,
+) -> str | None:
+    """Say why a stored (resume-cache) entry of ``kind`` rows cannot be used, or ``None`` if it can.
+
+    A usable entry is what the workers return: ``{"rows": [...], "error": None}`` with finite
+    numbers in every row (one row for a track), or ``{"rows": [], "error": "reason"}``.
+
+    Parameters
+    ----------
+    entry : object
+        The entry as read from JSON.
+    kind : {"track", "segment"}
+        The table its rows belong to.
+    columns : sequence of str or None
+        The columns of every row, in order (``length`` included); ``None``: not known, the rows
+        need only agree with each other.
+    segment_length : int or None
+        The ``length`` of every segment row (samples), when known.
+    copies : int
+        Augmented copies of each row (``extract --augment``): a track entry holds ``1 + copies``
+        rows.
+
+    Examples
+    --------
+    >>> entry_problem({"rows": [{"a": 1.0, "length": 5}], "error": None}, "track")
+    >>> entry_problem({"rows": [{"a": float("nan"), "length": 5}], "error": None}, "track")
+    'a value is not a finite number'
+    """
+    if not isinstance(entry, dict):
+        return "not a JSON object"
+    rows, error = entry.get("rows"), entry.get("error")
+    if error is not None:
+        if not isinstance(error, str) or not error.strip():
+            return "the error is not a reason"
+        return None if rows in (None, []) else "rows and an error"
+    if not isinstance(rows, list) or not rows:
+        return "no rows"
+    if kind == "track" and len(rows) != 1 + copies:
+        return "a track entry holds one row" + (f" and {copies} copies" if copies else "")
+    if not all(isinstance(row, dict) for row in rows):
+        return "a row is not a JSON object"
+    expected = tuple(columns) if columns is not None else tuple(rows[0])
+    if "length" not in expected or any(tuple(row) != expected for row in rows):
+        return "rows with other columns"
+    if not all(_is_number(value) for row in rows for value in row.values()):
+        return "a value is not a finite number"
+    lengths = {row["length"] for row in rows}
+    if not all(float(length).is_integer() and length >= 1 for length in lengths):
+        return "a length is not a number of samples"
+    if kind == "segment" and segment_length is not None and lengths != {segment_length}:
+        return "a segment length differs from the settings'"
+    return None
 
 
 class TableAssembler:
@@ -45,9 +110,14 @@ class TableAssembler:
         The feature-set names (the header of a table without rows).
     emit : callable
         Receives each finished chunk (a DataFrame of up to :data:`CHUNK_ROWS` rows), in order.
-    augmented : bool
-        The rows carry an ``augmented`` copy number (then the table has ``group`` and
-        ``augmented`` columns).
+    columns : callable or None
+        Returns the columns of every row, in order (``length`` last), or ``None`` when not known;
+        called once, when :meth:`check` first needs it.
+    segment_length : int or None
+        The ``length`` of every segment row, checked by :meth:`check`.
+    copies : int
+        Augmented copies of each row (``extract --augment``): the rows carry an ``augmented`` copy
+        number, and the table has ``group`` and ``augmented`` columns.
     """
 
     def __init__(
@@ -56,13 +126,19 @@ class TableAssembler:
         items: Sequence[AudioItem],
         feature_sets: Sequence[str],
         emit: Callable[[pd.DataFrame], None],
-        augmented: bool = False,
+        *,
+        columns: Callable[[], Sequence[str] | None] | None = None,
+        segment_length: int | None = None,
+        copies: int = 0,
     ) -> None:
         self.kind = kind
         self.emit = emit
-        self.augmented = augmented
+        self._columns = columns
+        self._segment_length = segment_length
+        self.copies = copies
+        self.augmented = copies > 0
         self.manifest_cols = {
-            "group": augmented or any(item.group is not None for item in items),
+            "group": self.augmented or any(item.group is not None for item in items),
             "start": any(item.start is not None for item in items),
             "end": any(item.end is not None for item in items),
         }
@@ -72,6 +148,16 @@ class TableAssembler:
         self._pending: list[tuple[AudioItem, np.ndarray]] = []
         self._pending_rows = 0
         self.n_rows = 0
+
+    @functools.cached_property
+    def expected_columns(self) -> tuple[str, ...] | None:
+        """The columns of every row, in order, when known (see the ``columns`` parameter)."""
+        found = self._columns() if self._columns is not None else None
+        return None if found is None else tuple(found)
+
+    def check(self, entry: Any) -> str | None:
+        """Say why a stored entry cannot be added (see :func:`entry_problem`), or ``None``."""
+        return entry_problem(entry, self.kind, self.expected_columns, self._segment_length, self.copies)
 
     def add(self, item: AudioItem, entry: dict[str, Any]) -> str | None:
         """Queue the rows of one item; return a failure reason instead when it has none."""

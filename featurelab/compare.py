@@ -37,6 +37,7 @@ _COLUMNS = (
     "track_accuracy_mean",
     "track_accuracy_std",
     "fit_time_mean",
+    "predict_time_per_track",
     "n_samples",
 )
 
@@ -70,8 +71,8 @@ def leaderboard(paths: Iterable[str | os.PathLike]) -> Any:
     pandas.DataFrame
         Columns ``run``, ``model``, ``protocol``, ``accuracy_mean``, ``accuracy_std``,
         ``balanced_accuracy_mean``, ``f1_macro_mean``, ``track_accuracy_mean``,
-        ``track_accuracy_std``, ``fit_time_mean``, ``n_samples`` (missing or non-finite values are
-        NaN).
+        ``track_accuracy_std``, ``fit_time_mean`` (s per outer fold), ``predict_time_per_track``
+        (s), ``n_samples`` (missing or non-finite values are NaN).
 
     Raises
     ------
@@ -103,9 +104,19 @@ def format_leaderboard(frame: Any) -> str:
     """Format the leaderboard as an aligned plain-text table.
 
     Columns: rank, model, protocol, accuracy mean ± std, macro F1, track accuracy, fit time per
-    fold, run.
+    fold (s), predict time per track (ms), run.
     """
-    header = ["#", "model", "protocol", "accuracy", "macro F1", "track acc.", "fit s/fold", "run"]
+    header = [
+        "#",
+        "model",
+        "protocol",
+        "accuracy",
+        "macro F1",
+        "track acc.",
+        "fit s/fold",
+        "predict ms/track",
+        "run",
+    ]
     body = []
     for rank, row in enumerate(frame.itertuples(index=False), start=1):
         body.append(
@@ -117,6 +128,7 @@ def format_leaderboard(frame: Any) -> str:
                 format_number(row.f1_macro_mean),
                 format_mean_std(row.track_accuracy_mean, row.track_accuracy_std),
                 format_number(row.fit_time_mean, 1),
+                format_number(1000 * row.predict_time_per_track, 3),
                 Path(row.run).name,
             ]
         )

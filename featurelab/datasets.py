@@ -97,6 +97,17 @@ class AudioItem:
         """The audio file."""
         return Path(self.location)
 
+    def absolute(self) -> AudioItem:
+        """Return the item with an absolute path (a relative one is taken from the working folder).
+
+        Extraction sends items to its workers this way: a worker of a cluster may run in another
+        folder (or machine) than the driver.
+        """
+        location = os.path.abspath(self.location)
+        if location == self.location:
+            return self
+        return AudioItem(location, self.name, self.label, self.start, self.end, self.group)
+
     @property
     def duration(self) -> float | None:
         """Requested clip duration in seconds, or ``None`` for the whole file."""
@@ -200,12 +211,36 @@ def scan_folder(root: str | os.PathLike) -> list[AudioItem]:
     Returns
     -------
     list of AudioItem
+
+    Raises
+    ------
+    ParameterError
+        ``root`` is not a folder, or it or one of its sub-folders cannot be listed (no file is
+        skipped silently; :func:`discover` reports such a sub-folder as an input problem instead).
     """
+    items, problems = _scan_folder(root)
+    if problems:
+        raise ParameterError(f"{problems[0].path!r}: {problems[0].reason}.")
+    return items
+
+
+def _scan_folder(root: str | os.PathLike) -> tuple[list[AudioItem], list[InputProblem]]:
+    """:func:`scan_folder`, with the sub-folders that cannot be listed returned as problems."""
     root = Path(root)
     if not root.is_dir():
         raise ParameterError(f"Input folder {str(root)!r} does not exist or is not a folder.")
+    problems: list[InputProblem] = []
+
+    def unreadable(error: OSError) -> None:
+        folder = Path(error.filename if error.filename is not None else root)
+        why = error.strerror or str(error)
+        if folder == root:
+            raise ParameterError(f"Cannot read the input folder {str(root)!r} ({why}).") from error
+        reason = f"cannot read this folder ({why}): its audio files are not in the table"
+        problems.append(InputProblem(str(folder), reason))
+
     items = []
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
@@ -215,7 +250,7 @@ def scan_folder(root: str | os.PathLike) -> list[AudioItem]:
             label = rel.parts[0] if len(rel.parts) > 1 else ""
             items.append(AudioItem(path=path, name=path.name, label=label))
     items.sort(key=lambda item: (item.label, str(item.path.relative_to(root))))
-    return _unique_names(items, root)
+    return _unique_names(items, root), sorted(problems, key=lambda problem: problem.path)
 
 
 def _clip_name(path: Path, start: float | None, end: float | None) -> str:
@@ -329,6 +364,13 @@ def discover(
     -------
     items : list of AudioItem
     problems : list of InputProblem
+        Inputs that cannot be extracted: missing files, bad manifest rows, sub-folders of a
+        folder that cannot be listed.
+
+    Raises
+    ------
+    ParameterError
+        No input, a folder among several inputs, an unreadable input folder or manifest.
     """
     if isinstance(source, (str, os.PathLike)):
         sources: list[Path] = [Path(source)]
@@ -341,7 +383,7 @@ def discover(
         if manifest or (manifest is None and only.suffix.lower() == ".csv"):
             return read_manifest(only)
         if only.is_dir():
-            return scan_folder(only), []
+            return _scan_folder(only)
     items: list[AudioItem] = []
     problems: list[InputProblem] = []
     for path in sources:

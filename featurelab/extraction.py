@@ -6,8 +6,9 @@ segments, and assembles the rows in input order (:mod:`featurelab.assembly`). Fi
 worker processes (joblib/loky, one BLAS thread per worker) and results stream back through a bounded
 queue, so memory is bounded by the work in flight rather than by the corpus. Every finished item is
 stored in the resume cache (:mod:`featurelab.cache`) at once; an interrupted run started again
-recomputes only what is missing. Inputs that fail are collected with their reason and never stop the
-run.
+recomputes only what is missing, and what is damaged (an entry that is not what the workers make is
+recomputed, never trusted). Inputs that fail are collected with their reason and never stop the
+run. Workers receive absolute paths, so those of a cluster need not share the driver's folder.
 
 Every function takes the extraction settings as one :class:`~featurelab.settings.ExtractionSettings`
 (``settings=``) and/or as its fields in keywords (``segment=3.0, sr=16000``); the same driver makes
@@ -75,6 +76,9 @@ class ExtractionResult:
         Items served from the resume cache.
     n_computed : int
         Items computed in this run.
+    n_damaged : int
+        Items whose resume-cache entry was damaged (unreadable, or not rows the workers make) and
+        that were therefore computed again (counted in ``n_computed``).
     audio_seconds : float
         Seconds of audio decoded in this run (cached items excluded).
     elapsed : float
@@ -94,6 +98,7 @@ class ExtractionResult:
     settings: ExtractionSettings
     n_cached: int = 0
     n_computed: int = 0
+    n_damaged: int = 0
     audio_seconds: float = 0.0
     elapsed: float = 0.0
     meta: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -317,6 +322,30 @@ class _Plan:
     def versions(self) -> dict[str, str]:
         return {s.name: s.version for s in self.sets}
 
+    @functools.cached_property
+    def columns(self) -> tuple[str, ...] | None:
+        """The columns of every table row, in order (``length`` last); ``None`` when unknown.
+
+        Resume-cache entries are checked against them. The published GTZAN columns are known; other
+        sets are run once on a short probe signal (they return the same columns for any signal).
+        """
+        from .features.schema import GTZAN_FEATURE_COLUMNS
+
+        noise = np.random.default_rng(0).standard_normal((1, self.settings.sr // 2))
+        probe = (0.1 * noise).astype(np.float32)
+        names: list[str] = []
+        for feature_set in self.sets:
+            if feature_set.name == "gtzan":
+                names += GTZAN_FEATURE_COLUMNS
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    names += _compute_sets([feature_set], probe, self.settings.sr)[0]
+            except Exception:  # noqa: BLE001 - unknown: entries need only agree with each other
+                return None
+        return (*names, "length", *(("augmented",) if self.settings.augment is not None else ()))
+
     def keys(self, item: AudioItem) -> dict[Any, str]:
         return {
             kind: _item_key(
@@ -358,6 +387,7 @@ class _RunStats:
     errors: pd.DataFrame
     n_cached: int
     n_computed: int
+    n_damaged: int
     audio_seconds: float
     elapsed: float
 
@@ -372,8 +402,10 @@ def _run(
 
     The driver holds one byte per input plus the items in flight: finished rows go to the
     assemblers (and from there to disk when streaming) as soon as every earlier input is done.
-    ``assemblers`` maps each kind of the plan to an object with ``add(item, entry)`` (returning a
-    failure reason or ``None``) and ``finish()``.
+    ``assemblers`` maps each kind of the plan to an object with ``check(entry)`` (why a cached
+    entry cannot be used, or ``None``), ``add(item, entry)`` (returning a failure reason or
+    ``None``) and ``finish()``. An item whose cached entry is unreadable or fails ``check`` is
+    computed again (and its entry replaced).
     """
     items, kinds, store, settings = plan.items, plan.kinds, plan.store, plan.settings
     started = time.perf_counter()
@@ -382,11 +414,12 @@ def _run(
         for index, item in enumerate(items):
             cached[index] = all(store.has(key) for key in plan.keys(item).values())
     n_cached = sum(cached)
-    n_computed = 0
+    n_computed = n_damaged = 0
     audio_seconds = 0.0
     error_rows = [asdict(p) for p in plan.problems]
 
-    todo = (item for index, item in enumerate(items) if not cached[index])
+    # Workers get absolute paths: a cluster's workers need not share the driver's working folder.
+    todo = (item.absolute() for index, item in enumerate(items) if not cached[index])
     report = ProgressBar(
         progress if items else False,
         total=len(items),
@@ -403,11 +436,12 @@ def _run(
             outcome: dict[str, Any] | None = None
             if keys is not None and cached[index]:
                 outcome = {kind: store.get(keys[kind]) for kind in kinds}
-                if any(entry is None for entry in outcome.values()):
-                    outcome = None  # removed or damaged since it was counted: compute it here
+                if any(entry is None or assemblers[kind].check(entry) for kind, entry in outcome.items()):
+                    outcome = None  # damaged (or removed since it was counted): compute it here
                     n_cached -= 1
+                    n_damaged += 1
             if outcome is None:
-                outcome = next(outcomes) if not cached[index] else _worker(item, settings, kinds)
+                outcome = next(outcomes) if not cached[index] else _worker(item.absolute(), settings, kinds)
                 n_computed += 1
                 audio_seconds += outcome.get("seconds", 0.0)
                 if keys is not None:
@@ -429,7 +463,7 @@ def _run(
             outcomes.close()
         report.close()
     errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
-    return _RunStats(errors, n_cached, n_computed, audio_seconds, time.perf_counter() - started)
+    return _RunStats(errors, n_cached, n_computed, n_damaged, audio_seconds, time.perf_counter() - started)
 
 
 def extract_tables(
@@ -500,8 +534,22 @@ def extract_tables(
 def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> Any:
     from .assembly import TableAssembler
 
+    settings = plan.settings
+    copies = settings.copies if settings.augment is not None else 0
+    segment_length = None
+    if kind == "segment" and not copies and settings.short_clips == "drop":  # else rows may be shorter
+        assert settings.segment is not None
+        window = int(round(settings.segment * settings.sr))
+        (start, stop), *_ = segment_bounds(window, settings.sr, settings.segment, None, settings.segment_mode)
+        segment_length = stop - start
     return TableAssembler(
-        kind, plan.items, list(plan.settings.features), emit, augmented=plan.settings.augment is not None
+        kind,
+        plan.items,
+        list(settings.features),
+        emit,
+        columns=lambda: plan.columns,
+        segment_length=segment_length,
+        copies=copies,
     )
 
 
@@ -518,6 +566,7 @@ def _result(
         settings=plan.settings,
         n_cached=stats.n_cached,
         n_computed=stats.n_computed,
+        n_damaged=stats.n_damaged,
         audio_seconds=stats.audio_seconds,
         elapsed=stats.elapsed,
         meta={kind: plan.settings.for_table(kind).sidecar() for kind in plan.kinds},
@@ -550,7 +599,8 @@ def extract_to_files(
     completes, with its ``<stem>.meta.json`` sidecar. Failed inputs go to ``<stem>.errors.csv``
     (``path, reason``) beside the first table of ``outputs``; a stale errors file from an earlier
     run is removed when nothing failed. An interrupted run leaves previous outputs untouched; with
-    a ``cache``, running it again resumes.
+    a ``cache``, running it again resumes. Temporaries that a killed run left beside the outputs
+    are removed first (:func:`featurelab.io.remove_stale_temporaries`).
 
     Parameters
     ----------
@@ -581,7 +631,7 @@ def extract_to_files(
     >>> result.errors_path  # doctest: +SKIP
     PosixPath('fma.errors.csv')
     """
-    from .io import write_table
+    from .io import remove_stale_temporaries, write_table
     from .table_writer import TableWriter
 
     if "tables" in options:
@@ -594,6 +644,9 @@ def extract_to_files(
     settings = ExtractionSettings.coerce(settings, caller="extract_to_files", **options)
     kinds = _table_kinds(settings, tuple(outputs))
     plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
+    failures = _errors_path(next(iter(outputs.values())))
+    for path in (*outputs.values(), *map(ExtractionSettings.sidecar_path, outputs.values()), failures):
+        remove_stale_temporaries(path)  # left by a run killed while writing (kill -9)
     with contextlib.ExitStack() as stack:
         writers = {kind: stack.enter_context(TableWriter(outputs[kind])) for kind in kinds}
         assemblers = {kind: _assembler(kind, plan, writers[kind].write) for kind in kinds}
@@ -607,7 +660,6 @@ def extract_to_files(
     )
     for kind in kinds:
         settings.for_table(kind).write_sidecar(outputs[kind])
-    failures = _errors_path(next(iter(outputs.values())))
     if len(result.errors):
         result.errors_path = write_table(result.errors, failures)
     else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "read_table",
     "write_table",
     "atomic_path",
+    "remove_stale_temporaries",
     "table_format",
     "check_writable",
 ]
@@ -124,8 +126,7 @@ def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.nd
         info = sf.info(str(path))
     except Exception as sf_error:  # noqa: BLE001 - libsndfile raises a variety of types
         if path.suffix.lower() in _SNDFILE_EXTENSIONS:
-            reason = str(sf_error).strip() or type(sf_error).__name__
-            raise AudioLoadError(path, f"not a readable audio file ({reason})") from sf_error
+            raise AudioLoadError(path, _unreadable_reason(path, sf_error)) from sf_error
         return _decode_fallback(path, offset=offset, duration=duration, first_error=sf_error)
     if info.samplerate <= 0:
         raise AudioLoadError(path, f"invalid sample rate {info.samplerate} in header")
@@ -136,8 +137,33 @@ def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.nd
     try:
         data, file_sr = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except Exception as error:  # noqa: BLE001
-        raise AudioLoadError(path, f"cannot decode audio data ({error})") from error
+        raise AudioLoadError(path, f"cannot decode audio data ({_libsndfile_text(error)})") from error
     return _to_mono_float(data), int(file_sr)
+
+
+#: What libsndfile says of data it cannot parse after all (an MPEG-like header on garbage, say),
+#: although the file exists and is a regular file.
+_FALSE_MISSING = "does not exist or is not a regular file"
+
+
+def _libsndfile_text(error: BaseException) -> str:
+    """Return libsndfile's reason without its ``Error opening '<path>': `` prefix (the path is known)."""
+    text = getattr(error, "error_string", None) or str(error)
+    return text.strip() or type(error).__name__
+
+
+def _unreadable_reason(path: Path, error: BaseException) -> str:
+    """Return the errors-table reason for a file that libsndfile (and any fallback) cannot open."""
+    reason = _libsndfile_text(error)
+    if _FALSE_MISSING in reason:
+        try:  # the file was found and is regular: can it be read at all?
+            with open(path, "rb") as handle:
+                handle.read(1)
+        except OSError as os_error:  # a permission error, a file removed meanwhile, ...
+            return f"not a readable audio file ({os_error.strerror or os_error})"
+        kind = path.suffix.lower().lstrip(".") or "audio"
+        return f"not a decodable audio file (no valid {kind} data)"
+    return f"not a readable audio file ({reason})"
 
 
 def _decode_fallback(
@@ -157,11 +183,9 @@ def _decode_fallback(
         except Exception:  # noqa: BLE001
             failed = True
     if failed:
-        reason = str(first_error).strip() or type(first_error).__name__
-        if path.suffix.lower() == ".mp3":
-            reason = f"cannot decode mp3 (no working mp3 decoder: {reason})"
-        else:
-            reason = f"not a readable audio file ({reason})"
+        reason = _unreadable_reason(path, first_error)
+        if path.suffix.lower() == ".mp3" and reason.startswith("not a readable"):
+            reason = f"cannot decode mp3 (no working mp3 decoder: {_libsndfile_text(first_error)})"
         raise AudioLoadError(path, reason) from None
     return np.ascontiguousarray(y, dtype=np.float32), int(file_sr)
 
@@ -185,30 +209,110 @@ def table_format(path: str | os.PathLike) -> str:
     )
 
 
+#: Hex digits of the random part of a temporary's name (``.<name>.<hex>.tmp``).
+_TOKEN_DIGITS = 12
+
+
+def _temporary_pattern(path: Path) -> re.Pattern[str]:
+    """Return the names :func:`atomic_path` gives the temporaries of ``path``."""
+    return re.compile(rf"\.{re.escape(path.name)}\.[0-9a-f]{{{_TOKEN_DIGITS}}}\.tmp")
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on an open file without waiting; ``False`` when it is not free.
+
+    A process holds the lock of its temporary until it is renamed or removed, and the system drops
+    it when the process dies (``kill -9`` included), so a temporary whose lock is free is stale.
+    Where there are no such locks (Windows) the lock is always "taken": a file that another
+    process has open cannot be removed there anyway.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return os.name != "posix"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by a running writer (or no locks on this file system: keep the file)
+        return False
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside ``path`` that replaces it atomically on success.
 
-    On any exception the temporary file is removed and ``path`` is left untouched.
+    On any exception the temporary file is removed and ``path`` is left untouched. A process
+    killed meanwhile leaves the temporary (``.<name>.<hex>.tmp``) behind, locked while it lived:
+    :func:`remove_stale_temporaries` removes it.
     """
     import secrets
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     while True:  # like tempfile.mkstemp, but with the umask's permissions (mkstemp: 0600)
-        tmp_path = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        tmp_path = path.parent / f".{path.name}.{secrets.token_hex(_TOKEN_DIGITS // 2)}.tmp"
         try:
             fd = os.open(tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:  # pragma: no cover - 48 random bits
             continue
-        os.close(fd)
         break
+    # Held (open and locked) until the temporary is renamed or removed: it is in use. Where files
+    # cannot be locked so (Windows, where an open file cannot be renamed either), closed at once.
+    held = fd if os.name == "posix" and _try_lock(fd) else None
+    if held is None:
+        os.close(fd)
     try:
         yield tmp_path
         os.replace(tmp_path, path)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        try:
+            if tmp_path.exists():
+                tmp_path.unlink()
+        finally:
+            if held is not None:
+                os.close(held)
+
+
+def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries that writes of ``path`` killed before they finished left behind.
+
+    Only :func:`atomic_path`'s own temporaries of ``path`` (regular files named
+    ``.<name>.<hex>.tmp`` in its folder) that no running process is writing are removed; any other
+    file, and the temporary of a write still in progress, is left alone.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file that was being written (a table, its sidecar, ...).
+
+    Returns
+    -------
+    list of Path
+        The removed files.
+    """
+    path = Path(path)
+    pattern = _temporary_pattern(path)
+    try:
+        entries = [entry for entry in os.scandir(path.parent) if pattern.fullmatch(entry.name)]
+    except OSError:  # no folder (yet), or not readable: nothing to clean
+        return []
+    removed = []
+    for entry in entries:
+        try:
+            if not entry.is_file(follow_symlinks=False):
+                continue
+            fd = os.open(entry.path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            if _try_lock(fd):
+                os.unlink(entry.path)
+                removed.append(Path(entry.path))
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 def write_table(df: pd.DataFrame, path: str | os.PathLike) -> Path:

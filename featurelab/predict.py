@@ -3,10 +3,12 @@
 A model saved by ``featurelab gridsearch`` records how its training table was extracted (its
 :class:`~featurelab.settings.ExtractionSettings`: feature sets, sampling rate, segment length);
 :func:`predict_files` extracts new audio with exactly those settings (loudness normalisation
-included; augmentation never). A segment-trained model scores every segment of a file and the file's
-prediction is the mean of its segments' probabilities (a soft vote); a clip shorter than one
-segment is scored as one window, looped to the segment length (the ``short_clips`` policy of the
-model's table, ``"loop"`` where the table dropped short clips: see
+included; augmentation never). A model saved by ``featurelab train-cnn`` records its array product
+too (log-mel spectrograms, see :mod:`featurelab.arrays`), and its inputs are computed by the same
+driver. A segment-trained model scores every segment of a file and the file's prediction is the
+mean of its segments' probabilities (a soft vote); a clip shorter than one segment is scored as one
+window, looped to the segment length (the ``short_clips`` policy of the model's table, ``"loop"``
+where the table dropped short clips: see
 :meth:`~featurelab.settings.ExtractionSettings.for_prediction`). Each prediction says how many
 windows it averages.
 
@@ -184,13 +186,12 @@ def predict_table(
     Raises
     ------
     ModelFileError
-        The table lacks some of the model's features.
+        The table lacks some of the model's features, or the model takes audio (a CNN).
     """
     import pandas as pd
 
-    from .models.evaluate import aggregate_tracks
-
     saved = _load(model, trust)
+    saved.check_tabular()
     segmented = None
     if not isinstance(table, pd.DataFrame):
         from .io import read_table
@@ -201,8 +202,18 @@ def predict_table(
         table = read_table(table)
     if table.empty:
         return []
-    proba = saved.predict_proba(table)
     keys = _row_keys(table, segmented) if keys is None else np.asarray(keys)
+    return _predictions(saved, table, keys, top)
+
+
+def _predictions(saved: Any, rows: Any, keys: Any, top: int) -> list[Prediction]:
+    """Predict ``rows`` (table rows or arrays) and average their probabilities per key."""
+    import pandas as pd
+
+    from .models.scoring import aggregate_tracks
+
+    proba = saved.predict_proba(rows)
+    keys = np.asarray(keys)
     names, mean = aggregate_tracks(proba, saved.classes, keys)
     counts = pd.Series(keys).value_counts()
     return [
@@ -272,43 +283,59 @@ def predict_files(
         raise ParameterError("paths must name at least one audio file.")
     top_k([0.0], ["x"], top)  # validate early
     settings = saved.extraction.for_prediction()
-    frames = _extract(files, settings, n_jobs=n_jobs, progress=progress)
+    inputs = _extract(files, settings, saved.product, n_jobs=n_jobs, progress=progress)
     results = []
     for path in files:
-        frame = frames.get(str(path))
-        if isinstance(frame, str):
-            results.append(Prediction(path=str(path), error=frame))
+        rows = inputs.get(str(path))
+        if isinstance(rows, str):
+            results.append(Prediction(path=str(path), error=rows))
             continue
-        if frame is None or frame.empty:
+        if rows is None or not len(rows):
             results.append(Prediction(path=str(path), error="no features were extracted"))
             continue
-        (prediction,) = predict_table(saved, frame, top=top, keys=[str(path)] * len(frame))
-        results.append(prediction)
+        results += _predictions(saved, rows, [str(path)] * len(rows), top)
     return results
 
 
 def _extract(
-    files: list[Path], settings: ExtractionSettings, *, n_jobs: int | None, progress: ProgressOption
+    files: list[Path],
+    settings: ExtractionSettings,
+    product: Any,
+    *,
+    n_jobs: int | None,
+    progress: ProgressOption,
 ) -> dict[str, Any]:
-    """Extract ``files``; returns path -> its rows (DataFrame) or an error message (str)."""
+    """Extract ``files``; return path -> its rows or an error message (str).
+
+    The rows are a DataFrame, or the arrays of ``product`` for a model on arrays.
+    """
     from .datasets import discover, segment_source
-    from .extraction import extract_tables
 
     items, problems = discover([str(p) for p in files])
     out: dict[str, Any] = {problem.path: problem.reason for problem in problems}
     if not items:
         return out
-    result = extract_tables(
-        [str(item.path) for item in items], settings=settings, n_jobs=n_jobs, progress=progress
-    )
-    table = result.tables[settings.table]
+    paths = [str(item.path) for item in items]
+    if product is None:
+        from .extraction import extract_tables
+
+        result = extract_tables(paths, settings=settings, n_jobs=n_jobs, progress=progress)
+        table = result.tables[settings.table]
+        names = table["filename"].astype(str)
+        keys = names.to_numpy() if settings.segment is None else np.array([segment_source(n) for n in names])
+        rows = {str(item.path): table[keys == item.name] for item in items}
+    else:
+        from .arrays import extract_arrays
+
+        arrays = extract_arrays(paths, product, settings=settings, n_jobs=n_jobs, progress=progress)
+        owner = arrays.segments["path"].astype(str).to_numpy()
+        rows = {str(item.path): arrays.arrays[owner == str(item.path)] for item in items}
+        result = arrays
     for path, reason in result.errors.itertuples(index=False):
         out[str(path)] = str(reason)
-    names = table["filename"].astype(str)
-    keys = names.to_numpy() if settings.segment is None else np.array([segment_source(n) for n in names])
     for item in items:
         if str(item.path) not in out:
-            out[str(item.path)] = table[keys == item.name]
+            out[str(item.path)] = rows[str(item.path)]
     return out
 
 

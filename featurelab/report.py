@@ -44,13 +44,14 @@ _MAX_IMAGE_BYTES = 20 * 2**20
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;margin:0;
 color:#1d232a;background:#f6f7f9;line-height:1.45}
-main{max-width:1100px;margin:0 auto;padding:1.5rem 1.25rem 3rem}
+main{max-width:1200px;margin:0 auto;padding:1.5rem 1.25rem 3rem}
 h1{margin:.2rem 0 .3rem;font-size:1.7rem}h2{margin-top:2.2rem;border-bottom:2px solid #d5dbe3;
 padding-bottom:.25rem;font-size:1.3rem}h3{font-size:1.05rem;margin:1.3rem 0 .4rem}
 .meta,.note{color:#5b6673;font-size:.9rem}.note{font-style:italic}
 nav ul{columns:2;padding-left:1.2rem;margin:.4rem 0}a{color:#1f5aa6}
-table{border-collapse:collapse;margin:.4rem 0 1rem;background:#fff;font-size:.88rem}
-th,td{border:1px solid #d5dbe3;padding:.28rem .55rem;text-align:left;vertical-align:top}
+table{border-collapse:collapse;margin:.4rem 0 1rem;background:#fff;font-size:.86rem}
+th,td{border:1px solid #d5dbe3;padding:.26rem .45rem;text-align:left;vertical-align:top}
+td{overflow-wrap:break-word}
 th{background:#eaeef3}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 tr.best td{background:#e8f4ea;font-weight:600}
 section.run{background:#fff;border:1px solid #d5dbe3;border-radius:6px;padding:.3rem 1.1rem 1rem;

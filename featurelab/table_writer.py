@@ -139,6 +139,11 @@ class TableWriter:
         return self.path
 
     def discard(self) -> None:
-        """Remove the temporary file; the target is left as it was."""
-        self._stack.__exit__(RuntimeError, RuntimeError("discarded"), None)
-        self._stack = contextlib.ExitStack()
+        """Remove the temporary file; the target is left as it was.
+
+        Never raises: rows still buffered when the disk is full (or the file size limit reached)
+        fail to flush again as the file is closed, and are discarded with it.
+        """
+        stack, self._stack = self._stack, contextlib.ExitStack()
+        with contextlib.suppress(OSError):
+            stack.__exit__(RuntimeError, RuntimeError("discarded"), None)

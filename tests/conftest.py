@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +10,15 @@ import numpy as np
 import pytest
 
 SR = 22050
+
+
+def checkout_env() -> dict[str, str]:
+    """The environment of a subprocess (``python -m featurelab``, a Dask worker) that imports this
+    checkout of featurelab, from any working folder."""
+    import featurelab
+
+    root = str(Path(featurelab.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
 
 
 @pytest.fixture

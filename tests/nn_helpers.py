@@ -46,4 +46,4 @@ def cnn_config(**changes):
     from featurelab.nn.cnn import CNNConfig
 
     base = dict(segment=1.0, epochs=12, batch_size=8, patience=12, augment_every=4, threads=1)
-    return CNNConfig(**{**base, **changes})
+    return CNNConfig.from_dict({**base, **changes})

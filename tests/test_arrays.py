@@ -2,27 +2,49 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import SR, music_like, sine
 
-from featurelab.arrays import LogMel, extract_arrays, log_mel
+from featurelab.arrays import LogMel, array_product, extract_arrays, log_mel
 from featurelab.exceptions import ParameterError
 from featurelab.extraction import extract_tables, segment_bounds
 
 
-def test_log_mel_equals_the_cnn_log_mel():
-    """The numbers of featurelab.nn.cnn.melspec.log_mel, which the CNN trained on."""
-    from featurelab.nn.cnn.melspec import MelParams
-    from featurelab.nn.cnn.melspec import log_mel as cnn_log_mel
+def test_log_mel_of_a_sine_peaks_near_its_frequency():
+    """The one log-mel of featurelab (the CNN's inputs): dB below each segment's peak."""
+    import librosa
 
-    segments = np.stack([music_like(1.0, seed=i) for i in range(3)])
-    params = MelParams(sr=SR, n_mels=64, n_fft=1024, hop_length=256, segment=1.0, top_db=60.0)
-    expected = cnn_log_mel(segments, params)
-    got = log_mel(segments, sr=SR, n_mels=64, n_fft=1024, hop_length=256, top_db=60.0)
-    assert got.dtype == np.float32 and got.shape == (3, 64, 1 + SR // 256)
-    np.testing.assert_array_equal(got, expected)
+    y = sine(1000, 1.0)
+    S_db = log_mel(y, sr=SR, n_mels=64)
+    assert S_db.shape == (64, 1 + SR // 512) and S_db.dtype == np.float32
+    assert S_db.max() == 0.0 and S_db.min() >= -80.0
+    centers = librosa.mel_frequencies(n_mels=64, fmax=SR / 2)
+    assert abs(centers[S_db.mean(axis=1).argmax()] - 1000) < 150
+    stacked = log_mel(np.stack([y, 0.5 * y]), sr=SR, n_mels=64, top_db=60.0)
+    np.testing.assert_allclose(stacked[1], np.maximum(S_db, -60.0), rtol=0, atol=1e-4)
+    np.testing.assert_array_equal(
+        LogMel(n_mels=64, top_db=60.0).transform(np.stack([y, 0.5 * y]), SR), stacked
+    )
+
+
+def test_product_round_trip_and_refusals():
+    product = LogMel(n_mels=64, hop_length=256)
+    assert array_product(product.to_dict()) == product
+    assert array_product(dict(product.to_dict(), top_db=60)).top_db == 60
+    with pytest.raises(ParameterError, match="product must be one of logmel. Got 'cqt'"):
+        array_product({"product": "cqt", "version": "1"})
+    with pytest.raises(ParameterError, match="of version '0' cannot be recomputed"):
+        array_product(dict(product.to_dict(), version="0"))
+    with pytest.raises(ParameterError, match=r"logmel parameters must be among .* Got \['fmax'\]"):
+        array_product(dict(product.to_dict(), fmax=8000))
+    with pytest.raises(ParameterError, match="'n_mels' parameter of LogMel"):
+        array_product(dict(product.to_dict(), n_mels=0))
+    with pytest.raises(ParameterError, match="must be a JSON object"):
+        array_product(["logmel"])
 
 
 def test_segments_follow_the_segment_table(tiny_corpus):
@@ -126,3 +148,27 @@ def test_validation(tiny_corpus):
     product = LogMel(n_mels=8)
     result = extract_arrays(tiny_corpus, product, segment=1.0, n_jobs=1)
     assert result.product is product and result.arrays.shape[1] == 8
+
+
+@pytest.mark.parametrize("damage", ["nan", "other_shape", "bounds", "error_not_text"])
+def test_damaged_but_readable_cache_entries_are_recomputed(tiny_corpus, tmp_path, damage):
+    cache = tmp_path / "cache"
+    options = dict(segment=1.0, segment_mode="exact", n_mels=16, n_jobs=1, cache=cache)
+    first = extract_arrays(tiny_corpus, **options)
+    entry = sorted(cache.glob("*/*.json"))[0]
+    arrays = entry.with_suffix(".npz")
+    stored = json.loads(entry.read_text())
+    with np.load(arrays) as npz:
+        array = npz["array"]
+    if damage == "nan":
+        np.savez(arrays, array=np.full_like(array, np.nan))
+    elif damage == "other_shape":
+        np.savez(arrays, array=array[:, :8])
+    elif damage == "bounds":
+        entry.write_text(json.dumps({**stored, "bounds": [[0, 5]] * len(array)}))
+    else:
+        entry.write_text(json.dumps({**stored, "error": 5}))
+    again = extract_arrays(tiny_corpus, **options)
+    assert (again.n_computed, again.n_damaged, again.n_cached) == (1, 1, 8)
+    np.testing.assert_array_equal(first.arrays, again.arrays)
+    pd.testing.assert_frame_equal(first.segments, again.segments)

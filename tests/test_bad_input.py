@@ -3,6 +3,10 @@ finite result. Never NaN in the table."""
 
 from __future__ import annotations
 
+import errno
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +14,9 @@ import soundfile as sf
 from conftest import SR, music_like, sine
 from numpy.testing import assert_allclose
 
+from featurelab.cli import main
+from featurelab.datasets import scan_folder
+from featurelab.exceptions import ParameterError
 from featurelab.extraction import extract_tables
 from featurelab.features.schema import GTZAN_FEATURE_COLUMNS
 from featurelab.io import load_audio
@@ -139,3 +146,97 @@ def test_load_audio_errors_name_the_file(tmp_path):
     sf.write(tmp_path / "a.wav", sine(300, 0.2), SR)
     with pytest.raises(AudioLoadError, match="no audio samples at offset"):
         load_audio(tmp_path / "a.wav", offset=5.0)
+
+
+# An MPEG-like header (0xFFFF sync bits) on garbage: libsndfile answers "File does not exist or
+# is not a regular file", which is false for a file that exists and can be read.
+MPEG_LIKE_GARBAGE = b"\xff\xffs\x1e\xfc5\x13\xc8\xab\x06\x9f\xe9" + bytes(range(256)) * 4
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac", ".ogg", ".aiff", ".au", ".mp3", ".m4a"])
+def test_garbage_is_not_a_decodable_audio_file_not_a_missing_one(tmp_path, write_wav, ext):
+    write_wav("c/x/good.wav", music_like(0.5))
+    (tmp_path / f"c/x/junk{ext}").write_bytes(MPEG_LIKE_GARBAGE)
+    table, errors = run(tmp_path / "c")
+    assert table["filename"].tolist() == ["good.wav"]
+    reason = reason_for(errors, f"junk{ext}")
+    assert "not a decodable audio file" in reason, reason
+    assert "does not exist" not in reason and "regular file" not in reason, reason
+
+
+def test_missing_and_unreadable_files_keep_their_reasons(tmp_path, write_wav):
+    from featurelab.exceptions import AudioLoadError
+
+    with pytest.raises(AudioLoadError, match="file not found"):
+        load_audio(tmp_path / "gone.wav")
+    if os.geteuid() == 0:
+        pytest.skip("running as root: file permissions do not stop root from reading")
+    write_wav("locked.wav", music_like(0.5))
+    (tmp_path / "locked.wav").chmod(0)
+    try:
+        with pytest.raises(AudioLoadError) as info:
+            load_audio(tmp_path / "locked.wav")
+    finally:
+        (tmp_path / "locked.wav").chmod(0o644)
+    assert "not a decodable audio file" not in info.value.reason
+    assert "ermission" in info.value.reason
+
+
+# ----------------------------------------------------------------------------- unreadable folders
+def _deny(monkeypatch, *folders: Path) -> None:
+    """Make listing ``folders`` fail with EACCES, as for a folder without read permission."""
+    real = os.scandir
+    denied = {str(folder) for folder in folders}
+
+    def scandir(path="."):
+        if os.fspath(path) in denied:
+            raise PermissionError(errno.EACCES, "Permission denied", os.fspath(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", scandir)
+
+
+def test_files_in_an_unreadable_sub_folder_are_an_errors_row(tmp_path, write_wav, monkeypatch):
+    write_wav("c/a/one.wav", music_like(0.5))
+    write_wav("c/b/two.wav", music_like(0.5, seed=1))
+    write_wav("c/b/deeper/three.wav", music_like(0.5, seed=2))
+    _deny(monkeypatch, tmp_path / "c" / "b")
+    table, errors = run(tmp_path / "c")
+    assert table["filename"].tolist() == ["one.wav"]
+    reason = reason_for(errors, "b")
+    assert "cannot read this folder" in reason and "Permission denied" in reason
+    with pytest.raises(ParameterError, match="Permission denied"):
+        scan_folder(tmp_path / "c")  # the plain list of files cannot say it: it refuses
+
+
+def test_unreadable_sub_folder_makes_the_cli_exit_1_with_an_errors_row(tmp_path, write_wav, monkeypatch):
+    write_wav("c/a/one.wav", music_like(0.5))
+    write_wav("c/b/two.wav", music_like(0.5, seed=1))
+    _deny(monkeypatch, tmp_path / "c" / "b")
+    out = tmp_path / "t.csv"
+    assert main(["extract", str(tmp_path / "c"), "-o", str(out), "-q", "-j", "1", "--no-cache"]) == 1
+    assert pd.read_csv(out)["filename"].tolist() == ["one.wav"]
+    errors = pd.read_csv(tmp_path / "t.errors.csv")
+    assert errors["path"].tolist() == [str(tmp_path / "c" / "b")]
+
+
+def test_an_unreadable_input_folder_is_a_usage_error(tmp_path, write_wav, monkeypatch, capsys):
+    write_wav("c/a/one.wav", music_like(0.5))
+    _deny(monkeypatch, tmp_path / "c")
+    out = tmp_path / "t.csv"
+    assert main(["extract", str(tmp_path / "c"), "-o", str(out), "-q", "-j", "1"]) == 2
+    assert "Permission denied" in capsys.readouterr().err and not out.exists()
+
+
+def test_sub_folder_without_read_permission_is_an_errors_row(tmp_path, write_wav):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: folder permissions do not stop root from listing")
+    write_wav("c/a/one.wav", music_like(0.5))
+    write_wav("c/b/two.wav", music_like(0.5, seed=1))
+    (tmp_path / "c" / "b").chmod(0)
+    try:
+        table, errors = run(tmp_path / "c")
+    finally:
+        (tmp_path / "c" / "b").chmod(0o755)
+    assert table["filename"].tolist() == ["one.wav"]
+    assert "cannot read this folder" in reason_for(errors, "b")

@@ -75,3 +75,18 @@ def test_default_chart_goes_beside_the_runs(runs, capsys):
     assert [row["model"] for row in rows] == ["lgbm", "svm"]
     assert rows[0]["n_samples"] == 100
     assert (runs / "leaderboard.png").is_file()
+
+
+def test_the_table_shows_fit_and_predict_time(tmp_path, capsys):
+    run = _run(
+        tmp_path,
+        "svm",
+        {"model": "svm", "accuracy_mean": 0.75, "fit_time_mean": 1.25, "predict_time_per_track": 0.000456},
+    )
+    frame = leaderboard([run])
+    assert frame["predict_time_per_track"].tolist() == [0.000456]
+    header, _, row = format_leaderboard(frame).splitlines()
+    assert "fit s/fold" in header and "predict ms/track" in header
+    assert "1.2" in row.split() and "0.456" in row.split()
+    assert main(["compare", str(run), "--json", "--chart", str(tmp_path / "c.png")]) == 0
+    assert json.loads(capsys.readouterr().out)["predict_time_per_track"] == 0.000456

@@ -9,11 +9,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import music_like
+from conftest import checkout_env, music_like
 from models_helpers import track_table
 
 from featurelab.cli import main
@@ -21,7 +22,7 @@ from featurelab.distributed import check_scheduler, dask_backend, dask_client, i
 from featurelab.exceptions import ParameterError
 from featurelab.extraction import extract_tables
 
-pytest.importorskip("distributed")
+pytest.importorskip("distributed", reason="dask is not installed: pip install 'featurelab[dask]'")
 pytestmark = pytest.mark.dask
 
 N_FILES = 20
@@ -264,33 +265,57 @@ def test_killing_a_worker_mid_extraction_loses_and_duplicates_nothing(client, co
     assert killed[0] not in client.run(os.getpid).values()
 
 
+#: A Dask worker preload (test instrumentation): the workers hold the decoding of ``gate.wav`` until
+#: the file named by ``FEATURELAB_TEST_GATE`` exists, so a run cannot finish before the test says so.
+GATE = """
+import os, time
+import featurelab.io
+
+# Dask may run a preload more than once in a worker: wrap the original function only.
+ungated = featurelab.io.__dict__.setdefault("_ungated_load_audio", featurelab.io.load_audio)
+
+
+def load_audio(path, *args, **kwargs):
+    if os.path.basename(os.fspath(path)) == "gate.wav":
+        deadline = time.monotonic() + 300  # bounds a failing test only
+        while not os.path.exists(os.environ["FEATURELAB_TEST_GATE"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return ungated(path, *args, **kwargs)
+
+
+featurelab.io.load_audio = load_audio
+"""
+
+
 @pytest.mark.slow
 def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path, capsys):
     import psutil
+    import soundfile as sf
 
     corpus = _corpus(tmp_path / "c", n_files=24, seconds=2.0)
+    (corpus / "zz").mkdir()
+    sf.write(corpus / "zz" / "gate.wav", music_like(2.0, seed=99), 22050)  # the last input
+    n_inputs = 26  # 24 files, broken.wav, gate.wav
     out = tmp_path / "run" / "t.csv"
     cache = tmp_path / "run" / "t.featurelab-cache"
+    (tmp_path / "gate.py").write_text(GATE)
+    release = tmp_path / "release"
+    env = {
+        **checkout_env(),
+        "DASK_DISTRIBUTED__WORKER__PRELOAD": repr([str(tmp_path / "gate.py")]),
+        "FEATURELAB_TEST_GATE": str(release),
+    }
+    argv = ["extract", str(corpus), "-o", str(out), "--scheduler", "local", "--jobs", "2", "-q"]
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "featurelab",
-            "extract",
-            str(corpus),
-            "-o",
-            str(out),
-            "--scheduler",
-            "local",
-            "--jobs",
-            "2",
-            "-q",
-        ],
+        [sys.executable, "-m", "featurelab", *argv],
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 150
+        # Kill once some files are in the cache. The run cannot be complete then, however slow or
+        # busy the machine: gate.wav, which the table needs, stays undecoded until the release.
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline and proc.poll() is None:
             if cache.exists() and len(list(cache.glob("*/*.json"))) >= 2:
                 break
@@ -300,29 +325,104 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
         assert family, "no worker processes"
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        release.touch()
         # The workers notice their parent's death and exit: no orphans left running.
         _, alive = psutil.wait_procs(family, timeout=30)
         assert not alive, f"orphaned worker processes: {alive}"
     finally:
+        release.touch()
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=30)
     assert not out.exists(), "an interrupted run must not write the table"
     cached = len(list(cache.glob("*/*.json")))
-    assert 2 <= cached < 24
+    assert 2 <= cached < n_inputs
 
-    # Resume on the module's cluster, through its address.
+    # Resume on the module's cluster (no gate there), through its address.
     capsys.readouterr()
     address = client.scheduler.address
     assert main(["extract", str(corpus), "-o", str(out), "--scheduler", address]) == 1  # broken.wav
-    assert f"{25 - cached} computed, {cached} from cache" in capsys.readouterr().err
+    assert f"{n_inputs - cached} computed, {cached} from cache" in capsys.readouterr().err
 
     reference = tmp_path / "ref" / "t.csv"
     assert main(["extract", str(corpus), "-o", str(reference), "--no-cache", "-j", "1", "-q"]) == 1
     resumed, uninterrupted = pd.read_csv(out), pd.read_csv(reference)
-    assert resumed["filename"].is_unique and len(resumed) == 24
+    assert resumed["filename"].is_unique and len(resumed) == n_inputs - 1
     pd.testing.assert_frame_equal(resumed, uninterrupted)
     np.testing.assert_array_equal(
         pd.read_csv(out.with_name("t.errors.csv"))["path"],
         pd.read_csv(reference.with_name("t.errors.csv"))["path"],
     )
+
+
+# ----------------------------------------------------------------------------- a real cluster
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop a command started in its own session, with everything it started."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def standalone_cluster(tmp_path_factory):
+    """``dask scheduler`` and ``dask worker --nworkers 2`` started as commands, as on a cluster:
+    on loopback, free ports, the workers in another working directory than the driver."""
+    from distributed import Client
+
+    elsewhere = tmp_path_factory.mktemp("worker-cwd")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    common = dict(
+        cwd=elsewhere,
+        env=checkout_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    port = address.rsplit(":", 1)[1]
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", port]
+        + ["--no-dashboard"],
+        **common,
+    )
+    workers = None
+    try:
+        workers = subprocess.Popen(
+            [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nworkers", "2"]
+            + ["--nthreads", "1", "--host", "127.0.0.1", "--no-dashboard"],
+            **common,
+        )
+        with Client(address, timeout=120, set_as_default=False) as probe:
+            probe.wait_for_workers(2, timeout=120)
+            assert {Path(cwd) for cwd in probe.run(os.getcwd).values()} == {elsewhere}
+        yield address
+    finally:
+        for proc in (workers, scheduler):
+            if proc is not None:
+                _stop(proc)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("tables", ["track", "segment+track"])
+def test_relative_inputs_on_a_separately_started_cluster_equal_one_machine(
+    standalone_cluster, tmp_path, monkeypatch, tables
+):
+    _corpus(tmp_path / "in", n_files=4, seconds=1.0)
+    monkeypatch.chdir(tmp_path)  # the driver's folder, not the workers'
+    names = ["t.csv"] if tables == "track" else ["s.csv", "t.csv"]
+
+    def extract(folder: str, *options: str) -> None:
+        out = [f"{folder}/{names[0]}"]
+        if tables != "track":
+            out += ["--segment", "0.5", "--track-out", f"{folder}/t.csv"]
+        # exit 1: beat/broken.wav is an errors row, the same on both
+        assert main(["extract", "in", "-o", *out, "--no-cache", "-q", *options]) == 1
+
+    extract("one", "--jobs", "1")
+    extract("dask", "--scheduler", standalone_cluster)
+    for name in [*names, f"{Path(names[0]).stem}.errors.csv"]:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "one" / name).read_bytes(), name
+    assert len(pd.read_csv(tmp_path / "dask" / "t.csv")) == 4

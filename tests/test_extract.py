@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SR, music_like, noise, sine
+from conftest import SR, checkout_env, music_like, noise, sine
 from numpy.testing import assert_allclose
 
 from featurelab.cli import main
@@ -15,6 +15,7 @@ from featurelab.datasets import discover, read_split_dir, segment_name, segment_
 from featurelab.exceptions import ParameterError
 from featurelab.extraction import extract, extract_features, extract_tables, segment_bounds
 from featurelab.features.reference import reference_gtzan_features
+from featurelab.features.registry import available_feature_sets
 from featurelab.features.schema import GTZAN_FEATURE_COLUMNS, gtzan_columns
 
 
@@ -291,6 +292,43 @@ def test_cli_segment_shorter_than_a_sample_is_a_usage_error(tiny_corpus, tmp_pat
     assert main(["extract", str(tiny_corpus), "-o", str(out), "--segment", "1e-9", "-q"]) == 2
     assert "segment must be at least 2 samples" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_cli_list_features_without_importing_any_implementation():
+    import subprocess
+    import sys
+
+    from featurelab.features.registry import FEATURE_SETS
+
+    script = (
+        "import sys; from featurelab.cli import main; code = main(['extract', '--list-features']); "
+        "heavy = sorted({'librosa', 'numba', 'torch', 'pyAudioAnalysis', 'sklearn'} & set(sys.modules)); "
+        "print('imported:', heavy); sys.exit(code)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=checkout_env(), capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split() == ["feature", "set", "columns", "installed", "description"]
+    listed = {line.split()[0]: line.split()[1:3] for line in lines[1 : 1 + len(FEATURE_SETS)]}
+    for feature_set in FEATURE_SETS:
+        assert listed[feature_set.name] == [
+            str(feature_set.n_columns),
+            "yes" if feature_set.available else "no",
+        ]
+    assert lines[-1] == "imported: []"
+
+
+@pytest.mark.parametrize("name", available_feature_sets())
+def test_declared_column_counts_are_what_the_feature_sets_make(name):
+    from featurelab.features.registry import get_feature_set
+
+    feature_set = get_feature_set(name)
+    assert feature_set.n_columns is not None, f"{name} declares no n_columns"
+    if not feature_set.available:
+        pytest.skip(f"{name} is not installed: {feature_set.hint()}")
+    assert len(feature_set(music_like(4.0), SR)) == feature_set.n_columns
 
 
 # ----------------------------------------------------------------------------- generalization options

@@ -236,3 +236,53 @@ def test_api_defaults_are_all_cores_and_automatic_progress():
         assert parameters["n_jobs"].default == DEFAULT_N_JOBS, function.__name__
         if "progress" in parameters:
             assert parameters["progress"].default is None, function.__name__
+
+
+# ----------------------------------------------------------------------------- checked before fitting
+def test_grid_names_and_values_are_checked_against_the_model():
+    from featurelab.models import make_model
+    from featurelab.models.search import check_search_space
+
+    svm = make_model("svm")
+    check_search_space(
+        svm, [{"clf__kernel": ["linear"]}, {"clf__C": [0.1, 10], "clf__gamma": ["scale", 0.1]}]
+    )
+    with pytest.raises(
+        ParameterError, match=r"'C' is not a parameter of the model\. Did you mean 'clf__C'\?"
+    ):
+        check_search_space(svm, {"C": [1, 2]})
+    with pytest.raises(ParameterError, match=r"Grid value of 'clf__kernel': The 'kernel' parameter of SVC"):
+        check_search_space(svm, {"clf__kernel": ["rbf", "cubic"]})
+    with pytest.raises(ParameterError, match=r"Parameter value of 'clf__C'"):
+        check_search_space(svm, {}, params={"clf__C": 0})
+    with pytest.raises(ParameterError, match=r"YAML reads 1e-3 as text"):
+        check_search_space(svm, {"clf__C": ["1e-3"]})
+    with pytest.raises(ParameterError, match=r"uniform needs \[low, high\] with two numbers low < high"):
+        check_search_space(svm, {"clf__C": {"uniform": [2, 1]}}, search="random")
+    with pytest.raises(ParameterError, match="grid search cannot take"):
+        check_search_space(svm, {"clf__C": {"loguniform": [0.1, 10]}}, search="grid")
+    voting = make_model("voting")
+    check_search_space(voting, {"clf__svm__estimator__clf__C": [1, 10], "clf__lgbm__clf__num_leaves": [7]})
+    with pytest.raises(
+        ParameterError, match=r"'clf__lgbm__clf__num_leaves' must be a number, like its default 15"
+    ):
+        check_search_space(voting, {"clf__lgbm__clf__num_leaves": ["many"]})  # LightGBM declares none
+
+
+def test_a_grid_whose_every_candidate_fails_is_one_line():
+    grid = {"clf__l1_ratio": [1.0], "clf__C": [1.0, 2.0]}  # each value valid, together not: lbfgs is l2-only
+    with pytest.raises(
+        ParameterError, match=r"failed to fit; the first error: ValueError: Solver lbfgs"
+    ) as info:
+        evaluate(track_table(8), "logreg", grid=grid, cv=2, inner_cv=2, n_jobs=1)
+    assert "\n" not in str(info.value) and "Traceback" not in str(info.value)
+
+
+def test_evaluate_checks_scoring_and_inner_folds_even_without_a_search():
+    table = track_table(4)
+    with pytest.raises(ParameterError, match="scoring must be a scikit-learn scorer name"):
+        evaluate(table, "logreg", grid={"clf__C": [1.0]}, scoring="bogus", cv=2)
+    with pytest.raises(ParameterError, match=r"inner_cv .* must not exceed .* class 'blues' has only 4 rows"):
+        evaluate(table, "logreg", grid={"clf__C": [1.0]}, inner_cv=100, cv=2)
+    with pytest.raises(ParameterError, match=r"inner_cv .* class 'blues' has only 2 rows"):
+        evaluate(table, "logreg", grid={"clf__C": [1.0, 2.0]}, inner_cv=3, cv=2)  # 2 per class per fold

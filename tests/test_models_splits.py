@@ -205,8 +205,8 @@ def _gtzan_named_table(per_part: int = 4) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-@pytest.mark.parametrize("flag", ["--split-dir", "--split-file"])
-def test_cli_split_dir_accepts_the_builtin_split_and_the_old_name(tmp_path, flag, capsys):
+@pytest.mark.parametrize("flag", ["--split", "--split-dir", "--split-file"])
+def test_cli_split_accepts_the_builtin_split_and_the_old_names(tmp_path, flag, capsys):
     from featurelab.cli import main
 
     path = tmp_path / "t.csv"
@@ -216,4 +216,141 @@ def test_cli_split_dir_accepts_the_builtin_split_and_the_old_name(tmp_path, flag
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["protocol"] == "predefined split gtzan-filtered (train+valid -> test)"
     assert results["search"]["inner_validation"] == "valid list"
-    assert "--split-dir" in results["command"]
+    assert "--split gtzan-filtered" in results["command"]  # the documented name
+
+
+# ----------------------------------------------------------------------------- split membership
+def _partial_split(tmp_path, ds):
+    """Lists that name two unknown tracks and leave one track of the table out."""
+    tracks = sorted(set(ds.track_ids))
+    train, test, left_out = tracks[:-4], tracks[-4:-1], tracks[-1]
+    _write_split(
+        tmp_path / "s",
+        {
+            "train": [f"{t}.wav" for t in train] + ["blues.09998.wav"],
+            "test": [f"{t}.wav" for t in test] + ["rock.09999.wav"],
+        },
+    )
+    return train, test, left_out
+
+
+def test_split_summary_counts_names_matched_and_rows_in_no_list(tmp_path, caplog):
+    from featurelab.models.splits import split_summary
+
+    ds = load_dataset(segment_table(4, 2))  # 12 tracks, 2 segments each
+    train, test, _ = _partial_split(tmp_path, ds)
+    summary = split_summary(ds, tmp_path / "s")
+    assert summary.listed == {"train": len(train) + 1, "valid": 0, "test": 4}
+    assert summary.matched == {"train": len(train), "valid": 0, "test": 3}
+    assert summary.rows == {"train": 2 * len(train), "valid": 0, "test": 6}
+    assert (summary.unlisted_rows, summary.unlisted_tracks) == (2, 1)
+    assert not summary.complete
+    line = summary.describe()
+    assert f"train {len(train)}/{len(train) + 1} tracks ({2 * len(train)} rows)" in line
+    assert "test 3/4 tracks (6 rows)" in line and "2 rows (1 tracks) are in no list" in line
+
+
+def test_a_partial_split_is_said_on_stderr_by_gridsearch(tmp_path, capsys):
+    from featurelab.cli import main
+
+    table = segment_table(4, 2)
+    _partial_split(tmp_path, load_dataset(table))
+    table.to_csv(tmp_path / "t.csv", index=False)
+    argv = ["gridsearch", str(tmp_path / "t.csv"), "-m", "logreg", "--split", str(tmp_path / "s")]
+    assert (
+        main([*argv, "--inner-cv", "2", "-o", str(tmp_path / "run"), "--no-save-model", "-q", "-j", "1"]) == 0
+    )
+    err = capsys.readouterr().err
+    assert (
+        "Split 's': names matched in the table: train 8/9 tracks (16 rows), test 3/4 tracks (6 rows)" in err
+    )
+    assert "2 rows (1 tracks) are in no list and are left out" in err
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["fold_scores"][0]["n_test"] == 6
+
+
+def test_an_empty_part_is_an_error_naming_the_counts(tmp_path):
+    from featurelab.models.splits import split_summary
+
+    ds = load_dataset(track_table(3))
+    _write_split(tmp_path / "s", {"train": ds.frame["filename"].tolist(), "test": ["pop.00001.wav"]})
+    with pytest.raises(TableError, match=r"No row of the table belongs to the test list .*0 of its 1 tracks"):
+        split_summary(ds, tmp_path / "s")
+
+
+def test_a_valid_list_matching_no_row_is_said(tmp_path, caplog):
+    from featurelab.models.splits import protocol_notes
+
+    ds = load_dataset(track_table(3))
+    names = ds.frame["filename"].tolist()
+    _write_split(tmp_path / "s", {"train": names[0::2], "valid": ["pop.00001.wav"], "test": names[1::2]})
+    notes = protocol_notes(ds, Protocol(split_dir=str(tmp_path / "s")))
+    assert any("No row belongs to the valid list" in note for note in notes)
+    assert "No row belongs to the valid list" in caplog.text
+
+
+# ----------------------------------------------------------------------------- the GTZAN split
+def test_random_folds_of_a_gtzan_table_point_to_the_artist_filtered_split(caplog):
+    from featurelab.models.splits import looks_like_gtzan, protocol_notes
+
+    gtzan = load_dataset(_gtzan_named_table())
+    assert looks_like_gtzan(gtzan)
+    for protocol in (Protocol(n_splits=2), Protocol(test_size=0.25)):
+        (note,) = protocol_notes(gtzan, protocol)
+        assert "random folds put one artist's tracks on both sides" in note
+        assert "--split gtzan-filtered" in note
+    assert protocol_notes(gtzan, Protocol(split_dir="gtzan-filtered")) == [] or all(
+        "random folds" not in note for note in protocol_notes(gtzan, Protocol(split_dir="gtzan-filtered"))
+    )
+    other = track_table(3).assign(filename=lambda t: [f"song{i}.wav" for i in range(len(t))])
+    assert not looks_like_gtzan(load_dataset(other))
+    relabelled = _gtzan_named_table().assign(label="other")  # GTZAN-like names, other labels
+    assert not looks_like_gtzan(load_dataset(relabelled))
+
+
+def test_gridsearch_says_once_that_random_folds_of_gtzan_are_optimistic(tmp_path, capsys):
+    from featurelab.cli import main
+
+    track_table(6).to_csv(tmp_path / "t.csv", index=False)  # blues.00000.wav, ...: GTZAN's names
+    argv = ["gridsearch", str(tmp_path / "t.csv"), "-m", "logreg", "--cv", "2", "--inner-cv", "2"]
+    assert main([*argv, "-o", str(tmp_path / "run"), "--no-save-model", "-q", "-j", "1"]) == 0
+    err = capsys.readouterr().err
+    assert err.count("random folds put one artist's tracks on both sides") == 1
+
+
+def _gtzan_segment_table(per_part: int = 3, n_segments: int = 3) -> pd.DataFrame:
+    rows = []
+    for track in _gtzan_named_table(per_part)["filename"]:
+        for s in range(n_segments):
+            label = track.split(".")[0]
+            rows.append(
+                {
+                    "filename": track.replace(".wav", f".{s}.wav"),
+                    "x_mean": float(len(label) + s),
+                    "label": label,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_the_builtin_split_maps_segments_to_their_tracks():
+    from featurelab.models import evaluate
+
+    table = _gtzan_segment_table()
+    parts = read_split_dir("gtzan-filtered")
+    result = evaluate(table, "logreg", grid={}, split_dir="gtzan-filtered", n_jobs=1)
+    (fold,) = result.folds
+    tested = {segment_track_id(name) for name in table["filename"].iloc[fold.test_index]}
+    assert tested <= parts["test"] and fold.n_test == 3 * len(tested)
+    assert fold.n_train == len(table) - fold.n_test  # train + valid rows, every segment
+    assert result.protocol.describe() == "predefined split gtzan-filtered (train+valid -> test)"
+
+
+def test_select_accepts_the_builtin_split_by_its_documented_name(tmp_path, capsys):
+    from featurelab.cli import main
+
+    _gtzan_named_table(6).to_csv(tmp_path / "t.csv", index=False)
+    argv = ["select", str(tmp_path / "t.csv"), "-m", "logreg", "--split", "gtzan-filtered", "--ks", "1"]
+    assert main([*argv, "-o", str(tmp_path / "run"), "-q", "-j", "1"]) == 0
+    selection = json.loads((tmp_path / "run" / "selection.json").read_text())
+    assert selection["protocol"] == "predefined split gtzan-filtered (train+valid -> test)"

@@ -32,15 +32,10 @@ MOVED = {
         "evaluate_cnn": "featurelab.nn.cnn.evaluate",
         "write_cnn_run": "featurelab.nn.cnn.rundir",
         "plot_curves": "featurelab.nn.cnn.rundir",
-        "load_cnn_model": "featurelab.nn.cnn.rundir",
     },
     "featurelab.models.melspec": {
-        "MelParams": "featurelab.nn.cnn.melspec",
-        "list_corpus": "featurelab.nn.cnn.melspec",
-        "split_signal": "featurelab.nn.cnn.melspec",
-        "log_mel": "featurelab.nn.cnn.melspec",
-        "compute_segments": "featurelab.nn.cnn.melspec",
-        "load_segment": "featurelab.nn.cnn.melspec",
+        "log_mel": "featurelab.arrays",
+        "load_segment": "featurelab.nn.cnn.augment",
         "WaveAugmenter": "featurelab.nn.cnn.augment",
         "seeded_global_rngs": "featurelab.nn.cnn.augment",
     },
@@ -53,10 +48,24 @@ MOVED = {
 )
 def test_old_paths_resolve_with_a_future_warning(old, name, home):
     module = importlib.import_module(old)
-    with pytest.warns(FutureWarning, match=rf"{old}\.{name} has moved to featurelab\.nn"):
+    with pytest.warns(FutureWarning, match=rf"{old}\.{name} has moved to featurelab\.(nn|arrays)"):
         obj = getattr(module, name)
     assert obj is getattr(importlib.import_module(home), name)
     assert name in dir(module) and name in module.__all__
+
+
+@pytest.mark.parametrize(
+    ("old", "name"),
+    [
+        ("featurelab.models.cnn", "load_cnn_model"),
+        ("featurelab.models.melspec", "MelParams"),
+        ("featurelab.models.melspec", "compute_segments"),
+    ],
+)
+def test_removed_cnn_helpers_are_gone(old, name):
+    """The CNN's own model.pt loader and extraction driver were replaced, not moved."""
+    with pytest.raises(AttributeError, match=f"has no attribute '{name}'"):
+        getattr(importlib.import_module(old), name)
 
 
 def test_old_class_path_of_saved_models_is_silent():

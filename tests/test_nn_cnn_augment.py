@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from nn_helpers import SR, cnn_config  # noqa: E402
 
-from featurelab.nn.cnn import WaveAugmenter, spec_augment  # noqa: E402
+from featurelab.nn.cnn import WaveAugmenter, load_segment, spec_augment  # noqa: E402
 
 pytestmark = pytest.mark.nn
 
@@ -49,3 +49,16 @@ def test_wave_augmenter_without_audiomentations(monkeypatch):
     monkeypatch.setitem(sys.modules, "audiomentations", None)
     with pytest.raises(ParameterError, match="Waveform augmentation needs audiomentations"):
         WaveAugmenter()(np.zeros(SR, np.float32), SR, seed=0)
+
+
+def test_load_segment_reads_one_segment_and_pads_the_end(tmp_path):
+    import soundfile as sf
+
+    y = np.linspace(-0.5, 0.5, int(2.5 * SR), dtype=np.float32)
+    sf.write(tmp_path / "a.wav", y, SR, subtype="FLOAT")
+    config = cnn_config()  # 1 s segments
+    np.testing.assert_array_equal(load_segment(str(tmp_path / "a.wav"), 1.0, config), y[SR : 2 * SR])
+    tail = load_segment(str(tmp_path / "a.wav"), 2.0, config)
+    assert tail.shape == (SR,) and tail.dtype == np.float32
+    np.testing.assert_array_equal(tail[: SR // 2], y[2 * SR :])
+    assert not tail[SR // 2 :].any()

@@ -16,15 +16,15 @@ pytestmark = pytest.mark.nn
 
 def test_build_cnn_shapes():
     config = cnn_config(channels=(4, 8, 16))
-    params = config.mel_params()
+    n_mels, n_frames = config.input_shape
     torch.manual_seed(0)
     module = build_cnn(3, config)
     convs = [layer for layer in module if isinstance(layer, torch.nn.Conv2d)]
     assert [c.out_channels for c in convs] == [4, 8, 16]
-    x = torch.zeros(2, 1, params.n_mels, params.n_frames)
+    x = torch.zeros(2, 1, n_mels, n_frames)
     assert module.eval()(x).shape == (2, 3)
     head = [layer for layer in module if isinstance(layer, torch.nn.Linear)]
-    assert head[0].in_features == 16 * (params.n_mels // 8) and head[-1].out_features == 3
+    assert head[0].in_features == 16 * (n_mels // 8) and head[-1].out_features == 3
 
 
 def test_scale_input_maps_the_db_range():
@@ -35,12 +35,11 @@ def test_scale_input_maps_the_db_range():
 
 def test_predict_proba_and_reload():
     config = cnn_config(channels=(4, 8))
-    params = config.mel_params()
     torch.manual_seed(0)
     module = build_cnn(3, config)
     state = {k: v.detach().numpy().copy() for k, v in module.state_dict().items()}
-    mels = np.random.default_rng(0).uniform(-80, 0, (5, params.n_mels, params.n_frames))
-    proba = predict_proba(module, mels, "cpu", batch_size=2, top_db=config.top_db)
+    mels = np.random.default_rng(0).uniform(-80, 0, (5, *config.input_shape))
+    proba = predict_proba(module, mels, "cpu", batch_size=2, top_db=config.logmel.top_db)
     assert proba.shape == (5, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-9)
     np.testing.assert_array_equal(predict_proba(load_module(state, 3, config), mels, "cpu", 2), proba)

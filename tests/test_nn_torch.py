@@ -20,7 +20,7 @@ def test_help_and_imports_never_load_torch():
         "except SystemExit:\n"
         "    pass\n"
         "import featurelab.nn, featurelab.nn.cnn, featurelab.nn.mlp, featurelab.nn.training\n"
-        "import featurelab.nn.cnn.evaluate, featurelab.nn.cnn.rundir\n"
+        "import featurelab.nn.cnn.evaluate, featurelab.nn.cnn.rundir, featurelab.nn.cnn.classifier\n"
         "import featurelab.models.neural, featurelab.models.cnn, featurelab.models.melspec\n"
         "from featurelab.models import get_model_spec\n"
         "get_model_spec('mlp_torch')\n"

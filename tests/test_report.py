@@ -382,3 +382,104 @@ def test_unwritable_output_is_one_error_line(runs, tmp_path, capsys):
     assert main(["report", str(runs["svm"]), "-o", str(blocker / "r.html")]) == 2
     err = capsys.readouterr().err
     assert err.startswith("Error:") and len(err.strip().splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- in a real browser
+def _chromium() -> str | None:
+    import shutil
+
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        if shutil.which(name):
+            return shutil.which(name)
+    return None
+
+
+# Injected into a copy of the page: once everything is loaded, the measurements go into an
+# attribute of <body>, which Chromium's --dump-dom prints.
+_MEASURE = """<script>
+window.addEventListener("load", function () {
+  var root = document.documentElement;
+  var images = Array.prototype.map.call(document.images, function (img) {
+    return {alt: img.alt, loaded: img.complete && img.naturalWidth > 0};
+  });
+  var tables = Array.prototype.map.call(document.querySelectorAll("table"), function (table) {
+    var wrapper = table.closest(".scroll");
+    var column = wrapper ? wrapper.parentElement : table.parentElement;
+    var style = getComputedStyle(column);
+    var room = column.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+    var head = table.querySelector("th");
+    return {head: head ? head.textContent : "", width: table.getBoundingClientRect().width, room: room};
+  });
+  document.body.setAttribute("data-measure", JSON.stringify({
+    scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, images: images, tables: tables}));
+});
+</script>"""
+
+
+def _measure_in_chromium(page: Path, tmp_path: Path, width: int = 1280) -> dict:
+    import html
+    import subprocess
+
+    copy = tmp_path / "measured.html"
+    copy.write_text(
+        page.read_text(encoding="utf-8").replace("</body>", _MEASURE + "</body>"), encoding="utf-8"
+    )
+    command = [
+        _chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--window-size={width},900",
+        "--virtual-time-budget=3000",
+        "--dump-dom",
+        copy.as_uri(),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    found = re.search(r'data-measure="([^"]*)"', done.stdout)
+    assert found, f"Chromium exited with {done.returncode}: {done.stderr[-2000:]}"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.fixture
+def demo_like_runs(runs, tmp_path) -> Path:
+    """The report's widest content: timestamped run names, long protocols, a segment run, a chart."""
+    from featurelab.compare import leaderboard, plot_leaderboard
+
+    root = runs["svm"].parent
+    _run(
+        root,
+        "20260102-030405-svm-segments",
+        _results(
+            "svm",
+            0.9489,
+            protocol="predefined split gtzan-filtered (train+valid -> test) x 3 repeats",
+            track_accuracy_mean=0.96,
+            track_accuracy_std=0.049,
+            is_segment_table=True,
+        ),
+        pngs=("confusion_matrix.png", "track_confusion_matrix.png"),
+    )
+    _run(root, "20260102-030406-voting", _results("voting", 0.8533), pngs=("confusion_matrix.png",))
+    plot_leaderboard(leaderboard([root]), root / "leaderboard.png")
+    return root
+
+
+@pytest.mark.skipif(
+    _chromium() is None,
+    reason="Chromium is not installed (Debian/Ubuntu: apt-get install chromium; .ci/run installs it)",
+)
+def test_report_fits_1280_px_and_every_image_loads_in_chromium(demo_like_runs, tmp_path):
+    page = build_report([demo_like_runs], tmp_path / "report.html")
+    measured = _measure_in_chromium(page, tmp_path, width=1280)
+    assert measured["scrollWidth"] <= measured["clientWidth"], measured
+    too_wide = [t for t in measured["tables"] if t["width"] > t["room"] + 1]
+    assert too_wide == [], too_wide
+    assert measured["images"] and all(image["loaded"] for image in measured["images"]), measured["images"]
+    captions = re.findall(r"<figcaption>([^<]*)</figcaption>", page.read_text(encoding="utf-8"))
+    assert captions and not [c for c in captions if c.endswith(".png") or "_" in c], captions

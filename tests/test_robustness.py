@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import errno
 import io
 import json
 import math
 import os
 import shutil
 import struct
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -21,8 +23,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import soundfile as sf
-from conftest import SR, music_like
-from hypothesis import HealthCheck, assume, given, settings
+from conftest import SR, checkout_env, music_like
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from models_helpers import track_table
 
@@ -136,6 +138,7 @@ def check_one_input(code, table, errors, n_inputs=2):
 @given(
     payload=st.binary(max_size=3000), ext=st.sampled_from([".wav", ".flac", ".ogg", ".aiff", ".au", ".mp3"])
 )
+@example(payload=b"\xff\xffs\x1e\xfc5\x13\xc8\xab\x06\x9f\xe9" * 40, ext=".wav")  # MPEG-like garbage
 def test_random_bytes_are_an_errors_row(good_wav, payload, ext):
     with workdir() as tmp:
         (tmp / "c" / "x").mkdir(parents=True)
@@ -143,6 +146,8 @@ def test_random_bytes_are_an_errors_row(good_wav, payload, ext):
         (tmp / "c" / "x" / f"junk{ext}").write_bytes(payload)
         code, table, errors = extract_cli(tmp / "c", tmp / "t.csv")
         check_one_input(code, table, errors)
+        # the file exists: libsndfile's "does not exist or is not a regular file" would mislead
+        assert not errors["reason"].str.contains("does not exist").any(), errors["reason"].tolist()
 
 
 header_rates = st.one_of(
@@ -590,3 +595,535 @@ def test_unwritable_output_fails_before_any_work(finished_run, where, monkeypatc
     code, text = cli("extract", corpus, *argv, "-q")
     assert code == 2 and "is a file, not a folder" in text
     assert out.read_bytes() == before
+
+
+@pytest.fixture
+def many_rows(tmp_path):
+    """A corpus whose segment table (``--segment 0.05``) is ~70 kB, and that table, written."""
+    corpus = tmp_path / "c"
+    for i in range(3):
+        (corpus / "x").mkdir(parents=True, exist_ok=True)
+        sf.write(corpus / "x" / f"f{i}.wav", music_like(1.0, seed=i), SR)
+    out = tmp_path / "out" / "t.csv"
+    assert cli("extract", corpus, "-o", out, "-q", "-j", "1", "--no-cache", "--segment", "0.05")[0] == 0
+    return corpus, out, out.read_bytes()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE as on Linux")
+@pytest.mark.parametrize("phase", [0, 4096])
+def test_file_size_limit_while_streaming_the_csv_is_one_line_exit_2(many_rows, phase):
+    import subprocess
+
+    corpus, out, before = many_rows
+    # The first chunks are written, a later one crosses the limit. Whether rows are still buffered
+    # when the write fails (and fail again when the half-written table is discarded) depends on
+    # where the limit falls within the 8 kB write buffer: two phases half a buffer apart.
+    limit = len(before) // 2 + phase
+    argv = [str(corpus), "-o", str(out), "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"]
+    script = (  # the limit set in the child itself; chunks of 8 rows instead of 2048: many writes
+        "import resource, sys; limit = int(sys.argv[1]); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit)); "
+        "import featurelab.assembly as assembly; assembly.CHUNK_ROWS = 8; "
+        "from featurelab.cli import main; sys.exit(main(['extract', *sys.argv[2:]]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(limit), *argv],
+        env=checkout_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Cannot write the table"), done.stderr
+    assert "File too large" in lines[0] and "unchanged" in lines[0]
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
+
+
+def test_disk_full_when_the_buffered_rows_reach_the_disk_is_one_line_exit_2(many_rows, monkeypatch):
+    # A real full disk fails every write, including the flush of the rows still buffered when the
+    # half-written table is discarded: that second failure must not escape as a traceback.
+    import featurelab.table_writer
+
+    corpus, out, before = many_rows
+
+    class FullDisk(io.RawIOBase):
+        def writable(self) -> bool:
+            return True
+
+        def write(self, data) -> int:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def full_disk_open(path, mode="r", **kwargs):
+        Path(path).touch()
+        return io.TextIOWrapper(io.BufferedWriter(FullDisk()), encoding=kwargs.get("encoding"))
+
+    monkeypatch.setattr(featurelab.table_writer, "open", full_disk_open, raising=False)
+    code, text = cli(
+        "extract", corpus, "-o", out, "-q", "-j", "1", "--no-cache", "--segment", "0.05", "--sr", "16000"
+    )
+    assert code == 2 and "No space left on device" in text and "unchanged" in text
+    assert len(text.strip().splitlines()) == 1
+    assert out.read_bytes() == before
+    assert _leftovers(out.parent) == []
+
+
+# ----------------------------------------------------------------------------- leftovers
+def test_rerun_removes_the_partial_table_a_kill_9_left(finished_run):
+    import subprocess
+
+    corpus, out, before = finished_run
+    # A run killed while streaming a table (past its first chunk of rows) leaves its temporary.
+    script = (
+        "import os, signal, sys, pandas as pd; from featurelab.table_writer import TableWriter; "
+        "writer = TableWriter(sys.argv[1]); writer.write(pd.DataFrame({'a': range(3000)})); "
+        "writer._handle.flush(); os.kill(os.getpid(), signal.SIGKILL)"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(out)], env=checkout_env(), timeout=300)
+    assert done.returncode == -9
+    stale = _leftovers(out.parent)
+    assert len(stale) == 1 and stale[0].startswith(".t.csv.")
+    assert out.read_bytes() == before
+    # Names that are not featurelab's temporaries of this output are never touched.
+    others = [
+        ".t.csv.notes.tmp",
+        ".u.csv.0123456789ab.tmp",
+        "t.csv.0123456789ab.tmp",
+        ".t.csv.0123456789AB.tmp",
+    ]
+    for name in others:
+        (out.parent / name).write_text("keep")
+    (out.parent / ".t.csv.aaaaaaaaaaaa.tmp").symlink_to(corpus / "x" / "good.wav")
+
+    code, _ = cli("extract", corpus, "-o", out, "-q", "-j", "1", "--sr", "16000")
+    assert code == 0 and out.read_bytes() != before
+    assert not (out.parent / stale[0]).exists()
+    assert all((out.parent / name).read_text() == "keep" for name in others)
+    assert (out.parent / ".t.csv.aaaaaaaaaaaa.tmp").is_symlink()
+
+
+def test_temporaries_of_a_running_write_are_not_removed(tmp_path):
+    from featurelab.io import atomic_path, remove_stale_temporaries
+
+    out = tmp_path / "t.csv"
+    with atomic_path(out) as live:
+        live.write_text("a,b\n")
+        assert remove_stale_temporaries(out) == []  # its writer holds it: still in use
+        assert live.exists()
+    assert out.read_text() == "a,b\n" and _leftovers(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------- the resume cache
+def _entries(cache: Path) -> list[Path]:
+    return sorted(cache.glob("*/*.json"))
+
+
+def _rows_entry(cache: Path) -> dict:
+    return json.loads(_entries(cache)[0].read_text())
+
+
+def _rename_first(row: dict, new: str) -> dict:
+    return {(new if i == 0 else key): value for i, (key, value) in enumerate(row.items())}
+
+
+def _swap_first_two(row: dict) -> dict:
+    keys = list(row)
+    keys[0], keys[1] = keys[1], keys[0]
+    return {key: row[key] for key in keys}
+
+
+def _first_value(row: dict, value) -> dict:
+    return {key: (value if i == 0 else old) for i, (key, old) in enumerate(row.items())}
+
+
+def _with(row: dict, key: str, value) -> dict:
+    return {**row, key: value}
+
+
+def _one_row(entry: dict, row: dict) -> dict:
+    return {**entry, "rows": [row, *entry["rows"][1:]]}
+
+
+#: Damaged entries that are still valid JSON: ``damage(entry) -> JSON value``.
+DAMAGES = {
+    "empty_object": lambda entry: {},
+    "empty_list": lambda entry: [],
+    "null": lambda entry: None,
+    "string": lambda entry: "abc",
+    "rows_string": lambda entry: {"rows": "xx"},
+    "rows_list_of_strings": lambda entry: {"rows": ["xx"], "error": None},
+    "no_rows_no_error": lambda entry: {"rows": [], "error": None},
+    "empty_row": lambda entry: {"rows": [{}], "error": None},
+    "error_not_text": lambda entry: {"rows": [], "error": 5},
+    "renamed_column": lambda entry: _one_row(entry, _rename_first(entry["rows"][0], "bogus")),
+    "dropped_column": lambda entry: _one_row(entry, dict(list(entry["rows"][0].items())[1:])),
+    "extra_column": lambda entry: _one_row(entry, _with(entry["rows"][0], "bogus", 1.0)),
+    "reordered_columns": lambda entry: {**entry, "rows": [_swap_first_two(r) for r in entry["rows"]]},
+    "nan_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], math.nan)),
+    "infinite_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], math.inf)),
+    "text_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], "0.5")),
+    "bool_value": lambda entry: _one_row(entry, _first_value(entry["rows"][0], True)),
+    "fractional_length": lambda entry: _one_row(entry, _with(entry["rows"][0], "length", 10.5)),
+    "zero_length": lambda entry: _one_row(entry, _with(entry["rows"][0], "length", 0)),
+    "two_track_rows": lambda entry: {**entry, "rows": entry["rows"] * 2},
+}
+#: Damages only detectable in a track entry: a segment entry with twice the rows looks like the
+#: entry of a file twice as long (the number of segments is known only from the decoded file).
+TRACK_ONLY = {"two_track_rows"}
+
+
+@pytest.fixture
+def cached_run(tmp_path, good_wav):
+    """A finished run (segment and track tables) of two files, with its resume cache."""
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    sf.write(tmp_path / "c" / "x" / "other.wav", music_like(0.4, seed=7), SR)
+    out, track = tmp_path / "out" / "s.csv", tmp_path / "out" / "t.csv"
+    argv = ("extract", tmp_path / "c", "-o", out, "--track-out", track, "--segment", "0.1", "-j", "1")
+    assert cli(*argv)[0] == 0
+    cache = tmp_path / "out" / "s.featurelab-cache"
+    assert len(_entries(cache)) == 4  # 2 files x 2 tables
+    return argv, cache, {path: path.read_bytes() for path in (out, track)}
+
+
+@pytest.mark.parametrize("which", ["one", "all"])
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_damaged_cache_entries_are_recomputed_and_counted(cached_run, damage, which):
+    argv, cache, before = cached_run
+    entries = _entries(cache)
+    if damage in TRACK_ONLY:
+        entries = [path for path in entries if len(json.loads(path.read_text())["rows"]) == 1]
+    for path in entries[:1] if which == "one" else entries:
+        path.write_text(json.dumps(DAMAGES[damage](json.loads(path.read_text()))))
+    code, text = cli(*argv)
+    assert code == 0, text
+    assert {path: path.read_bytes() for path in before} == before
+    n_items = 1 if which == "one" else 2
+    assert f"{n_items} recomputed (damaged cache entries)" in text, text
+    assert f"{n_items} computed, {2 - n_items} from cache" in text, text
+    # the recomputed entries replaced the damaged ones
+    code, text = cli(*argv)
+    assert code == 0 and "0 computed, 2 from cache" in text and "recomputed" not in text, text
+
+
+#: Any JSON, NaN and infinities included (``json.loads`` reads them).
+cache_junk = json_values | st.sampled_from([math.nan, math.inf, -math.inf])
+
+
+@pytest.fixture(scope="module")
+def cached_corpus(tmp_path_factory, good_wav):
+    """A corpus of two files, its track table and its resume cache (copied by each example)."""
+    root = tmp_path_factory.mktemp("cached")
+    (root / "c" / "x").mkdir(parents=True)
+    (root / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    sf.write(root / "c" / "x" / "other.wav", music_like(0.4, seed=7), SR)
+    assert cli("extract", root / "c", "-o", root / "t.csv", "-q", "-j", "1")[0] == 0
+    return root
+
+
+@FAST
+@given(data=st.data(), where=st.sampled_from(["entry", "rows", "row", "value", "key", "error"]))
+def test_any_json_in_a_cache_entry_never_breaks_the_table(cached_corpus, data, where):
+    with workdir() as tmp:
+        cache = tmp / "t.featurelab-cache"
+        shutil.copytree(cached_corpus / "t.featurelab-cache", cache)
+        path = _entries(cache)[0]
+        entry = json.loads(path.read_text())
+        row = entry["rows"][0]
+        junk = data.draw(cache_junk, label="junk")
+        if where == "entry":
+            entry = junk
+        elif where == "rows":
+            entry["rows"] = junk
+        elif where == "row":
+            entry["rows"][0] = junk
+        elif where == "value":
+            row[data.draw(st.sampled_from(list(row)), label="column")] = junk
+        elif where == "key":
+            assume(isinstance(junk, str))
+            column = data.draw(st.sampled_from(list(row)), label="column")
+            entry["rows"][0] = {(junk if key == column else key): value for key, value in row.items()}
+        else:
+            entry["error"] = junk
+        path.write_text(json.dumps(entry))
+        code, text = cli("extract", cached_corpus / "c", "-o", tmp / "t.csv", "-j", "1")
+        assert code == 0, text
+        table = pd.read_csv(tmp / "t.csv")
+        reference = pd.read_csv(cached_corpus / "t.csv")
+        assert list(table.columns) == list(reference.columns)
+        assert table["filename"].tolist() == reference["filename"].tolist()
+        assert np.isfinite(table[FEATS].to_numpy(dtype=float)).all()
+        assert (table["length"] >= 1).all()  # a junk number may pass for a length
+
+
+def test_cache_entries_of_other_feature_sets_are_checked_against_their_columns(tmp_path, good_wav):
+    # Every entry damaged the same way: only the columns the feature sets really make tell.
+    from featurelab.extraction import extract_tables
+
+    (tmp_path / "c" / "x").mkdir(parents=True)
+    (tmp_path / "c" / "x" / "good.wav").write_bytes(good_wav.data)
+    options = dict(features="spectral_flatness,onset", n_jobs=1, cache=tmp_path / "cache", progress=False)
+    first = extract_tables(tmp_path / "c", **options)
+    for path in _entries(tmp_path / "cache"):
+        entry = json.loads(path.read_text())
+        path.write_text(json.dumps({**entry, "rows": [_swap_first_two(row) for row in entry["rows"]]}))
+    again = extract_tables(tmp_path / "c", **options)
+    assert (again.n_damaged, again.n_computed) == (1, 1)
+    pd.testing.assert_frame_equal(again.tables["track"], first.tables["track"])
+
+
+# ----------------------------------------------------------------------------- unwritable outputs
+# gridsearch, select, report and compare: an output that cannot be written is one line, exit 2,
+# found before any computation (read-only folder, a file in the way); a disk that fills up while
+# writing is one line too and leaves no partial run directory.
+def plain_table(n_per_class: int) -> pd.DataFrame:
+    """A track table whose file names are not GTZAN's (no note about random folds of GTZAN)."""
+    table = track_table(n_per_class)
+    return table.assign(filename=[f"song{i:03d}.wav" for i in range(len(table))])
+
+
+def _fabricated_run(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    results = {"model": "logreg", "protocol": "2-fold", "accuracy_mean": 0.7, "accuracy_std": 0.1}
+    (folder / "results.json").write_text(json.dumps(results))
+    return folder
+
+
+def _output_command(command: str, table: Path, runs: Path, out: Path) -> list[object]:
+    if command == "gridsearch":
+        return ["gridsearch", table, "-m", "logreg", "--cv", "2", "--inner-cv", "2", "-j", "1", "-o", out]
+    if command == "select":
+        return ["select", table, "-m", "logreg", "--cv", "2", "--ks", "2,all", "-j", "1", "-o", out]
+    if command == "report":
+        return ["report", runs, "-o", out.with_suffix(".html")]
+    return ["compare", runs, "--chart", out.with_suffix(".png")]
+
+
+@pytest.fixture
+def output_case(tmp_path, monkeypatch):
+    table = tmp_path / "t.csv"
+    plain_table(6).to_csv(table, index=False)
+    runs = tmp_path / "runs"
+    _fabricated_run(runs / "a")
+    computed = []
+
+    def never(*args, **kwargs):
+        computed.append(1)
+        raise AssertionError("computed although the output cannot be written")
+
+    return table, runs, computed, never
+
+
+@pytest.mark.parametrize("command", ["gridsearch", "select", "report", "compare"])
+@pytest.mark.parametrize("fault", ["read_only", "file_in_the_way"])
+def test_unwritable_output_is_one_line_before_any_work(output_case, tmp_path, monkeypatch, command, fault):
+    import importlib
+
+    from fs_faults import read_only
+
+    import featurelab.selection
+
+    table, runs, computed, never = output_case
+    monkeypatch.setattr(importlib.import_module("featurelab.models.evaluate"), "evaluate", never)
+    monkeypatch.setattr(featurelab.selection, "select_features", never)
+    if fault == "read_only":
+        folder = tmp_path / "ro"
+        folder.mkdir()
+        read_only(monkeypatch, folder)
+        out = folder / "sub" / "out"
+    else:
+        (tmp_path / "blocker").write_text("x")
+        out = tmp_path / "blocker" / "out"
+    code, text = cli(*_output_command(command, table, runs, out), "-q")
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    reason = ("Read-only file system",) if fault == "read_only" else ("File exists", "is a file")
+    assert any(r in text for r in reason), text
+    assert computed == []
+    assert not (tmp_path / "ro" / "sub").exists()
+
+
+@pytest.mark.parametrize("command", ["gridsearch", "select", "report", "compare"])
+def test_a_full_disk_is_one_line_and_leaves_no_partial_output(output_case, tmp_path, monkeypatch, command):
+    from fs_faults import full_disk
+
+    table, runs, _, _ = output_case
+    folder = tmp_path / "full"
+    folder.mkdir()
+    full_disk(monkeypatch, folder)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # convergence chatter of tiny fits
+        code, text = cli(*_output_command(command, table, runs, folder / "out"), "-q")
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    assert "No space left on device" in text
+    assert sorted(p.name for p in folder.iterdir()) == []  # no run, no temporary folder or file
+
+
+def test_compare_refuses_a_folder_as_chart_before_reading_runs(output_case, tmp_path, monkeypatch):
+    import featurelab.compare
+
+    table, runs, computed, never = output_case
+    monkeypatch.setattr(featurelab.compare, "leaderboard", never)
+    code, text = cli("compare", runs, "--chart", tmp_path, "-q")
+    assert code == 2 and "--chart must be a file name" in text and computed == []
+
+
+# ----------------------------------------------------------------------------- invalid arguments
+# Each is one line, exit 2, found before the first fit.
+def _config(tmp_path: Path, config: dict) -> Path:
+    import yaml
+
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+INVALID_SEARCHES = {
+    "test_size_too_small": ({}, ["--test-size", "0.01"], "test_size must leave at least one row"),
+    "one_row_class_holdout": ({}, ["--test-size", "0.2", "ONE_ROW_CLASS"], "at least 2 rows of every class"),
+    "bogus_scoring": ({}, ["--scoring", "bogus"], "scoring must be a scikit-learn scorer name"),
+    "unknown_parameter": ({"grid": {"clf__nosuch": [1, 2]}}, [], "'clf__nosuch' is not a parameter"),
+    "unprefixed_parameter": ({"grid": {"C": [1, 2]}}, [], "Did you mean 'clf__C'?"),
+    "negative_max_iter": (
+        {"grid": {"clf__max_iter": [-5]}},
+        [],
+        "'max_iter' parameter of LogisticRegression",
+    ),
+    "one_bad_value_of_two": ({"grid": {"clf__max_iter": [-5, 100]}}, [], "Got -5 instead"),
+    "negative_loguniform": (
+        {"search": "random", "grid": {"clf__C": {"loguniform": [-1, 0]}}},
+        [],
+        "loguniform needs [low, high] with two numbers 0 < low < high",
+    ),
+    "text_values": ({"grid": {"clf__C": ["abc", "def"]}}, [], "Got 'abc' instead"),
+    "yaml_text_number": ({"grid": {"clf__C": ["1e-3"]}}, [], "write it with a dot"),
+    "one_candidate_bogus_scoring": ({"grid": {"clf__C": [1.0]}}, ["--scoring", "bogus"], "scoring must be"),
+    "one_candidate_inner_cv_100": ({"grid": {"clf__C": [1.0]}}, ["--inner-cv", "100"], "inner_cv"),
+    "fixed_parameter_value": ({"params": {"clf__tol": -1}}, [], "'tol' parameter of LogisticRegression"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(INVALID_SEARCHES))
+def test_invalid_search_arguments_are_one_line_before_any_fit(tmp_path, monkeypatch, case):
+    import importlib
+
+    config, args, match = INVALID_SEARCHES[case]
+    table = plain_table(6)
+    if "ONE_ROW_CLASS" in args:
+        args = [a for a in args if a != "ONE_ROW_CLASS"]
+        table.loc[0, "label"] = "solo"
+    table.to_csv(tmp_path / "t.csv", index=False)
+
+    def never(*a, **k):
+        raise AssertionError("a model was fitted before the arguments were checked")
+
+    monkeypatch.setattr(importlib.import_module("featurelab.models.search"), "search_and_fit", never)
+    argv = ["gridsearch", tmp_path / "t.csv", "-m", "logreg", "--cv", "2", "-o", tmp_path / "run", "-q"]
+    argv += [*(["--config", _config(tmp_path, config)] if config else []), *args]
+    if "--inner-cv" not in args:
+        argv += ["--inner-cv", "2"]
+    code, text = cli(*argv)
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    assert match in text, text
+    assert "Traceback" not in text and not (tmp_path / "run").exists()
+
+
+HOSTILE_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=6),
+    st.lists(st.integers(-3, 3), max_size=2),
+    st.dictionaries(
+        st.sampled_from(["loguniform", "uniform", "randint", "x"]),
+        st.lists(st.integers(-2, 3), max_size=3),
+        max_size=1,
+    ),
+)
+
+
+@examples(8)
+@given(
+    key=st.sampled_from(["clf__C", "clf__max_iter", "clf__tol", "clf__penalty", "C", "clf__nosuch"]),
+    values=st.lists(HOSTILE_VALUES, min_size=1, max_size=3) | HOSTILE_VALUES,
+    search=st.sampled_from(["grid", "random"]),
+)
+def test_hostile_grid_values_run_or_fail_with_one_line(key, values, search):
+    with workdir() as tmp:
+        plain_table(6).to_csv(tmp / "t.csv", index=False)
+        config = _config(tmp, {"search": search, "n_iter": 2, "grid": {key: values}})
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # convergence chatter and failed candidates
+            code, text = cli(
+                "gridsearch", tmp / "t.csv", "-m", "logreg", "--cv", "2", "--inner-cv", "2", "-j", "1",
+                "--config", config, "--no-save-model", "-o", tmp / "run", "-q",
+            )  # fmt: skip
+        assert code in (0, 2), text
+        if code == 2:
+            assert len(text.strip().splitlines()) == 1, text
+        else:
+            assert math.isfinite(json.loads((tmp / "run" / "results.json").read_text())["accuracy_mean"])
+
+
+@pytest.mark.parametrize("command", ["gridsearch", "select"])
+def test_overflowing_feature_values_name_their_column(tmp_path, command):
+    table = plain_table(6)
+    table["spread_var"] *= 1e300  # finite, but squares overflow and float32 (xgboost) cannot hold it
+    table.to_csv(tmp_path / "t.csv", index=False)
+    argv = [command, tmp_path / "t.csv", "-m", "logreg", "--cv", "2", "-o", tmp_path / "run", "-q"]
+    code, text = cli(*argv)
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    assert "too large" in text and "'spread_var'" in text
+
+
+@pytest.mark.parametrize("damage", ["text", "huge", "inf"])
+def test_predict_on_a_damaged_table_is_one_line(saved_model, tmp_path, damage):
+    run, _, table = saved_model
+    table = table.copy()
+    if damage == "text":
+        table["noise0_mean"] = table["noise0_mean"].astype(object)
+        table.loc[3, "noise0_mean"] = "abc"
+    elif damage == "huge":
+        table["signal_mean"] *= 1e300
+    else:
+        table.loc[2, "spread_var"] = np.inf
+    table.to_csv(tmp_path / "t.csv", index=False)
+    code, text = cli("predict", run, tmp_path / "t.csv")
+    assert code == 2 and len(text.strip().splitlines()) == 1, text
+    column = {"text": "'noise0_mean'", "huge": "'signal_mean'", "inf": "'spread_var'"}[damage]
+    assert column in text, text
+
+
+# ----------------------------------------------------------------------------- hostile run files
+@examples(10)
+@given(
+    number=st.sampled_from(["1" + "0" * 4000, "-" + "9" * 5000, "1e999", "NaN", '"0.5"', "true"]),
+    depth=st.sampled_from([0, 65, 100_000]),
+    label=st.sampled_from(["<script>alert(1)</script>", "b<img src=x onerror=alert(1)>", "a|b`c"]),
+)
+def test_hostile_results_json_never_crashes_compare_or_report(number, depth, label):
+    with workdir() as tmp:
+        run = tmp / "runs" / "evil"
+        run.mkdir(parents=True)
+        nested = "[" * depth + "]" * depth if depth else "0"
+        text = (
+            f'{{"model": {json.dumps(label)}, "protocol": {json.dumps(label)}, "accuracy_mean": {number}, '
+            f'"classes": [{json.dumps(label)}, "b"], "confusion_matrix": [[1, 0], [0, 1]], '
+            f'"per_class": {{{json.dumps(label)}: {{"precision": 1, "recall": 1, "f1": 1, "support": 1}}}}, '
+            f'"deep": {nested}}}'
+        )
+        (run / "results.json").write_text(text)
+        code, err = cli("compare", run, "--chart", tmp / "c.png", "-q")
+        assert code in (0, 2) and (code == 0 or len(err.strip().splitlines()) == 1), err
+        code, err = cli("report", tmp / "runs", "-o", tmp / "r.html", "-q")
+        assert code == 0, err
+        page = (tmp / "r.html").read_text()
+        assert "<script" not in page and "<img src=x" not in page
+        if depth < 65 and number in ('"0.5"', "true", "NaN"):
+            from featurelab.models.reportmd import report_markdown
+            from featurelab.models.rundir import read_results
+
+            markdown = report_markdown(read_results(run))
+            assert "<script" not in markdown and "<img" not in markdown

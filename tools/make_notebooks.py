@@ -240,12 +240,14 @@ mlp = gridsearch(tracks, "mlp_torch", out=WORK / "runs" / "mlp_torch", cv=5, see
                  grid={}, params={"clf__max_epochs": 60, "clf__patience": 10}, save_model=False)
 for run in (svm, mlp):
     print(f"{run.results['model']:9s} {run.results['accuracy_mean']:.3f} ± {run.results['accuracy_std']:.3f}")"""),
-            new_code_cell("""from featurelab.nn.cnn import evaluate_cnn, load_cnn_config, write_cnn_run
+            new_code_cell("""from featurelab.nn.cnn import load_cnn_config, train_cnn
 
 config, _ = load_cnn_config(epochs=8)
-cnn = evaluate_cnn(DATA, cv=5, config=config, cache_dir=WORK / "mel-cache")
-cnn_dir = write_cnn_run(cnn, WORK / "runs" / "cnn")
-print(f"cnn segment accuracy {cnn.results['accuracy_mean']:.3f}, track accuracy {cnn.results['track_accuracy_mean']:.3f}")"""),
+cnn = train_cnn(DATA, out=WORK / "runs" / "cnn", cv=5, config=config,
+                cache=WORK / "featurelab-cache")  # the extraction cache: spectrograms too
+cnn_dir = cnn.run_dir
+print(f"cnn segment accuracy {cnn.results.get('accuracy_mean'):.3f}, "
+      f"track accuracy {cnn.results.get('track_accuracy_mean'):.3f}")"""),
             new_code_cell("""from featurelab.compare import format_leaderboard, leaderboard
 
 print(format_leaderboard(leaderboard([svm.run_dir, mlp.run_dir, cnn_dir])))"""),

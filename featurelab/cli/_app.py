@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,29 @@ app = typer.Typer(
 )
 
 
+class _EchoHandler(logging.Handler):
+    """Library warnings (``logging``) as plain lines on standard error, like the errors."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            typer.echo(self.format(record), err=True)
+        except Exception:  # noqa: BLE001 - a warning must never break a command
+            self.handleError(record)
+
+
+def show_warnings() -> None:
+    """Show featurelab's logged warnings on standard error (once per process).
+
+    Without this, Python shows them only while no logging handler exists anywhere; a command
+    must say them regardless (split lists that match partly, GTZAN scored on random folds, ...).
+    """
+    logger = logging.getLogger("featurelab")
+    if not any(isinstance(handler, _EchoHandler) for handler in logger.handlers):
+        handler = _EchoHandler(logging.WARNING)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+
+
 def _version_callback(value: bool) -> None:
     if value:
         typer.echo(f"featurelab {__version__}")
@@ -57,6 +81,7 @@ def _root(
     ] = False,
 ) -> None:
     """Music genre classification with classical machine learning."""
+    show_warnings()
 
 
 # ----------------------------------------------------------------------------- shared options
@@ -75,6 +100,20 @@ Scheduler = Annotated[
     ),
 ]
 OutDir = Annotated[Path | None, typer.Option("--out", "-o", help="Output (run) directory.")]
+#: A predefined split (``--split``; ``--split-dir`` and ``--split-file`` are older names of it).
+Split = Annotated[
+    str | None,
+    typer.Option(
+        "--split",
+        "--split-dir",
+        "--split-file",
+        metavar="SPLIT",
+        help="'gtzan-filtered' (the artist-filtered GTZAN split, built in) or a folder of "
+        "train/valid/test lists: train (+valid) -> test, segments mapped to their track. "
+        "--split-dir and --split-file are aliases.",
+        show_default=False,
+    ),
+]
 
 
 def show_progress(quiet: bool) -> bool:

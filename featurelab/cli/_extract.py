@@ -21,6 +21,29 @@ def _cache_dir(out: Path) -> Path:
     return out.with_name(f"{out.stem}.featurelab-cache")
 
 
+def _list_features(value: bool) -> None:
+    """``--list-features``: each feature set, its columns, whether it is installed; then exit.
+
+    Reads the registry only (no feature set's implementation is imported, so no torch or librosa).
+    """
+    if not value:
+        return
+    from ..features.registry import BACKENDS, FEATURE_SETS
+
+    rows = [("feature set", "columns", "installed", "description")]
+    for feature_set in FEATURE_SETS:
+        installed = feature_set.available
+        description = feature_set.description + ("" if installed else f" Install: {feature_set.hint()}")
+        columns = "?" if feature_set.n_columns is None else str(feature_set.n_columns)
+        rows.append((feature_set.name, columns, "yes" if installed else "no", description))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for name, columns, installed, description in rows:
+        typer.echo(f"{name:<{widths[0]}}  {columns:>{widths[1]}}  {installed:<{widths[2]}}  {description}")
+    defaults = "; ".join(f"--backend {backend}: {','.join(sets)}" for backend, sets in BACKENDS.items())
+    typer.echo(f"\n--features NAME[,NAME...] puts the columns in that order. Default: {defaults}.")
+    raise typer.Exit(EXIT_OK)
+
+
 @app.command(no_args_is_help=True)
 def extract(
     ctx: typer.Context,
@@ -126,6 +149,15 @@ def extract(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not read or write the cache.")] = False,
     scheduler: Scheduler = None,
     quiet: Quiet = False,
+    list_features: Annotated[
+        bool,
+        typer.Option(
+            "--list-features",
+            help="List the feature sets (column count, description, whether installed) and exit.",
+            is_eager=True,
+            callback=_list_features,
+        ),
+    ] = False,
 ) -> int:
     """Extract a feature table from audio, in the exact schema of the published GTZAN tables.
 
@@ -188,7 +220,10 @@ def extract(
             if result.audio_seconds and result.elapsed
             else ""
         )
-        typer.echo(f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{speed})", err=True)
+        damaged = f", {result.n_damaged} recomputed (damaged cache entries)" if result.n_damaged else ""
+        typer.echo(
+            f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{damaged}{speed})", err=True
+        )
         if len(result.errors):
             typer.echo(f"{len(result.errors)} inputs failed; see {result.errors_path}", err=True)
             for path, reason in result.errors.head(5).itertuples(index=False):

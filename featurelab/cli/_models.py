@@ -19,25 +19,12 @@ from ._app import (
     OutDir,
     Quiet,
     Scheduler,
+    Split,
     app,
     show_progress,
 )
 
 _MODELS = ", ".join(available_models())
-
-#: ``--split-dir`` (``--split-file`` is its older name), shared by gridsearch and select.
-SplitDir = Annotated[
-    str | None,
-    typer.Option(
-        "--split-dir",
-        "--split-file",
-        metavar="DIR",
-        help="Folder of train/valid/test lists, or 'gtzan-filtered' (the artist-filtered GTZAN "
-        "split, built in): train+valid -> test, search validated on valid. --split-file is an "
-        "alias.",
-        show_default=False,
-    ),
-]
 
 
 def _jobs(jobs: int) -> int:
@@ -96,7 +83,11 @@ def gridsearch(
         typer.Option("--search", help="grid | halving | random [default: the config's, else grid]."),
     ] = None,
     n_iter: Annotated[
-        int | None, typer.Option("--n-iter", help="Candidates of a random search [default: 20].")
+        int | None,
+        typer.Option(
+            "--n-iter",
+            help="Candidates of a random search [default: the model's config: 8 for xgb and lgbm, else 20].",
+        ),
     ] = None,
     cv: Annotated[
         int | None,
@@ -116,7 +107,7 @@ def gridsearch(
             help="A single stratified holdout of this fraction instead of k-fold (0.2 = the 80/20 studies).",
         ),
     ] = None,
-    split_dir: SplitDir = None,
+    split_dir: Split = None,
     group: Annotated[
         str | None,
         typer.Option(
@@ -176,7 +167,7 @@ def gridsearch(
 
     * `featurelab gridsearch features_3_sec.csv -m lgbm --search random --n-iter 20 -j 2`
 
-    * `featurelab gridsearch features_30_sec.csv -m voting --split-dir gtzan-filtered`
+    * `featurelab gridsearch features_30_sec.csv -m lgbm --split gtzan-filtered`
     """
     from ..distributed import dask_backend
     from ..models.runner import gridsearch as run_gridsearch
@@ -215,8 +206,10 @@ def gridsearch(
             f"{r['model']}: {r['protocol']}, nested {r['search']['search']} search "
             f"({_candidates(r['search'])} candidates)"
         )
+        folds = r.get("fold_scores") or []
+        spread = f"on {folds[0].get('n_test')} test rows" if len(folds) == 1 else f"± {r['accuracy_std']:.4f}"
         typer.echo(
-            f"  accuracy {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}   balanced "
+            f"  accuracy {r['accuracy_mean']:.4f} {spread}   balanced "
             f"{r['balanced_accuracy_mean']:.4f}   macro F1 {r['f1_macro_mean']:.4f}   "
             f"fit {r['fit_time_mean']:.1f} s/fold"
         )
@@ -320,7 +313,7 @@ def compare(
     json_lines: Annotated[bool, typer.Option("--json", help="Print the leaderboard as JSON lines.")] = False,
     quiet: Quiet = False,
 ) -> int:
-    """Leaderboard of runs: model, protocol, accuracy mean ± std, macro F1, fit time; bar chart.
+    """Leaderboard of runs: model, protocol, accuracy mean ± std, macro F1, fit/predict time; chart.
 
     Every run directory with a results.json (gridsearch, train-cnn) is listed; give folders of
     runs (such as runs/) to list all runs in them.
@@ -334,8 +327,13 @@ def compare(
     import os
 
     from ..compare import find_runs, format_leaderboard, leaderboard, plot_leaderboard
+    from ..exceptions import ParameterError
     from ..io import check_writable
 
+    if chart is not None and chart.is_dir():
+        raise ParameterError(
+            f"--chart must be a file name. Got the folder {str(chart)!r}; use e.g. leaderboard.png."
+        )
     if chart is None:
         found = find_runs(runs)
         common = Path(os.path.commonpath([str(p.resolve()) for p in found]))

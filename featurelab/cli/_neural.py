@@ -9,7 +9,8 @@ from typing import Annotated
 
 import typer
 
-from ._app import EXIT_OK, EXIT_PARTIAL, Jobs, OutDir, Quiet, app, show_progress
+from ..parallel import DEFAULT_N_JOBS
+from ._app import EXIT_OK, EXIT_PARTIAL, Jobs, OutDir, Quiet, Split, app, show_progress
 
 
 @app.command("train-cnn", no_args_is_help=True)
@@ -25,14 +26,7 @@ def train_cnn(
         int | None,
         typer.Option("--cv", help="Folds of the track-grouped stratified k-fold [default: 5]."),
     ] = None,
-    split_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--split-file",
-            help="Folder of train/valid/test lists (e.g. the GTZAN artist-filtered split): "
-            "train -> test, valid for early stopping. Replaces --cv.",
-        ),
-    ] = None,
+    split_dir: Split = None,
     epochs: Annotated[
         int | None, typer.Option("--epochs", help="Maximum epochs per fold [default: 30].")
     ] = None,
@@ -81,7 +75,8 @@ def train_cnn(
         Path | None,
         typer.Option(
             "--cache",
-            help="Spectrogram cache folder, reused across runs [default: memory, this run only].",
+            help="Resume-cache folder of the extraction (the spectrograms), reused across runs "
+            "[default: none, computed for this run].",
         ),
     ] = None,
     seed: Annotated[
@@ -92,41 +87,43 @@ def train_cnn(
         typer.Option(
             "--save-model/--no-save-model",
             help="Also train a final model on all tracks (CV) or keep the split's model, and save "
-            "it as model.pt.",
+            "it (model.skops, model.joblib, model.json) for `featurelab predict`.",
         ),
     ] = False,
-    jobs: Jobs = 1,
+    jobs: Jobs = DEFAULT_N_JOBS,
     out: OutDir = None,
     quiet: Quiet = False,
 ) -> int:
     """Train and evaluate a small CNN on log-mel segments; saves a run directory.
 
-    Each file is cut into segments (default 3 s, 128 mel bands); the spectrograms are computed
-    once (and kept in --cache if given). Folds are grouped by track, so no track straddles
+    Each file is cut into segments (default 3 s, 128 mel bands) by the extraction driver (as
+    `featurelab extract` does; a file shorter than one segment is skipped and reported); --cache
+    keeps the spectrograms for later runs. Folds are grouped by track, so no track straddles
     training and test data; inside each training fold some tracks are held out for early
     stopping. Augmentation touches training segments only. Scores are per segment and per track
     (mean of the segment probabilities). Needs the [nn] extra.
 
     The run directory (--out, default runs/TIMESTAMP-cnn) holds results.json (same keys as
-    gridsearch, so `featurelab compare` lists both), report.md, confusion_matrix.png, curves.png
-    (loss and accuracy per epoch, train vs validation), history.csv, predictions.csv,
-    track_predictions.csv, config.json and, with --save-model, model.pt.
+    gridsearch, so `featurelab compare` and `report` show both), report.md, confusion_matrix.png,
+    track_confusion_matrix.png, curves.png (loss and accuracy per epoch, train vs validation),
+    history.csv, predictions.csv, track_predictions.csv, config.json and, with --save-model, the
+    model (model.skops, model.joblib, model.json) that `featurelab predict RUN song.wav` uses.
+    Exit code 1 if some files were skipped.
 
     For example:
 
     * `featurelab train-cnn gtzan/genres --cv 5 --epochs 30`
 
-    * `featurelab train-cnn gtzan/genres --split-file splits/ --cache ~/.cache/featurelab-mels`
+    * `featurelab train-cnn gtzan/genres --split gtzan-filtered --cache ~/.cache/featurelab-mels --save-model`
 
     * `featurelab train-cnn corpus/ --no-augment --device cpu --threads 2 -o runs/cnn-plain`
     """
-    from ..models.rundir import default_run_dir
-    from ..nn.cnn import evaluate_cnn, load_cnn_config, write_cnn_run
+    from ..nn.cnn import load_cnn_config, train_cnn
 
     settings, protocol = load_cnn_config(
         config,
         cv=cv,
-        split_dir=None if split_file is None else str(split_file),
+        split_dir=None if split_dir is None else str(split_dir),
         epochs=epochs,
         batch_size=batch_size,
         lr=lr,
@@ -138,28 +135,28 @@ def train_cnn(
         threads=threads,
         seed=seed,
     )
-    run = evaluate_cnn(
+    run = train_cnn(
         audio_root,
+        out=out,
         cv=protocol["cv"],
         split_dir=protocol["split_dir"],
         config=settings,
-        cache_dir=cache,
-        n_jobs=-1 if jobs in (0, -1) else jobs,
+        cache=cache,
+        n_jobs=jobs,
         save_model=save_model,
         progress=show_progress(quiet),
         command=shlex.join(["featurelab", *sys.argv[1:]]) if sys.argv else None,
     )
-    run_dir = write_cnn_run(run, out if out is not None else default_run_dir("cnn"))
     for path, reason in run.problems:
         typer.echo(f"Skipped {path}: {reason}", err=True)
     if not quiet:
         r = run.results
-        typer.echo(f"cnn: {r['protocol']} ({r['n_tracks']} tracks, {r['n_samples']} segments)")
+        typer.echo(f"cnn: {r.protocol} ({r.n_tracks} tracks, {r.n_samples} segments)")
         typer.echo(
-            f"  segment accuracy {r['accuracy_mean']:.4f} ± {r['accuracy_std']:.4f}   "
-            f"macro F1 {r['f1_macro_mean']:.4f}   fit {r['fit_time_mean']:.1f} s/fold "
-            f"on {r['device']}"
+            f"  segment accuracy {r.get('accuracy_mean'):.4f} ± {r.get('accuracy_std'):.4f}   "
+            f"macro F1 {r.get('f1_macro_mean'):.4f}   fit {r.fit_time_mean:.1f} s/fold "
+            f"on {r.get('device')}"
         )
-        typer.echo(f"  track accuracy {r['track_accuracy_mean']:.4f} ± {r['track_accuracy_std']:.4f}")
-        typer.echo(f"  run directory: {run_dir}")
+        typer.echo(f"  track accuracy {r.get('track_accuracy_mean'):.4f} ± {r.get('track_accuracy_std'):.4f}")
+        typer.echo(f"  run directory: {run.run_dir}")
     return EXIT_PARTIAL if run.problems else EXIT_OK

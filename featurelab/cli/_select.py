@@ -9,8 +9,8 @@ import typer
 
 from ..exceptions import ParameterError
 from ..models.registry import available_models
-from ._app import EXIT_OK, Jobs, OutDir, Quiet, Scheduler, Seed, app, show_progress
-from ._models import SplitDir, _command_line
+from ._app import EXIT_OK, Jobs, OutDir, Quiet, Scheduler, Seed, Split, app, show_progress
+from ._models import _command_line
 
 if TYPE_CHECKING:
     from ..selection import SelectionResult
@@ -56,7 +56,7 @@ def select(
     cv: Annotated[
         int, typer.Option("--cv", help="Outer folds (stratified; grouped for segment tables).")
     ] = 5,
-    split_dir: SplitDir = None,
+    split_dir: Split = None,
     downstream: Annotated[
         str | None,
         typer.Option(

@@ -32,6 +32,7 @@ register_feature_set(
         compute="featurelab.features.gtzan:gtzan_features",
         compute_batch="featurelab.features.gtzan:gtzan_features_batch",
         version="1",
+        n_columns=57,
     )
 )
 register_feature_set(
@@ -41,6 +42,7 @@ register_feature_set(
         compute="featurelab.features.pyaa:pyaudioanalysis_features",
         version="1",
         requires=("pyAudioAnalysis", "eyed3", "pydub"),
+        n_columns=136,
     )
 )
 register_feature_set(
@@ -49,6 +51,7 @@ register_feature_set(
         description="Spectral contrast of 6 octave bands + residual (dB): mean/var "
         "(contrast1_mean..contrast7_var).",
         compute="featurelab.features.extras:contrast_features",
+        n_columns=14,
     )
 )
 register_feature_set(
@@ -56,6 +59,7 @@ register_feature_set(
         name="tonnetz",
         description="Tonal centroids from chroma_cqt: mean/var (tonnetz1_mean..tonnetz6_var).",
         compute="featurelab.features.extras:tonnetz_features",
+        n_columns=12,
     )
 )
 register_feature_set(
@@ -63,6 +67,7 @@ register_feature_set(
         name="mfcc_delta",
         description="Delta and delta-delta of the 20 MFCCs: mean/var (mfcc1_delta_mean..mfcc20_delta2_var).",
         compute="featurelab.features.extras:mfcc_delta_features",
+        n_columns=80,
     )
 )
 register_feature_set(
@@ -70,6 +75,7 @@ register_feature_set(
         name="spectral_flatness",
         description="Spectral flatness: mean/var.",
         compute="featurelab.features.extras:spectral_flatness_features",
+        n_columns=2,
     )
 )
 register_feature_set(
@@ -77,6 +83,7 @@ register_feature_set(
         name="onset",
         description="Onset strength mean/var and detected onsets per second (onset_rate).",
         compute="featurelab.features.extras:onset_features",
+        n_columns=3,
     )
 )
 
@@ -92,6 +99,7 @@ register_feature_set(
         compute_batch="featurelab.features.musicnn:musicnn_features_batch",
         requires=("torch", "musicnn"),
         install_hint=_MUSICNN_HINT,
+        n_columns=450,
     )
 )
 register_feature_set(
@@ -103,6 +111,7 @@ register_feature_set(
         compute_batch="featurelab.features.musicnn:musicnn_mtt_features_batch",
         requires=("torch", "musicnn"),
         install_hint=_MUSICNN_HINT,
+        n_columns=450,
     )
 )
 
@@ -162,5 +171,7 @@ for _name, _model, _pool, _description in (
             requires=("torch", "musicnn"),
             install_hint=_MUSICNN_HINT,
             defaults={"model": _model, "pool": _pool},
+            # the embedding (200-d musicnn, 256-d vgg) per pooling statistic + 50 tag probabilities
+            n_columns=(256 if _model.endswith("vgg") else 200) * len(_pool) + 50,
         )
     )

@@ -56,6 +56,9 @@ class FeatureSet(Component):
         Bumped whenever the definition of a column changes; part of the resume-cache key.
     defaults : mapping
         Keyword arguments passed to the compute functions.
+    n_columns : int or None
+        How many columns the set makes (listed by ``featurelab extract --list-features`` without
+        importing the implementation); ``None``: not declared.
     requires, extra, install_hint
         What the set needs installed (see :class:`featurelab._registry.Component`).
     """
@@ -66,6 +69,7 @@ class FeatureSet(Component):
     compute_batch: str | None = None
     version: str = "1"
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    n_columns: int | None = field(default=None, kw_only=True)
 
     def load(self) -> ComputeFn:
         """Import and return the compute function."""

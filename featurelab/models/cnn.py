@@ -1,6 +1,7 @@
 """Moved to :mod:`featurelab.nn.cnn` (the log-mel CNN); this alias remains.
 
-Every name warns with a :class:`FutureWarning` naming its new home.
+Every name warns with a :class:`FutureWarning` naming its new home. ``load_cnn_model`` (``model.pt``)
+is gone: ``train-cnn --save-model`` writes ``model.skops``, read by :func:`featurelab.models.load_model`.
 """
 
 from .._moved import moved_module
@@ -15,7 +16,6 @@ __getattr__, __dir__, __all__ = moved_module(
             "build_cnn",
             "evaluate_cnn",
             "load_cnn_config",
-            "load_cnn_model",
             "plot_curves",
             "predict_proba",
             "scale_input",

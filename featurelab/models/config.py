@@ -28,6 +28,7 @@ defaults. The packaged configs are read with :mod:`importlib.resources` (``featu
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -37,7 +38,15 @@ from typing import Any
 
 from ..exceptions import ParameterError
 
-__all__ = ["SearchConfig", "load_model_config", "read_config_file", "merge_config", "grid_size"]
+__all__ = [
+    "SearchConfig",
+    "load_model_config",
+    "read_config_file",
+    "merge_config",
+    "grid_size",
+    "check_search",
+    "check_scoring",
+]
 
 SEARCH_METHODS = ("grid", "halving", "random")
 _DISTRIBUTIONS = ("loguniform", "uniform", "randint")
@@ -164,12 +173,34 @@ def check_search(search: Any) -> None:
         raise ParameterError(f"search must be one of {', '.join(SEARCH_METHODS)}. Got {search!r} instead.")
 
 
+def check_scoring(scoring: Any) -> None:
+    """Raise :class:`ParameterError` unless ``scoring`` names a scikit-learn scorer.
+
+    Examples
+    --------
+    >>> check_scoring("f1_macro")
+    >>> check_scoring("bogus")
+    Traceback (most recent call last):
+    ...
+    featurelab.exceptions.ParameterError: scoring must be a scikit-learn scorer name, such as ...
+    """
+    from sklearn.metrics import get_scorer_names
+
+    if not isinstance(scoring, str) or scoring not in get_scorer_names():
+        raise ParameterError(
+            "scoring must be a scikit-learn scorer name, such as accuracy, balanced_accuracy, "
+            "f1_macro or neg_log_loss (sklearn.metrics.get_scorer_names() lists them all). Got "
+            f"{str(scoring)[:60]!r} instead."
+        )
+
+
 def _validate(config: SearchConfig) -> None:
     from numbers import Integral, Real
 
     from .._validation import StrOptions, check_scalar, validate_params
 
     check_search(config.search)
+    check_scoring(config.scoring)
     validate_params(
         {"class_weight": config.class_weight},
         {"class_weight": [StrOptions({"balanced"}), dict, None]},
@@ -210,7 +241,7 @@ def resolve_grid(grid: Any, *, search: str) -> Any:
                     f"Grid value of {key!r} is a distribution, which grid search cannot take. "
                     "Use --search random or --search halving, or list the values."
                 )
-            out[key] = _distribution(*next(iter(values.items())))
+            out[key] = _distribution(*next(iter(values.items())), key)
         elif isinstance(values, (list, tuple)):
             if not values:
                 raise ParameterError(f"Grid value of {key!r} must list at least one value.")
@@ -222,10 +253,29 @@ def resolve_grid(grid: Any, *, search: str) -> Any:
     return out
 
 
-def _distribution(kind: str, bounds: Any) -> Any:
+def _distribution(kind: str, bounds: Any, key: str = "") -> Any:
+    from numbers import Integral, Real
+
     from scipy import stats
 
-    low, high = bounds
+    number = Integral if kind == "randint" else Real
+    valid = (
+        isinstance(bounds, (list, tuple))
+        and len(bounds) == 2
+        and all(isinstance(b, number) and not isinstance(b, bool) and math.isfinite(b) for b in bounds)
+    )
+    if valid:
+        low, high = bounds
+        valid = (low < high or (kind == "randint" and low == high)) and (kind != "loguniform" or low > 0)
+    if not valid:
+        need = {
+            "loguniform": "two numbers 0 < low < high",
+            "uniform": "two numbers low < high",
+            "randint": "two integers low <= high",
+        }[kind]
+        raise ParameterError(
+            f"Grid value of {key!r}: {kind} needs [low, high] with {need}. Got {bounds!r} instead."
+        )
     if kind == "loguniform":
         return stats.loguniform(low, high)
     if kind == "uniform":

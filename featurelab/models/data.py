@@ -31,7 +31,14 @@ __all__ = [
     "track_id",
     "segment_track_id",
     "read_features_file",
+    "feature_matrix",
+    "MAX_FEATURE_MAGNITUDE",
 ]
+
+#: The largest feature magnitude accepted (float32's largest value, about 3.4e38). Beyond it the
+#: models are no longer exact -- XGBoost and LightGBM store features as float32 -- and a scaler's
+#: squares of values near float64's limit overflow to infinity; such values are damage, not data.
+MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
 
 
 @dataclass(frozen=True)
@@ -99,6 +106,73 @@ def read_features_file(path: str | os.PathLike) -> list[str]:
     if not names:
         raise ParameterError(f"Features file {str(path)!r} lists no column names.")
     return names
+
+
+def _columns_text(columns: list[str]) -> str:
+    shown = ", ".join(repr(str(c)) for c in columns[:5])
+    return shown + (f" and {len(columns) - 5} more" if len(columns) > 5 else "")
+
+
+def feature_matrix(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Return ``frame[columns]`` as float64, refusing values no model can use.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        A feature table.
+    columns : list of str
+        The feature columns (all present in ``frame``).
+
+    Returns
+    -------
+    pandas.DataFrame [shape=(n_rows, len(columns)), dtype=float64]
+
+    Raises
+    ------
+    TableError
+        A cell is text, missing or infinite, or larger in magnitude than
+        :data:`MAX_FEATURE_MAGNITUDE`; the message names the columns and the first rows.
+
+    Examples
+    --------
+    >>> table = pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 4e300]})
+    >>> feature_matrix(table, ["a"]).dtypes.tolist()
+    [dtype('float64')]
+    >>> feature_matrix(table, ["a", "b"])
+    Traceback (most recent call last):
+    ...
+    featurelab.exceptions.TableError: 1 rows have feature values too large to use (|value| > 3.4e+38) ...
+    """
+    X = frame[columns]
+    text = [c for c in columns if not pd.api.types.is_numeric_dtype(X[c])]
+    if text:
+        numeric = X[text].apply(pd.to_numeric, errors="coerce")
+        broken = X[text].notna() & numeric.isna()
+        for column in text:
+            if broken[column].any():
+                row = int(broken[column].to_numpy().argmax())
+                raise TableError(
+                    f"Feature column {str(column)!r} must be numeric, but row {row} holds "
+                    f"{str(X[column].iloc[row])[:40]!r}; fix or drop that row, or re-extract the table."
+                )
+        X = X.assign(**{c: numeric[c] for c in text})
+    values = X.to_numpy(dtype=np.float64)
+    for problem, bad in (
+        ("missing or infinite feature values", ~np.isfinite(values)),
+        (
+            f"feature values too large to use (|value| > {MAX_FEATURE_MAGNITUDE:.2g})",
+            np.abs(np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)) > MAX_FEATURE_MAGNITUDE,
+        ),
+    ):
+        rows = bad.any(axis=1)
+        if rows.any():
+            named = [str(c) for c, hit in zip(columns, bad.any(axis=0), strict=True) if hit]
+            raise TableError(
+                f"{int(rows.sum())} rows have {problem} (columns {_columns_text(named)}; first rows: "
+                f"{np.flatnonzero(rows)[:5].tolist()}). Drop those rows or columns, or re-extract those "
+                "files."
+            )
+    return pd.DataFrame(values, columns=list(columns), index=frame.index)
 
 
 def load_dataset(
@@ -195,14 +269,7 @@ def load_dataset(
         candidates = list(dict.fromkeys(wanted))
     if not candidates:
         raise TableError("The table has no numeric feature columns.")
-    X = frame[candidates].astype(np.float64)
-    bad = ~np.isfinite(X.to_numpy()).all(axis=1)
-    if bad.any():
-        rows = np.flatnonzero(bad)[:5].tolist()
-        raise TableError(
-            f"{int(bad.sum())} rows have missing or infinite feature values (first rows: {rows}). "
-            "Drop them or re-extract those files."
-        )
+    X = feature_matrix(frame, candidates)
     y = frame[label].astype(str).to_numpy()
     augmented = _augmented(frame)
     originals = slice(None) if augmented is None else ~augmented

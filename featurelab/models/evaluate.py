@@ -334,13 +334,14 @@ def evaluate(
     import pandas as pd
 
     from .data import Dataset, load_dataset
-    from .splits import Protocol, iter_outer_splits, split_membership
+    from .splits import Protocol, iter_outer_splits, protocol_notes, split_membership
 
     n_jobs = resolve_n_jobs(n_jobs)
     if not isinstance(dataset, Dataset):
         dataset = load_dataset(dataset, group=group)
     get_model_spec(model)
     grid = default_grid(model) if grid is None else grid
+    _check_settings(search=search, scoring=scoring, inner_cv=inner_cv, n_iter=n_iter)
     protocol = Protocol(
         n_splits=cv,
         repeats=repeats,
@@ -359,6 +360,10 @@ def evaluate(
         raise ParameterError(f"The table must have at least two labels. Got {classes}.")
     membership = split_membership(dataset, split_dir) if split_dir is not None else None
     splits = list(iter_outer_splits(dataset, protocol))
+    # Everything that can be checked is checked here, before the first fit.
+    estimator = _check_search_space(model, grid, search, class_weight, log_var, params, options)
+    _check_inner_folds(dataset, splits, grid, estimator, inner_cv, membership)
+    protocol_notes(dataset, protocol)
 
     folds: list[FoldResult] = []
     cv_frames: list[pd.DataFrame] = []
@@ -425,6 +430,73 @@ def evaluate(
         settings=settings,
         cv_results=pd.concat(cv_frames, ignore_index=True) if cv_frames else None,
     )
+
+
+def _check_settings(*, search: str, scoring: str, inner_cv: int, n_iter: int) -> None:
+    from numbers import Integral
+
+    from .._validation import check_scalar
+    from .config import check_scoring, check_search
+
+    check_search(search)
+    check_scoring(scoring)
+    check_scalar(inner_cv, "inner_cv", Integral, min_val=2)
+    check_scalar(n_iter, "n_iter", Integral, min_val=1)
+
+
+def _check_search_space(
+    model: str,
+    grid: Any,
+    search: str,
+    class_weight: Any,
+    log_var: bool,
+    params: dict[str, Any] | None,
+    options: dict[str, Any] | None,
+) -> Any:
+    """Build the model once and check the grid's names and values against it (no fitting)."""
+    from .search import check_search_space
+
+    params = dict(params or {})
+    options = dict(options or {})
+    estimator = make_model(
+        model, random_state=0, n_jobs=1, class_weight=class_weight, log_var=log_var, **options, **params
+    )
+    known = estimator.get_params(deep=True)
+    fixed = {key: value for key, value in params.items() if key in known}
+    check_search_space(estimator, grid, search=search, params=fixed)
+    return estimator
+
+
+def _check_inner_folds(
+    dataset: Dataset,
+    splits: list[tuple[int, int, np.ndarray, np.ndarray]],
+    grid: Any,
+    estimator: Any,
+    inner_cv: int,
+    membership: np.ndarray | None,
+) -> None:
+    """Check ``inner_cv`` against every outer training part that the inner folds will split.
+
+    A search (more than one candidate) splits each training part into ``inner_cv`` folds, and the
+    probability calibration of a model without ``predict_proba`` into ``min(inner_cv, 3)``. A value
+    that no part of the table could hold is refused even when no inner folds are made.
+    """
+    from .search import check_inner_cv
+
+    size = grid_size(grid)
+    folds = inner_cv if size is None or size > 1 else None
+    if not hasattr(estimator, "predict_proba"):
+        folds = min(inner_cv, 3) if folds is None else folds
+    if folds is None:
+        checks = [(np.arange(dataset.n_samples), inner_cv, None)]
+    else:
+        checks = [
+            (train, folds, None if membership is None else membership[train] == "valid")
+            for _, _, train, _ in splits
+        ]
+    for rows, n_splits, validation in checks:
+        groups = None if dataset.groups is None else dataset.groups[rows]
+        check_inner_cv(dataset.y[rows], groups, n_splits, validation)
 
 
 def _fit_split(

@@ -1,23 +1,18 @@
-"""Moved to :mod:`featurelab.nn.cnn` (log-mel segments and augmentation); this alias remains.
+"""Moved: log-mel spectrograms to :mod:`featurelab.arrays`, augmentation to :mod:`featurelab.nn.cnn`.
 
-Every name warns with a :class:`FutureWarning` naming its new home.
+Every name warns with a :class:`FutureWarning` naming its new home. The CNN's own corpus listing and
+cache (``MelParams``, ``list_corpus``, ``compute_segments``, ``split_signal``) are gone: its inputs
+come from :func:`featurelab.arrays.extract_arrays`.
 """
 
 from .._moved import moved_module
 
 __getattr__, __dir__, __all__ = moved_module(
     __name__,
-    dict.fromkeys(
-        [
-            "MelParams",
-            "WaveAugmenter",
-            "compute_segments",
-            "list_corpus",
-            "load_segment",
-            "log_mel",
-            "seeded_global_rngs",
-            "split_signal",
-        ],
-        "featurelab.nn.cnn",
-    ),
+    {
+        "WaveAugmenter": "featurelab.nn.cnn",
+        "load_segment": "featurelab.nn.cnn",
+        "log_mel": "featurelab.arrays",
+        "seeded_global_rngs": "featurelab.nn.cnn",
+    },
 )

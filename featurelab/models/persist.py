@@ -10,6 +10,11 @@ A saved model is a payload ``{"format": "featurelab-model", "format_version": 1,
 
 ``model.json`` records each file's SHA-256, and loading checks it, so a modified or truncated file
 is refused with :class:`~featurelab.exceptions.ModelFileError` before it is deserialized.
+
+A model on feature tables names its ``feature_names``; a model on arrays (the CNN of ``train-cnn``,
+:class:`~featurelab.nn.cnn.CNNClassifier`) has none and records its ``inputs`` instead (an array
+product of :mod:`featurelab.arrays`, such as ``{"product": "logmel", "n_mels": 128, ...}``): with
+the ``extraction`` settings, that is what ``featurelab predict`` needs to recompute its inputs.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from .._version import __version__
-from ..exceptions import ModelFileError, ParameterError
+from ..exceptions import FeaturelabError, ModelFileError, ParameterError
 from ..io import atomic_path
 from ..settings import ExtractionSettings
 
@@ -51,6 +56,7 @@ TRUSTED_TYPES: tuple[str, ...] = (
     "featurelab.models.estimators.LabelEncodingClassifier",
     "featurelab.models.estimators.SignedLogTransformer",
     "featurelab.models.neural.MLPTorchClassifier",  # mlp_torch files saved before featurelab.nn
+    "featurelab.nn.cnn.classifier.CNNClassifier",
     "featurelab.nn.mlp.MLPTorchClassifier",
     "lightgbm.basic.Booster",
     "lightgbm.sklearn.LGBMClassifier",
@@ -121,6 +127,30 @@ class SavedModel:
         return [str(c) for c in self.estimator.classes_]
 
     @property
+    def product(self) -> Any:
+        """The array product the model takes (:class:`~featurelab.arrays.LogMel`), or ``None`` for columns."""
+        data = self.metadata.get("inputs")
+        if data is None:
+            return None
+        from ..arrays import array_product
+
+        try:
+            return array_product(data)
+        except ParameterError as error:
+            raise ModelFileError(
+                f"Model {str(self.path)!r} has inputs featurelab cannot compute: {error}"
+            ) from None
+
+    def check_tabular(self) -> None:
+        """Raise :class:`ModelFileError` if the model takes arrays of audio segments, not table rows."""
+        product = self.product
+        if product is not None:
+            raise ModelFileError(
+                f"Model {str(self.path)!r} ({self.metadata.get('model', 'cnn')}) takes {product.name} "
+                "spectrograms of audio segments, not the rows of a feature table; give it audio files."
+            )
+
+    @property
     def extraction(self) -> ExtractionSettings:
         """Extraction settings of the training table (assumed GTZAN ones for a model without)."""
         data = self.metadata.get("extraction")
@@ -135,6 +165,7 @@ class SavedModel:
 
     def check_features(self, columns: Any) -> None:
         """Raise :class:`ModelFileError` unless ``columns`` holds every feature of the model."""
+        self.check_tabular()
         present = set(map(str, columns))
         missing = [name for name in self.feature_names if name not in present]
         if missing:
@@ -167,22 +198,41 @@ class SavedModel:
             )
 
     def predict_proba(self, frame: Any) -> np.ndarray:
-        """Probabilities of each row of a feature table.
+        """Probabilities of each row of a feature table (or of each array, for a model on arrays).
 
         Parameters
         ----------
-        frame : pandas.DataFrame
-            Must contain the model's feature columns (others are ignored).
+        frame : pandas.DataFrame or np.ndarray
+            Must contain the model's feature columns (others are ignored); for a model on arrays,
+            the arrays of its :attr:`product` (shape ``(n, *product.shape(extraction))``).
 
         Returns
         -------
         np.ndarray [shape=(n_rows, n_classes)]
             Columns in the order of :attr:`classes`.
+
+        Raises
+        ------
+        TableError
+            A feature value is text, missing, infinite or too large
+            (:func:`featurelab.models.data.feature_matrix`).
         """
+        product = self.product
+        if product is not None:
+            X = np.asarray(frame, dtype=np.float32)
+            shape = product.shape(self.extraction)
+            if X.shape[1:] != shape:
+                raise ModelFileError(
+                    f"Model {str(self.path)!r} takes {product.name} arrays of shape {shape}. Got "
+                    f"arrays of shape {X.shape[1:]} instead."
+                )
+            if not np.isfinite(X).all():
+                raise ModelFileError("The arrays contain missing or infinite values.")
+            return np.asarray(self.estimator.predict_proba(X))
+        from .data import feature_matrix
+
         self.check_features(frame.columns)
-        X = frame[self.feature_names].astype(np.float64)
-        if not np.isfinite(X.to_numpy()).all():
-            raise ModelFileError("The features contain missing or infinite values.")
+        X = feature_matrix(frame, self.feature_names)
         return np.asarray(self.estimator.predict_proba(X))
 
 
@@ -261,7 +311,32 @@ def save_model(
     return written
 
 
+def _torch_format_error(path: Path) -> ModelFileError:
+    """Return the one-line error for a CNN saved as ``model.pt`` (featurelab 0.1.0's ``train-cnn``)."""
+    from .._json import read_json
+
+    folder = path if path.is_dir() else path.parent
+    version = "0.1.0"
+    try:
+        results = read_json(folder / "results.json")
+        if isinstance(results, dict) and isinstance(results.get("featurelab_version"), str):
+            version = results["featurelab_version"][:40]
+    except (FeaturelabError, OSError):
+        pass  # the version only words the message
+    return ModelFileError(
+        f"{str(path)!r} holds model.pt, a CNN saved in PyTorch's format by featurelab {version}'s "
+        "train-cnn, from before CNN models were saved as model.skops; featurelab cannot load it. "
+        "Retrain it with `featurelab train-cnn --save-model`."
+    )
+
+
 def _resolve(path: Path, trust: bool) -> Path:
+    if (path.is_file() and path.suffix.lower() == ".pt") or (
+        path.is_dir()
+        and (path / "model.pt").is_file()
+        and not any((path / name).is_file() for name in ("model.skops", "model.joblib"))
+    ):
+        raise _torch_format_error(path)
     if path.is_dir():
         for name in ("model.skops", "model.joblib") if trust else ("model.skops",):
             if (path / name).is_file():

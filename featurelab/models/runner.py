@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
-from ..progress import ProgressOption
+from ..progress import ProgressBar, ProgressOption
 from .config import SearchConfig, load_model_config, merge_config, read_config_file
 
 __all__ = ["GridSearchRun", "gridsearch", "resolve_config"]
@@ -178,7 +178,10 @@ def gridsearch(
 
         final = None
         if save_model:
-            final = fit_final(dataset, cfg.model, seed=cfg.seed, **common)
+            # The refit on all rows can take as long as a fold: show it as a step of its own.
+            with ProgressBar(progress, total=1, description=f"{cfg.model}: final model (all rows)") as bar:
+                final = fit_final(dataset, cfg.model, seed=cfg.seed, **common)
+                bar.advance()
             metadata = {
                 "model": cfg.model,
                 "best_params": final.best_params,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +17,14 @@ from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
 from .config import check_search, grid_size, resolve_grid
 from .splits import check_n_splits, make_cv, split_originals
 
-__all__ = ["make_search", "inner_splits", "SearchOutcome", "search_and_fit"]
+__all__ = [
+    "make_search",
+    "inner_splits",
+    "check_inner_cv",
+    "check_search_space",
+    "SearchOutcome",
+    "search_and_fit",
+]
 
 
 def make_search(
@@ -117,16 +126,108 @@ def inner_splits(
     """
 
     def split(rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        if validation is not None and validation[rows].any() and (~validation[rows]).any():
-            return [(rows[~validation[rows]], rows[validation[rows]])]
+        part = None if validation is None else validation[rows]
         sub_groups = None if groups is None else groups[rows]
-        check_n_splits(y[rows], sub_groups, n_splits, "inner_cv (the number of search folds)")
+        if check_inner_cv(y[rows], sub_groups, n_splits, part):
+            return [(rows[~part], rows[part])]  # type: ignore[operator]
         cv = make_cv(n_splits, groups=sub_groups, seed=seed)
         return [(rows[a], rows[b]) for a, b in cv.split(np.zeros(len(rows)), y[rows], sub_groups)]
 
     if augmented is not None and tracks is None:
         raise ParameterError("inner_splits needs the tracks of the rows to place augmented rows.")
     return list(split_originals(split, augmented, tracks if tracks is not None else np.arange(len(y))))
+
+
+def check_inner_cv(
+    y: np.ndarray, groups: np.ndarray | None, n_splits: int, validation: np.ndarray | None = None
+) -> bool:
+    """Check that the inner search can split these training rows; return whether it uses ``validation``.
+
+    Raises
+    ------
+    ParameterError
+        ``n_splits`` is not an integer >= 2, or exceeds the rows (tracks) of the smallest class.
+    """
+    from numbers import Integral
+
+    from .._validation import check_scalar
+
+    if validation is not None and validation.any() and (~validation).any():
+        return True
+    check_scalar(n_splits, "inner_cv", Integral, min_val=2)
+    check_n_splits(y, groups, n_splits, "inner_cv (the number of search folds)")
+    return False
+
+
+def check_search_space(estimator: Any, grid: Any, *, search: str = "grid", params: Any = None) -> None:
+    """Check a grid (and fixed ``params``) against the model before any fitting.
+
+    Every name must be a parameter of ``estimator`` (``clf__C``, not ``C``); every value -- each
+    listed value, and both bounds of a distribution -- must satisfy the scikit-learn constraints
+    of the step that owns it (``_parameter_constraints``, checked as ``set_params`` followed by
+    ``fit`` would). Steps without declared constraints (XGBoost, LightGBM) get a type check: a
+    numeric parameter must get numbers.
+
+    Raises
+    ------
+    ParameterError
+        An unknown name, a value its step refuses, a malformed distribution, or a distribution
+        with ``search="grid"``.
+    """
+    resolve_grid(grid, search=search)  # malformed values and distributions
+    known = estimator.get_params(deep=True)
+    subgrids = grid if isinstance(grid, list) else [grid]
+    entries = [(key, values, "Grid") for sub in subgrids for key, values in dict(sub).items()]
+    entries += [(key, [value], "Parameter") for key, value in dict(params or {}).items()]
+    for key, values, kind in entries:
+        if key not in known:
+            raise ParameterError(_unknown_parameter(key, known, kind))
+        owner_name, _, name = key.rpartition("__")
+        owner = known[owner_name] if owner_name else estimator
+        if isinstance(values, Mapping):  # a distribution: check its bounds
+            values = list(next(iter(values.values())))
+        elif not isinstance(values, (list, tuple)):
+            values = [values]
+        for value in values:
+            _check_value(owner, name, value, f"{kind} value of {key!r}")
+
+
+def _unknown_parameter(key: str, known: Mapping[str, Any], kind: str) -> str:
+    names = sorted(name for name in known if "__" in name and not name.endswith("__steps"))
+    short = key.rsplit("__", 1)[-1]
+    guess = [name for name in names if name.rsplit("__", 1)[-1] == short]
+    hint = f" Did you mean {' or '.join(repr(g) for g in guess[:3])}?" if guess else ""
+    shown = ", ".join(names[:12]) + (", ..." if len(names) > 12 else "")
+    return (
+        f"{kind} parameter {key!r} is not a parameter of the model.{hint} Names address the "
+        f"pipeline steps (step__parameter): {shown}."
+    )
+
+
+def _check_value(owner: Any, name: str, value: Any, what: str) -> None:
+    from .._validation import validate_params
+
+    constraints = getattr(owner, "_parameter_constraints", None)
+    hint = ""
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            pass
+        else:  # YAML 1.1 reads 1e-3 (no dot) as text
+            hint = f" (YAML reads {value} as text: write it with a dot, e.g. 1.0e-3)"
+    if isinstance(constraints, Mapping) and name in constraints:
+        try:
+            validate_params({name: value}, {name: constraints[name]}, caller=type(owner).__name__)
+        except ParameterError as error:
+            raise ParameterError(f"{what}: {error}{hint}") from None
+        return
+    default = owner.get_params(deep=False).get(name)
+    is_number = lambda v: isinstance(v, (int, float, np.number)) and not isinstance(v, bool)  # noqa: E731
+    if is_number(default) and not is_number(value):
+        raise ParameterError(
+            f"{what} must be a number, like its default {default!r}. Got {value!r} instead{hint}."
+        )
 
 
 @dataclass
@@ -226,7 +327,7 @@ def search_and_fit(
             if "fits failed" not in str(error):
                 raise
             raise ParameterError(
-                f"Every candidate of the grid failed to fit: {str(error).strip()[:600]}"
+                f"Every candidate of the grid failed to fit; the first error: {_first_error(str(error))}"
             ) from None
         best_params = dict(searcher.best_params_)
         best_score = float(searcher.best_score_)
@@ -255,6 +356,13 @@ def search_and_fit(
         best_score=best_score,
         fit_time=time.perf_counter() - start,
     )
+
+
+def _first_error(text: str) -> str:
+    """Return the exception line of scikit-learn's "fits failed" report (it quotes tracebacks)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Warning): ", line)]
+    return (errors[0] if errors else lines[-1] if lines else text)[:300]
 
 
 def _single_candidate(grid: Any) -> dict[str, Any]:

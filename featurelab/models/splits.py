@@ -11,9 +11,11 @@ or trains on a copy of a test track.
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,16 +27,26 @@ from .data import Dataset
 
 __all__ = [
     "Protocol",
+    "SplitMembership",
     "make_cv",
     "iter_outer_splits",
     "read_split_dir",
     "split_membership",
+    "split_summary",
     "check_n_splits",
     "split_originals",
+    "check_holdout",
+    "protocol_notes",
 ]
+
+logger = logging.getLogger(__name__)
 
 #: ``split(rows) -> [(train, test), ...]``: splits of some row positions, as positions.
 Splitter = Callable[[np.ndarray], Iterable[tuple[np.ndarray, np.ndarray]]]
+
+#: The ten genres of GTZAN; its files are named ``<genre>.000NN.wav``.
+GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
+_GTZAN_TRACK = re.compile(rf"^({'|'.join(GTZAN_GENRES)})\.000[0-9][0-9]$")
 
 
 @dataclass(frozen=True)
@@ -136,19 +148,177 @@ def check_n_splits(y: np.ndarray, groups: np.ndarray | None, n_splits: int, what
         )
 
 
-def split_membership(dataset: Dataset, split_dir: str | os.PathLike) -> np.ndarray:
-    """Which part (``"train"``, ``"valid"``, ``"test"`` or ``""``) each row belongs to."""
+@dataclass(frozen=True)
+class SplitMembership:
+    """How the rows of a table fall into the lists of a split folder.
+
+    Attributes
+    ----------
+    name : str
+        The split (the folder's name or the built-in name).
+    parts : np.ndarray of str [shape=(n_rows,)]
+        ``"train"``, ``"valid"``, ``"test"`` or ``""`` (in no list) for each row.
+    listed : dict
+        Part -> number of tracks its list names.
+    matched : dict
+        Part -> number of those tracks found in the table.
+    rows : dict
+        Part -> number of rows in it.
+    unlisted_rows, unlisted_tracks : int
+        Rows (and their tracks) in no list: left out of training and test alike.
+    """
+
+    name: str
+    parts: np.ndarray
+    listed: dict[str, int] = field(default_factory=dict)
+    matched: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    unlisted_rows: int = 0
+    unlisted_tracks: int = 0
+
+    def describe(self) -> str:
+        """One line: names matched and rows of each list, and the rows in no list."""
+        parts = ", ".join(
+            f"{part} {self.matched[part]}/{self.listed[part]} tracks ({self.rows[part]} rows)"
+            for part in self.listed
+            if self.listed[part]
+        )
+        left = (
+            f"; {self.unlisted_rows} rows ({self.unlisted_tracks} tracks) are in no list and are left out"
+            if self.unlisted_rows
+            else ""
+        )
+        return f"Split {self.name!r}: names matched in the table: {parts}{left}."
+
+    @property
+    def complete(self) -> bool:
+        """Every listed name matched a track and every row is in a list."""
+        return self.unlisted_rows == 0 and self.matched == self.listed
+
+
+def split_summary(dataset: Dataset, split_dir: str | os.PathLike) -> SplitMembership:
+    """Match the rows of ``dataset`` to the lists of a split folder (or a built-in split).
+
+    Rows are matched by track (:func:`featurelab.datasets.track_id`; segments by the track they
+    were cut from).
+
+    Returns
+    -------
+    SplitMembership
+
+    Raises
+    ------
+    TableError
+        No row of the table belongs to the train list or to the test list.
+    """
+    from ..datasets import BUILTIN_SPLITS
+
     parts = read_split_dir(split_dir)
+    name = str(split_dir) if str(split_dir) in BUILTIN_SPLITS else Path(split_dir).name
     member = np.full(dataset.n_samples, "", dtype=object)
+    present = set(dataset.track_ids.tolist())
     for part, tracks in parts.items():
         member[np.isin(dataset.track_ids, list(tracks))] = part
+    summary = SplitMembership(
+        name=name,
+        parts=member,
+        listed={part: len(tracks) for part, tracks in parts.items()},
+        matched={part: len(tracks & present) for part, tracks in parts.items()},
+        rows={part: int((member == part).sum()) for part in parts},
+        unlisted_rows=int((member == "").sum()),
+        unlisted_tracks=len(set(dataset.track_ids[member == ""].tolist())),
+    )
     for part in ("train", "test"):
-        if not (member == part).any():
+        if not summary.rows[part]:
             raise TableError(
-                f"No row of the table belongs to the {part} list of {str(split_dir)!r}. The lists "
-                "name files such as blues/blues.00029.wav, matched on the file stem."
+                f"No row of the table belongs to the {part} list of {str(split_dir)!r} (0 of its "
+                f"{summary.listed[part]} tracks found). The lists name files such as "
+                "blues/blues.00029.wav, matched on the file stem; check that the table and the split "
+                "describe the same corpus."
             )
-    return member
+    return summary
+
+
+def split_membership(dataset: Dataset, split_dir: str | os.PathLike) -> np.ndarray:
+    """Which part (``"train"``, ``"valid"``, ``"test"`` or ``""``) each row belongs to.
+
+    See :func:`split_summary`, which also counts the names matched and the rows left out.
+    """
+    return split_summary(dataset, split_dir).parts
+
+
+def looks_like_gtzan(dataset: Dataset) -> bool:
+    """Whether every track is named like a GTZAN file (``<genre>.000NN``) of its own label."""
+    tracks = dataset.track_ids
+    if not len(tracks):
+        return False
+    return all(
+        _GTZAN_TRACK.match(str(track)) is not None and str(track).split(".", 1)[0] == str(label)
+        for track, label in zip(tracks, dataset.y, strict=True)
+    )
+
+
+def protocol_notes(dataset: Dataset, protocol: Protocol, *, log: bool = True) -> list[str]:
+    """Warnings about how a protocol splits this table (each also logged, unless ``log=False``).
+
+    - a predefined split that leaves rows out or names tracks the table lacks
+      (:meth:`SplitMembership.describe`);
+    - a random split (k-fold or holdout) of a GTZAN table, where one artist's tracks land on both
+      sides: the artist-filtered split gives the honest figure.
+
+    Raises
+    ------
+    TableError
+        A predefined split whose train or test list matches no row (see :func:`split_summary`).
+    """
+    notes = []
+    if protocol.kind == "split":
+        summary = split_summary(dataset, protocol.split_dir)  # type: ignore[arg-type]
+        if not summary.complete:
+            notes.append(summary.describe())
+        if summary.listed.get("valid") and not summary.rows.get("valid"):
+            notes.append(
+                f"No row belongs to the valid list of {summary.name!r}: the search validates on "
+                "inner folds of the training rows instead."
+            )
+    elif looks_like_gtzan(dataset):
+        notes.append(
+            "This table looks like GTZAN: random folds put one artist's tracks on both sides, which inflates "
+            "the accuracy; --split gtzan-filtered (split_dir='gtzan-filtered') gives the honest, "
+            "artist-filtered figure."
+        )
+    if log:
+        for note in notes:
+            logger.warning(note)
+    return notes
+
+
+def check_holdout(y: np.ndarray, test_size: float) -> None:
+    """Raise a clear :class:`ParameterError` when a stratified holdout of ``y`` is impossible.
+
+    Every class needs two rows (one on each side), and both sides at least one row per class.
+    """
+    import math
+
+    import pandas as pd
+
+    counts = pd.Series(y).value_counts()
+    n, n_classes = len(y), len(counts)
+    if counts.min() < 2:
+        raise ParameterError(
+            f"A stratified holdout (test_size) needs at least 2 rows of every class. Got class "
+            f"{counts.idxmin()!r} with only {int(counts.min())} row; drop it, or use --cv."
+        )
+    n_test = math.ceil(test_size * n)
+    n_train = n - n_test
+    if n_test < n_classes or n_train < n_classes:
+        side, count = ("test", n_test) if n_test < n_classes else ("training", n_train)
+        low, high = n_classes / n, 1 - n_classes / n
+        raise ParameterError(
+            f"test_size must leave at least one row of each of the {n_classes} classes on both "
+            f"sides. Got {test_size:g}, which gives {count} {side} rows of {n}; use a value in "
+            f"[{low:.2g}, {high:.2g}]."
+        )
 
 
 def split_originals(
@@ -256,6 +426,7 @@ def _holdout(
 
     test_size = float(protocol.test_size)  # type: ignore[arg-type]
     if groups is None:
+        check_holdout(y, test_size)
         splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
         train, test = next(splitter.split(np.zeros(len(y)), y))
     else:

@@ -215,7 +215,7 @@ def select_features(
 
     from .._version import __version__
     from ..models.data import Dataset, load_dataset
-    from ..models.splits import Protocol, iter_outer_splits
+    from ..models.splits import Protocol, iter_outer_splits, protocol_notes
 
     validate_params(
         {"k": k, "threshold": threshold, "cv": cv, "background": background, "seed": seed, "n_jobs": n_jobs},
@@ -253,6 +253,7 @@ def select_features(
         grouped=dataset.groups is not None,
     )
     splits = [(fold, train, test) for _, fold, train, test in iter_outer_splits(dataset, protocol)]
+    protocol_notes(dataset, protocol)
 
     tasks = (
         delayed(_run_fold)(
@@ -367,11 +368,15 @@ def select_features(
 
 
 def _thread_params(estimator: Any, n_jobs: int) -> dict[str, int]:
-    """``{param: n_jobs}`` for every ``n_jobs`` parameter of a (nested) estimator."""
+    """``{param: n_jobs}`` for every ``n_jobs`` parameter that the model's factory set.
+
+    Parameters left at ``None`` are not set: some are deprecated (LogisticRegression's, which
+    warns since scikit-learn 1.8 when given).
+    """
     return {
         name: n_jobs
-        for name in estimator.get_params(deep=True)
-        if name == "n_jobs" or name.endswith("__n_jobs")
+        for name, value in estimator.get_params(deep=True).items()
+        if (name == "n_jobs" or name.endswith("__n_jobs")) and value is not None
     }
 
 

@@ -2,9 +2,9 @@
 
 :class:`WaveAugmenter` perturbs the waveform of a *training* segment with ``audiomentations``
 (noise at 15-35 dB SNR, gain, polarity inversion, circular shift, time stretch, low/high-pass);
-the CNN trainer recomputes the log-mel of the perturbed waveform with
-:func:`~featurelab.nn.cnn.melspec.log_mel`. :func:`spec_augment` masks random frequency bands and
-time spans of a log-mel batch.
+the CNN trainer reads the segment's waveform again (:func:`load_segment`) and recomputes the
+log-mel of the perturbed waveform with the model's :class:`~featurelab.arrays.LogMel`.
+:func:`spec_augment` masks random frequency bands and time spans of a log-mel batch.
 """
 
 from __future__ import annotations
@@ -21,10 +21,36 @@ from .._torch import TORCH_INSTALL_HINT, import_torch
 if TYPE_CHECKING:  # pragma: no cover
     from .config import CNNConfig
 
-__all__ = ["AugmentHook", "WaveAugmenter", "seeded_global_rngs", "spec_augment"]
+__all__ = ["AugmentHook", "WaveAugmenter", "load_segment", "seeded_global_rngs", "spec_augment"]
 
 #: ``on_augment(kind, fold, rows)``: ``kind`` is ``"wave"`` or ``"spec"``, ``rows`` segment rows.
 AugmentHook = Callable[[str, int, np.ndarray], None]
+
+
+def load_segment(path: str, start: float, config: CNNConfig) -> np.ndarray:
+    """Read the waveform of one segment again (for augmentation).
+
+    Parameters
+    ----------
+    path : str
+        Audio file.
+    start : float
+        Segment start in seconds (a ``start`` of the segment table).
+    config : CNNConfig
+        Gives the sampling rate and the segment length.
+
+    Returns
+    -------
+    y : np.ndarray [shape=(segment_samples,), dtype=float32]
+        The segment's samples (zero-padded should the file end early).
+    """
+    from ...io import load_audio
+
+    settings = config.extraction
+    n = config.logmel.segment_samples(settings)
+    y, _ = load_audio(path, sr=settings.sr, offset=float(start), duration=settings.segment)
+    y = np.asarray(y[:n], dtype=np.float32)
+    return np.pad(y, (0, n - y.size)) if y.size < n else y
 
 
 class WaveAugmenter:

@@ -1,24 +1,37 @@
-"""Settings of the CNN, its training and its augmentation (:class:`CNNConfig`), and their files."""
+"""Settings of the CNN, its inputs, its training and its augmentation (:class:`CNNConfig`), and their files.
+
+The inputs are described by the objects that compute them: the extraction settings
+(:class:`~featurelab.settings.ExtractionSettings`: ``sr``, ``segment``) and the log-mel product
+(:class:`~featurelab.arrays.LogMel`: ``n_mels``, ``n_fft``, ``hop_length``, ``top_db``). Files and
+the command line use flat keys (``segment: 3.0``, ``n_mels: 128``); :meth:`CNNConfig.from_dict`
+and :meth:`CNNConfig.to_dict` convert.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..._validation import Integral, Interval, Real, validate_params
+from ...arrays import LogMel
 from ...exceptions import ParameterError
+from ...settings import ExtractionSettings
 from .._params import FRACTION, NON_NEGATIVE_INT, POSITIVE_INT, TRAINING_CONSTRAINTS, layer_widths
-from .melspec import MEL_CONSTRAINTS, MelParams
 
 __all__ = ["CNNConfig", "load_cnn_config"]
 
+#: Flat keys of the inputs: extraction options, then the log-mel product's parameters.
+_EXTRACTION_KEYS = ("sr", "segment")
+_LOGMEL_KEYS = tuple(f.name for f in dataclasses.fields(LogMel))
 
 _CONSTRAINTS: dict[str, list[Any]] = {
-    **MEL_CONSTRAINTS,
     **TRAINING_CONSTRAINTS,
+    "extraction": [ExtractionSettings],
+    "logmel": [LogMel],
     "head_hidden": [POSITIVE_INT],
     "head_dropout": [FRACTION],
     "epochs": [POSITIVE_INT],
@@ -35,14 +48,24 @@ _CONSTRAINTS: dict[str, list[Any]] = {
 }
 
 
+def _default_extraction() -> ExtractionSettings:
+    return ExtractionSettings(segment=3.0, segment_mode="exact")
+
+
 @dataclass(frozen=True)
 class CNNConfig:
-    """Settings of the CNN, its training and its augmentation (defaults = ``configs/cnn.yaml``).
+    """Settings of the CNN, its inputs, its training and its augmentation (defaults = ``configs/cnn.yaml``).
+
+    Build it from flat keys with :meth:`from_dict` (``CNNConfig.from_dict({"segment": 1.0,
+    "epochs": 5})``) or :func:`load_cnn_config`; :meth:`replace` changes flat keys.
 
     Attributes
     ----------
-    sr, n_mels, n_fft, hop_length, segment, top_db
-        Log-mel segments (see :class:`~featurelab.nn.cnn.MelParams`).
+    extraction : ExtractionSettings
+        How segments are cut from the audio: ``sr`` and ``segment`` (seconds; full windows,
+        ``segment_mode="exact"``; a file shorter than one segment is skipped).
+    logmel : LogMel
+        The log-mel spectrogram of each segment: ``n_mels``, ``n_fft``, ``hop_length``, ``top_db``.
     channels : tuple of int
         Output channels of the conv blocks (one block each; 4-5 blocks). Both ``n_mels`` and the
         frames per segment must be at least ``2 ** len(channels)``.
@@ -83,14 +106,18 @@ class CNNConfig:
         ``"auto"``, ``"cpu"`` or ``"cuda"``.
     threads : int or None
         PyTorch intra-op threads while training (restored afterwards); ``None`` keeps the default.
+
+    Examples
+    --------
+    >>> config = CNNConfig.from_dict({"segment": 1.0, "n_mels": 64, "channels": [8, 16, 32]})
+    >>> config.extraction.segment, config.logmel.n_mels, config.input_shape
+    (1.0, 64, (64, 44))
+    >>> CNNConfig.from_dict(config.to_dict()) == config
+    True
     """
 
-    sr: int = 22050
-    n_mels: int = 128
-    n_fft: int = 2048
-    hop_length: int = 512
-    segment: float = 3.0
-    top_db: float = 80.0
+    extraction: ExtractionSettings = field(default_factory=_default_extraction)
+    logmel: LogMel = field(default_factory=LogMel)
     channels: tuple[int, ...] = (8, 16, 32, 64, 128)
     dropout: float = 0.1
     head_hidden: int = 64
@@ -116,36 +143,74 @@ class CNNConfig:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "channels", layer_widths(self.channels, "channels"))
-        validate_params(dataclasses.asdict(self), _CONSTRAINTS, caller=type(self).__name__)
-        params = self.mel_params()  # validates the mel settings
-        smallest = min(params.n_mels, params.n_frames)
+        values = {name: getattr(self, name) for name in _CONSTRAINTS}
+        validate_params(values, _CONSTRAINTS, caller=type(self).__name__)
+        if self.extraction.segment is None:
+            raise ParameterError("The CNN's extraction settings need segment=SECONDS (e.g. segment=3.0).")
+        self.logmel.check(self.extraction)
+        n_mels, n_frames = self.input_shape
+        smallest = min(n_mels, n_frames)
         if smallest < 2 ** len(self.channels):
             raise ParameterError(
                 f"channels must have at most log2(min(n_mels, frames per segment)) = "
-                f"{int(math.log2(max(smallest, 1)))} blocks for {params.n_mels} mels and "
-                f"{params.n_frames} frames. Got {len(self.channels)} blocks instead; use fewer "
+                f"{int(math.log2(max(smallest, 1)))} blocks for {n_mels} mels and "
+                f"{n_frames} frames. Got {len(self.channels)} blocks instead; use fewer "
                 "blocks or longer segments."
             )
 
-    def mel_params(self) -> MelParams:
-        """Return the log-mel parameters."""
-        return MelParams(
-            sr=self.sr,
-            n_mels=self.n_mels,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            segment=float(self.segment),
-            top_db=float(self.top_db),
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """Shape ``(n_mels, n_frames)`` of one segment's log-mel spectrogram."""
+        return self.logmel.shape(self.extraction)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> CNNConfig:
+        """Build the settings from flat keys (those of :meth:`to_dict`); missing keys keep defaults.
+
+        Raises
+        ------
+        ParameterError
+            An unknown key or an invalid value.
+        """
+        data = dict(data)
+        unknown = sorted(set(data) - set(CONFIG_KEYS))
+        if unknown:
+            raise ParameterError(
+                f"CNN settings must be among {', '.join(CONFIG_KEYS)}. Got unknown "
+                f"{', '.join(unknown)} instead."
+            )
+        extraction = {key: data.pop(key) for key in _EXTRACTION_KEYS if key in data}
+        logmel = {key: data.pop(key) for key in _LOGMEL_KEYS if key in data}
+        return cls(
+            extraction=dataclasses.replace(_default_extraction(), **extraction),
+            logmel=LogMel(**logmel),
+            **data,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-friendly copy."""
-        data = dataclasses.asdict(self)
+        """Return the settings as flat JSON values (``sr``, ``segment``, ``n_mels``, ..., ``threads``)."""
+        logmel = self.logmel
+        data: dict[str, Any] = {
+            "sr": self.extraction.sr,
+            "n_mels": logmel.n_mels,
+            "n_fft": logmel.n_fft,
+            "hop_length": logmel.hop_length,
+            "segment": self.extraction.segment,
+            "top_db": logmel.top_db,
+        }
+        for name in _OWN_FIELDS:
+            data[name] = getattr(self, name)
         data["channels"] = list(self.channels)
         return data
 
+    def replace(self, **changes: Any) -> CNNConfig:
+        """Return a copy with flat keys changed (``config.replace(segment=1.0, epochs=2)``)."""
+        return self.from_dict({**self.to_dict(), **changes})
 
-_CONFIG_FIELDS = tuple(f.name for f in dataclasses.fields(CNNConfig))
+
+_OWN_FIELDS = tuple(f.name for f in dataclasses.fields(CNNConfig) if f.name not in ("extraction", "logmel"))
+#: The flat keys of :meth:`CNNConfig.to_dict` (the ``params`` of ``configs/cnn.yaml``).
+CONFIG_KEYS = tuple(CNNConfig().to_dict())
 
 
 def load_cnn_config(
@@ -191,10 +256,10 @@ def load_cnn_config(
     protocol: dict[str, Any] = {"cv": 5, "split_dir": None}
     for layer, where in zip(layers, ["configs/cnn.yaml", str(path)][-len(layers) :], strict=False):
         params = dict(layer.get("params") or {})
-        unknown = sorted(set(params) - set(_CONFIG_FIELDS))
+        unknown = sorted(set(params) - set(CONFIG_KEYS))
         if unknown:
             raise ParameterError(
-                f"params in {where!r} must be CNN settings ({', '.join(_CONFIG_FIELDS)}). "
+                f"params in {where!r} must be CNN settings ({', '.join(CONFIG_KEYS)}). "
                 f"Got unknown {', '.join(unknown)} instead."
             )
         settings.update(params)
@@ -208,16 +273,8 @@ def load_cnn_config(
             continue
         if key in protocol:
             protocol[key] = value
-        elif key in _CONFIG_FIELDS:
+        elif key in CONFIG_KEYS:
             settings[key] = value
         else:
-            raise ParameterError(
-                f"CNN setting must be one of {', '.join(_CONFIG_FIELDS)}. Got {key!r} instead."
-            )
-    if "channels" in settings:
-        settings["channels"] = tuple(settings["channels"])
-    try:
-        config = CNNConfig(**settings)
-    except TypeError as error:
-        raise ParameterError(f"Invalid CNN settings: {error}") from None
-    return config, protocol
+            raise ParameterError(f"CNN setting must be one of {', '.join(CONFIG_KEYS)}. Got {key!r} instead.")
+    return CNNConfig.from_dict(settings), protocol

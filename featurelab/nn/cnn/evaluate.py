@@ -1,9 +1,13 @@
 """Evaluation of the CNN: track-grouped folds or a split folder, scores per segment and per track.
 
-Evaluation is track-grouped k-fold (:func:`featurelab.models.splits.make_cv`: all segments of a
-track fall on the same side) or a predefined split folder (``train`` trains, ``valid`` drives early
-stopping, ``test`` is scored). Inside every training fold a stratified set of *tracks* is held out
-for early stopping. Augmentation touches training rows only (see :mod:`.training`).
+The inputs are log-mel segments from the extraction driver (:func:`featurelab.arrays.extract_arrays`:
+the same discovery, segmentation rule, resume cache, ``n_jobs`` rule and progress as ``featurelab
+extract``; a file shorter than one segment is skipped and reported). Evaluation is track-grouped
+k-fold (:func:`featurelab.models.splits.make_cv`: all segments of a track fall on the same side) or
+a predefined split folder (``train`` trains, ``valid`` drives early stopping, ``test`` is scored).
+Inside every training fold a stratified set of *tracks* is held out for early stopping.
+Augmentation touches training rows only (see :mod:`.training`). Predictions are scored by
+:mod:`featurelab.models.scoring` into a :class:`~featurelab.models.RunResults`, like every model.
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 import functools
 import os
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,13 +24,14 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import ParameterError
+from ...models.results import RunResults
+from ...parallel import DEFAULT_N_JOBS
 from ...progress import ProgressBar, ProgressOption
-from .._torch import import_torch, resolve_device, torch_scope
+from .._torch import import_torch, resolve_device
 from ..training import early_stopping_split
 from .augment import AugmentHook, WaveAugmenter
+from .classifier import CNNClassifier
 from .config import CNNConfig, load_cnn_config
-from .melspec import compute_segments, list_corpus
-from .network import load_module, predict_proba
 from .training import Fold, Trainer
 
 __all__ = ["CNNRun", "evaluate_cnn"]
@@ -35,12 +39,12 @@ __all__ = ["CNNRun", "evaluate_cnn"]
 
 @dataclass
 class CNNRun:
-    """Everything an evaluation produced (a run folder: :func:`~featurelab.nn.cnn.write_cnn_run`).
+    """Everything an evaluation produced (written as a run directory by :func:`~featurelab.nn.cnn.train_cnn`).
 
     Attributes
     ----------
-    results : dict
-        The ``results.json`` content (keys shared with the classical models).
+    results : RunResults
+        The ``results.json`` content (the keys of every run; see :mod:`featurelab.models.rundir`).
     history : pandas.DataFrame
         One row per fold and epoch: ``fold, epoch, train_loss, train_accuracy, val_loss,
         val_accuracy, lr``.
@@ -53,23 +57,27 @@ class CNNRun:
         and the rows that got waveform augmentation.
     segments : pandas.DataFrame
         The segment table (``filename, label, group, path, start, end``).
-    model_state : dict or None
-        Weights of the final model (``save_model=True``).
+    model : CNNClassifier or None
+        The final model (``save_model=True``).
     config : CNNConfig
         The settings used.
     problems : list of (str, str)
-        Files that could not be used, with the reason.
+        Files that could not be used (undecodable, shorter than one segment, unlabelled), with the
+        reason.
+    run_dir : Path or None
+        The run directory, once written (:func:`~featurelab.nn.cnn.train_cnn`).
     """
 
-    results: dict[str, Any]
+    results: RunResults
     history: pd.DataFrame
     predictions: pd.DataFrame
     track_predictions: pd.DataFrame
     folds: list[dict[str, Any]]
     segments: pd.DataFrame
-    model_state: dict[str, np.ndarray] | None
+    model: CNNClassifier | None
     config: CNNConfig
     problems: list[tuple[str, str]]
+    run_dir: Path | None = None
 
 
 def _validation_tracks(
@@ -129,14 +137,53 @@ def _make_folds(
     return folds, protocol
 
 
+def _load_inputs(
+    source: str | os.PathLike,
+    config: CNNConfig,
+    *,
+    cache: str | os.PathLike | None,
+    n_jobs: int | None,
+    progress: ProgressOption,
+) -> tuple[pd.DataFrame, np.ndarray, list[tuple[str, str]]]:
+    """Log-mel segments of the labelled files of ``source``, and the files that were skipped."""
+    from ...arrays import extract_arrays
+
+    inputs = extract_arrays(
+        source, config.logmel, settings=config.extraction, n_jobs=n_jobs, cache=cache, progress=progress
+    )
+    segments, mels = inputs.segments, inputs.arrays
+    problems = [(str(path), str(reason)) for path, reason in inputs.errors.itertuples(index=False)]
+    labelled = segments["label"].fillna("").astype(str).to_numpy() != ""
+    if not labelled.all():
+        unlabelled = segments.loc[~labelled, "path"].drop_duplicates()
+        reason = "no label (not in a <root>/<label>/ folder or manifest row)"
+        problems += [(str(path), reason) for path in unlabelled]
+        segments, mels = segments[labelled].reset_index(drop=True), mels[labelled]
+    if segments.empty:
+        if not problems:
+            raise ParameterError(
+                "source must contain labelled audio files (<root>/<label>/<file> or a manifest with a "
+                f"label column). Got none in {str(source)!r}."
+            )
+        path, reason = problems[0]
+        raise ParameterError(
+            f"source must contain labelled audio of at least one {config.extraction.segment:g} s "
+            f"segment. Got none in {str(source)!r}: {len(problems)} files skipped ({path}: {reason})."
+        )
+    n_labels = segments["label"].nunique()
+    if n_labels < 2:
+        raise ParameterError(f"source must contain at least 2 labels. Got {n_labels} in {str(source)!r}.")
+    return segments, mels, problems
+
+
 def evaluate_cnn(
     source: str | os.PathLike,
     *,
     cv: int = 5,
     split_dir: str | os.PathLike | None = None,
     config: CNNConfig | None = None,
-    cache_dir: str | os.PathLike | None = None,
-    n_jobs: int = 1,
+    cache: str | os.PathLike | None = None,
+    n_jobs: int | None = DEFAULT_N_JOBS,
     save_model: bool = False,
     progress: ProgressOption = None,
     augmenter: Callable[..., np.ndarray] | None = None,
@@ -156,17 +203,19 @@ def evaluate_cnn(
         ``genre/file.wav`` lines.
     config : CNNConfig or None
         Settings; ``None`` uses the defaults of ``configs/cnn.yaml``.
-    cache_dir : path or None
-        Spectrogram cache folder (``None``: computed once and kept in memory for this run).
-    n_jobs : int
-        Worker processes for the spectrograms.
+    cache : path or None
+        Resume-cache folder of the extraction driver (the spectrograms are computed once for good;
+        ``None``: computed for this run only).
+    n_jobs : int or None
+        Worker processes computing the spectrograms; ``-1`` (the default), ``0`` or ``None``: all
+        usable cores. The numbers do not depend on it.
     save_model : bool
-        Also train a final model on all tracks (CV) -- or keep the split's model -- and return
-        its weights in ``model_state``.
+        Also train a final model on all tracks (CV) -- or keep the split's model -- and return it
+        as :attr:`CNNRun.model`.
     progress : bool, None or callable
-        Progress bars on standard error: spectrograms, then one bar per fold advancing by epoch
-        (see :mod:`featurelab.progress`; ``None``: when a terminal or a notebook is watching; a
-        callable gets ``(epoch, epochs)``).
+        Progress bars on standard error: spectrograms (files), then one bar per fold advancing by
+        epoch (see :mod:`featurelab.progress`; ``None``: when a terminal or a notebook is
+        watching; a callable gets ``(done, total)``).
     augmenter : callable or None
         ``augmenter(y, sr, *, seed) -> y_aug``; ``None`` uses a
         :class:`~featurelab.nn.cnn.WaveAugmenter` when ``config.augment``.
@@ -179,57 +228,31 @@ def evaluate_cnn(
     Returns
     -------
     CNNRun
-        Results, training curves, predictions and (optionally) the final weights.
+        Results, training curves, predictions and (optionally) the final model.
 
     Raises
     ------
     ParameterError
-        Invalid settings, too few tracks per class for ``cv``, PyTorch missing.
+        Invalid settings, no usable audio, too few tracks per class for ``cv``, PyTorch missing.
     """
-    from ..._version import __version__
-
     config = config if config is not None else load_cnn_config()[0]
     import_torch()
     device = resolve_device(config.device)
-    params = config.mel_params()
-    files, problems = list_corpus(source)
-    segments, mels, load_problems = compute_segments(
-        files, params, cache_dir=cache_dir, n_jobs=n_jobs, progress=progress
-    )
-    problems = problems + load_problems
-    if segments.empty:
-        raise ParameterError(f"source must contain decodable audio. Got none in {str(source)!r}.")
+    segments, mels, problems = _load_inputs(source, config, cache=cache, n_jobs=n_jobs, progress=progress)
     classes, y = np.unique(segments["label"].to_numpy(), return_inverse=True)
-    if len(classes) < 2:
-        raise ParameterError(f"source must contain at least 2 labels. Got {len(classes)}.")
+    labels = classes[y]
     folds, protocol = _make_folds(segments, config, cv, None if split_dir is None else str(split_dir))
     if augmenter is None and config.augment:
         augmenter = WaveAugmenter()
 
-    histories, pred_frames, track_frames, fold_info, fold_scores, best_params = (
-        [],
-        [],
-        [],
-        [],
-        [],
-        [],
-    )
-    fit_times, predict_times, n_test_tracks = [], [], []
-    final_state = None
+    histories: list[dict[str, Any]] = []
+    pred_frames, track_frames, fold_info, fold_scores, best_params = [], [], [], [], []
+    final, final_fit = None, None
     first = f"fold 1/{len(folds)}"
     with ProgressBar(progress, total=config.epochs, description=first, transient=False) as bar:
         # A fresh trainer per fold (it records that fold's augmented rows), same data and settings.
         new_trainer = functools.partial(
-            Trainer,
-            mels,
-            y,
-            segments,
-            len(classes),
-            config,
-            device,
-            augmenter,
-            on_augment,
-            progress=bar,
+            Trainer, mels, y, segments, len(classes), config, device, augmenter, on_augment, progress=bar
         )
         for fold in folds:
             trainer = new_trainer()
@@ -237,20 +260,18 @@ def evaluate_cnn(
                 bar.new_bar(f"fold {fold.index + 1}/{len(folds)}", config.epochs)
             start = time.perf_counter()
             fitted = trainer.fit(fold)
-            state, history, best_epoch = fitted.state, fitted.history, fitted.best_epoch
-            fit_times.append(time.perf_counter() - start)
-            with torch_scope(0, config.threads):
-                module = load_module(state, len(classes), config)
-                start = time.perf_counter()
-                proba = predict_proba(module, mels[fold.test], "cpu", config.batch_size, config.top_db)
-                predict_times.append(time.perf_counter() - start)
-            histories.extend(history)
-            preds, tracks, scores = _score_fold(fold, segments, y, classes, proba)
+            fit_time = time.perf_counter() - start
+            model = CNNClassifier.from_weights(config, classes, fitted.state)
+            start = time.perf_counter()
+            proba = model.predict_proba(mels[fold.test])
+            predict_time = time.perf_counter() - start
+            histories.extend(fitted.history)
+            preds, tracks, scores = _score_fold(fold, segments, labels, classes, proba)
+            scores.update(fit_time=fit_time, predict_time=predict_time)
             pred_frames.append(preds)
             track_frames.append(tracks)
-            n_test_tracks.append(len(tracks))
             fold_scores.append(scores)
-            best_params.append({"best_epoch": best_epoch, "epochs_run": len(history)})
+            best_params.append({"best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history)})
             augmented = np.unique(np.concatenate(trainer.augmented_rows or [np.zeros(0, int)]))
             fold_info.append(
                 {
@@ -261,175 +282,149 @@ def evaluate_cnn(
                     "augmented": augmented,
                 }
             )
-            if save_model and split_dir is not None:
-                final_state = state
-        if save_model and split_dir is None:
+            if save_model and split_dir is not None:  # the split's model is the final model
+                final, final_fit = model, {"best_params": best_params[-1], "fit_time": fit_time}
+        if save_model and split_dir is None:  # a final model on all tracks
             rows = np.arange(len(segments))
             train, valid = _validation_tracks(
                 rows, segments, config.validation_fraction, config.seed + len(folds)
             )
-            final = Fold(len(folds), train, valid, rows[:0])
             bar.new_bar("final model", config.epochs)
-            final_state = new_trainer().fit(final).state
+            start = time.perf_counter()
+            fitted = new_trainer().fit(Fold(len(folds), train, valid, rows[:0]))
+            final = CNNClassifier.from_weights(config, classes, fitted.state)
+            final_fit = {
+                "best_params": {"best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history)},
+                "fit_time": time.perf_counter() - start,
+            }
 
     predictions = pd.concat(pred_frames, ignore_index=True)
     track_predictions = pd.concat(track_frames, ignore_index=True)
     results = _results(
-        predictions=predictions,
-        fold_scores=fold_scores,
-        classes=classes,
+        source=source,
         segments=segments,
+        predictions=predictions,
+        track_predictions=track_predictions,
+        fold_scores=fold_scores,
+        best_params=best_params,
+        classes=classes,
         config=config,
         protocol=protocol,
-        fit_times=fit_times,
-        predict_time_per_track=float(np.sum(predict_times) / max(np.sum(n_test_tracks), 1)),
-        best_params=best_params,
-        problems=problems,
-        version=__version__,
-        command=command,
+        split_dir=split_dir,
+        cv=cv,
         device=device,
+        problems=problems,
+        command=command,
     )
-    results["table"] = str(source)
-    results["track_per_class"] = _per_class(track_predictions, classes)
-    results["track_confusion_matrix"] = _confusion(track_predictions, classes).tolist()
-    results["protocol_settings"] = {
-        "kind": "cv" if split_dir is None else "split",
-        "cv": None if split_dir is not None else int(cv),
-        "repeats": 1,
-        "split_dir": None if split_dir is None else str(split_dir),
-        "grouped": True,
-        "nested": False,
-    }
+    if final_fit is not None:
+        results.update(final_model=final_fit)
     return CNNRun(
         results=results,
         history=pd.DataFrame(histories),
         predictions=predictions,
         track_predictions=track_predictions,
         folds=fold_info,
-        segments=segments.drop(columns=["file_index"]),
-        model_state=final_state,
+        segments=segments,
+        model=final,
         config=config,
         problems=problems,
     )
 
 
 def _score_fold(
-    fold: Fold, segments: pd.DataFrame, y: np.ndarray, classes: np.ndarray, proba: np.ndarray
+    fold: Fold, segments: pd.DataFrame, labels: np.ndarray, classes: np.ndarray, proba: np.ndarray
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
-    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score
+    """Predictions of the segments and tracks of one test fold, and its scores."""
+    from ...models.scoring import score_fold
 
     test = segments.iloc[fold.test]
-    y_true = y[fold.test]
-    y_pred = proba.argmax(axis=1)
+    y_true = labels[fold.test]
+    scored = score_fold(proba, classes, y_true, tracks=test["group"].to_numpy(), sort_tracks=True)
     preds = pd.DataFrame(
         {
             "fold": fold.index,
             "filename": test["filename"].to_numpy(),
             "group": test["group"].to_numpy(),
-            "label": classes[y_true],
-            "pred": classes[y_pred],
+            "label": y_true,
+            "pred": scored.y_pred,
         }
     )
     for k, name in enumerate(classes):
         preds[f"proba_{name}"] = proba[:, k]
-    by_track = pd.DataFrame(proba, columns=list(classes)).groupby(test["group"].to_numpy()).mean()
-    labels = test.groupby("group")["label"].first().loc[by_track.index]
     tracks = pd.DataFrame(
         {
             "fold": fold.index,
-            "group": by_track.index.to_numpy(),
-            "label": labels.to_numpy(),
-            "pred": classes[by_track.to_numpy().argmax(axis=1)],
+            "group": scored.track_names,
+            "label": scored.track_true,
+            "pred": scored.track_pred,
         }
     )
-    scores: dict[str, Any] = {"repeat": 0, "fold": fold.index}
-    track_true = np.searchsorted(classes, tracks["label"].to_numpy())
-    track_pred = np.searchsorted(classes, tracks["pred"].to_numpy())
-    labels = np.arange(len(classes))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # classes absent from a small test fold
-        for prefix, (t, p) in (("", (y_true, y_pred)), ("track_", (track_true, track_pred))):
-            scores[f"{prefix}accuracy"] = float(accuracy_score(t, p))
-            scores[f"{prefix}balanced_accuracy"] = float(balanced_accuracy_score(t, p))
-            scores[f"{prefix}f1_macro"] = float(
-                f1_score(t, p, labels=labels, average="macro", zero_division=0)
-            )
-    return preds, tracks, scores
-
-
-def _per_class(frame: pd.DataFrame, classes: np.ndarray) -> dict[str, dict[str, float]]:
-    from sklearn.metrics import precision_recall_fscore_support
-
-    precision, recall, f1, support = precision_recall_fscore_support(
-        frame["label"], frame["pred"], labels=list(classes), zero_division=0
-    )
-    return {
-        str(name): {
-            "precision": float(precision[k]),
-            "recall": float(recall[k]),
-            "f1": float(f1[k]),
-            "support": int(support[k]),
-        }
-        for k, name in enumerate(classes)
-    }
-
-
-def _confusion(frame: pd.DataFrame, classes: np.ndarray) -> np.ndarray:
-    from sklearn.metrics import confusion_matrix
-
-    return confusion_matrix(frame["label"], frame["pred"], labels=list(classes))
+    scores = {"repeat": 0, "fold": fold.index, "n_train": len(fold.train), "n_test": len(fold.test)}
+    return preds, tracks, {**scores, **scored.scores}
 
 
 def _results(
     *,
-    predictions: pd.DataFrame,
-    fold_scores: list[dict[str, Any]],
-    classes: np.ndarray,
+    source: str | os.PathLike,
     segments: pd.DataFrame,
+    predictions: pd.DataFrame,
+    track_predictions: pd.DataFrame,
+    fold_scores: list[dict[str, Any]],
+    best_params: list[dict[str, Any]],
+    classes: np.ndarray,
     config: CNNConfig,
     protocol: str,
-    fit_times: list[float],
-    predict_time_per_track: float,
-    best_params: list[dict[str, Any]],
-    problems: list[tuple[str, str]],
-    version: str,
-    command: str | None,
+    split_dir: str | os.PathLike | None,
+    cv: int,
     device: str,
-) -> dict[str, Any]:
+    problems: list[tuple[str, str]],
+    command: str | None,
+) -> RunResults:
     from datetime import datetime, timezone
 
-    scores = pd.DataFrame(fold_scores)
-    params = config.mel_params()
-    results: dict[str, Any] = {
-        "model": "cnn",
-        "protocol": f"{protocol}; {params.segment:g} s segments, track = mean of segment probas",
-        "n_samples": int(len(segments)),
-        "n_tracks": int(segments["group"].nunique()),
-        "n_features": int(params.n_mels * params.n_frames),
-        "n_classes": int(len(classes)),
-        "classes": [str(c) for c in classes],
-        "is_segment_table": True,
-    }
-    for metric in ("accuracy", "balanced_accuracy", "f1_macro"):
-        for prefix in ("", "track_"):
-            results[f"{prefix}{metric}_mean"] = float(scores[prefix + metric].mean())
-            results[f"{prefix}{metric}_std"] = float(scores[prefix + metric].std(ddof=0))
-    results.update(
-        {
-            "fit_time_mean": float(np.mean(fit_times)),
-            "fit_time_std": float(np.std(fit_times)),
-            "predict_time_per_track": predict_time_per_track,
-            "best_params": best_params,
-            "fold_scores": fold_scores,
-            "per_class": _per_class(predictions, classes),
-            "confusion_matrix": _confusion(predictions, classes).tolist(),
-            "seed": int(config.seed),
-            "featurelab_version": version,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "command": command,
+    from ..._version import __version__
+    from ...models.scoring import METRICS, confusion, per_class_metrics, summarize_scores
+
+    n_mels, n_frames = config.input_shape
+    times = summarize_scores(fold_scores, ["fit_time"])
+    n_tracks = len(track_predictions)
+    segment_labels = (predictions["label"], predictions["pred"])
+    track_labels = (track_predictions["label"], track_predictions["pred"])
+    return RunResults(
+        model="cnn",
+        protocol=f"{protocol}; {config.extraction.segment:g} s segments, track = mean of segment probas",
+        protocol_settings={
+            "kind": "cv" if split_dir is None else "split",
+            "cv": None if split_dir is not None else int(cv),
+            "repeats": 1,
+            "split_dir": None if split_dir is None else str(split_dir),
+            "grouped": True,
+            "nested": False,
+        },
+        table=str(source),
+        n_samples=len(segments),
+        n_tracks=int(segments["group"].nunique()),
+        n_features=n_mels * n_frames,
+        n_classes=len(classes),
+        classes=[str(c) for c in classes],
+        is_segment_table=True,
+        scores=summarize_scores(fold_scores, [*METRICS, *(f"track_{m}" for m in METRICS)]),
+        fit_time_mean=times["fit_time_mean"],
+        fit_time_std=times["fit_time_std"],
+        predict_time_per_track=float(sum(f["predict_time"] for f in fold_scores) / max(n_tracks, 1)),
+        best_params=best_params,
+        fold_scores=fold_scores,
+        per_class=per_class_metrics(*segment_labels, classes),
+        confusion_matrix=confusion(*segment_labels, classes).tolist(),
+        track_per_class=per_class_metrics(*track_labels, classes),
+        track_confusion_matrix=confusion(*track_labels, classes).tolist(),
+        seed=int(config.seed),
+        featurelab_version=__version__,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        command=command,
+        extra={
             "device": device,
             "config": config.to_dict(),
-            "skipped_files": [{"path": p, "reason": r} for p, r in problems],
-        }
+            "skipped_files": [{"path": path, "reason": reason} for path, reason in problems],
+        },
     )
-    return results

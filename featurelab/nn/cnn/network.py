@@ -46,7 +46,7 @@ def build_cnn(n_classes: int, config: CNNConfig) -> Any:
         width = channels
     # Global pooling over time only: the remaining n_mels / 2**blocks frequency rows are kept, so
     # the head knows *where* in the spectrum a pattern is (bass vs cymbals), not just that it is.
-    n_freq = config.n_mels // 2 ** len(config.channels)
+    n_freq = config.logmel.n_mels // 2 ** len(config.channels)
     layers += [
         nn.AdaptiveAvgPool2d((n_freq, 1)),
         nn.Flatten(),
@@ -90,7 +90,7 @@ def predict_proba(
     module : torch.nn.Module
         A network from :func:`build_cnn`.
     mels : np.ndarray [shape=(n, n_mels, n_frames)]
-        Log-mel segments in dB (as :func:`~featurelab.nn.cnn.melspec.log_mel` returns them).
+        Log-mel segments in dB (as :func:`featurelab.arrays.log_mel` returns them).
     device : str
         Device of ``module``.
     batch_size : int

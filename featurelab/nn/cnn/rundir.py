@@ -1,4 +1,12 @@
-"""The CNN's run folder: training curves, the written files and the saved weights (``model.pt``)."""
+"""The CNN's run directory: :func:`train_cnn` evaluates and writes it through the one run writer.
+
+The run directory is the contract of every run (:mod:`featurelab.models.rundir`): written
+atomically by :class:`~featurelab.models.rundir.RunWriter`, with ``results.json``, ``report.md``
+and the confusion matrices of every evaluation, the training curves (``curves.png``,
+``history.csv``), the predictions, ``config.json`` and, with ``save_model``, the model files of
+:func:`featurelab.models.save_model` (``model.skops``, ``model.joblib``, ``model.json``), which
+``featurelab predict`` reads like any other model.
+"""
 
 from __future__ import annotations
 
@@ -6,17 +14,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
-from .._torch import import_torch
-from .config import CNNConfig
-from .network import load_module
-
 if TYPE_CHECKING:  # pragma: no cover
+    from ...models.rundir import RunWriter
     from .evaluate import CNNRun
 
-__all__ = ["plot_curves", "write_cnn_run", "load_cnn_model"]
+__all__ = ["plot_curves", "train_cnn", "write_cnn_run", "model_metadata"]
 
 
 def plot_curves(history: pd.DataFrame, path: str | os.PathLike) -> Path:
@@ -70,78 +74,131 @@ def plot_curves(history: pd.DataFrame, path: str | os.PathLike) -> Path:
     return path
 
 
-def write_cnn_run(run: CNNRun, run_dir: str | os.PathLike) -> Path:
-    """Write a run folder: the classical models' files plus curves and (optionally) the weights.
+def model_metadata(run: CNNRun) -> dict[str, Any]:
+    """Return the metadata saved with the final model: classes, inputs, training summary.
 
-    Files: ``results.json``, ``report.md``, ``confusion_matrix.png``, ``curves.png``,
-    ``history.csv``, ``predictions.csv`` (segments), ``track_predictions.csv``, ``config.json`` and,
-    when the run kept a final model, ``model.pt`` (``torch.save`` of ``{"state_dict", "classes",
-    "config", "featurelab_version"}``).
+    ``extraction`` (:class:`~featurelab.settings.ExtractionSettings`: ``sr``, ``segment``, ...) and
+    ``inputs`` (:meth:`featurelab.arrays.LogMel.to_dict`) say how ``featurelab predict`` recomputes
+    the model's inputs from audio; ``feature_names`` is empty (the model takes arrays, not
+    columns), and so are the feature sets of ``extraction`` (the product replaces them).
+    """
+    results = run.results
+    assert run.model is not None
+    extraction = run.config.extraction.to_dict()
+    for key in ("features", "backend"):  # they choose table columns: not the inputs of a CNN
+        extraction.pop(key)
+    return {
+        "model": "cnn",
+        "feature_names": [],
+        "classes": [str(c) for c in run.model.classes_],
+        "extraction": extraction,
+        "inputs": run.config.logmel.to_dict(),
+        "is_segment_table": True,
+        "config": run.config.to_dict(),
+        "training": {
+            "table": results.table,
+            "n_samples": results.n_samples,
+            "n_tracks": results.n_tracks,
+            "protocol": results.protocol,
+            "accuracy_mean": results.get("accuracy_mean"),
+            "accuracy_std": results.get("accuracy_std"),
+            "track_accuracy_mean": results.get("track_accuracy_mean"),
+            "seed": results.seed,
+        },
+        "created": results.created,
+    }
+
+
+def write_cnn_run(run: CNNRun, writer: RunWriter, *, formats: tuple[str, ...] = ("skops", "joblib")) -> None:
+    """Write the files of a CNN run into an open run writer.
+
+    Files: ``results.json``, ``report.md``, ``confusion_matrix.png``,
+    ``track_confusion_matrix.png``, ``curves.png``, ``history.csv``, ``predictions.csv``
+    (segments), ``track_predictions.csv``, ``config.json`` and, when the run kept a final model,
+    ``model.skops`` / ``model.joblib`` / ``model.json`` (:func:`featurelab.models.save_model`).
 
     Parameters
     ----------
     run : CNNRun
         From :func:`~featurelab.nn.cnn.evaluate_cnn`.
-    run_dir : path
-        Destination folder (created).
-
-    Returns
-    -------
-    Path
-        ``run_dir``.
+    writer : RunWriter
+        The run directory being written (:meth:`RunWriter.start`).
+    formats : tuple of {"skops", "joblib"}
+        Model file formats.
     """
-    import json
+    from ...models.persist import save_model
 
-    from ...io import atomic_path, write_table
-    from ...models.rundir import plot_confusion_matrix, write_report_md, write_results_json
-
-    run_dir = Path(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    write_results_json(run_dir, run.results)
-    write_table(run.history, run_dir / "history.csv")
-    write_table(run.predictions, run_dir / "predictions.csv")
-    write_table(run.track_predictions, run_dir / "track_predictions.csv")
-    with atomic_path(run_dir / "config.json") as tmp:
-        tmp.write_text(json.dumps(run.config.to_dict(), indent=2) + "\n", encoding="utf-8")
-    plot_curves(run.history, run_dir / "curves.png")
-    plot_confusion_matrix(
-        np.asarray(run.results["confusion_matrix"]),
-        run.results["classes"],
-        run_dir / "confusion_matrix.png",
+    results = run.results
+    writer.write_csv("history.csv", run.history)
+    writer.write_csv("predictions.csv", run.predictions)
+    writer.write_csv("track_predictions.csv", run.track_predictions)
+    writer.write_json("config.json", run.config.to_dict())
+    with writer.writing() as folder:
+        plot_curves(run.history, folder / "curves.png")
+    title = f"cnn: {results.protocol}"
+    writer.plot_confusion_matrix(
+        "confusion_matrix.png", results.confusion_matrix, results.classes, title=title
     )
-    write_report_md(run_dir, run.results)
-    if run.model_state is not None:
-        torch = import_torch()
-        payload = {
-            "state_dict": {k: torch.from_numpy(np.asarray(v)) for k, v in run.model_state.items()},
-            "classes": run.results["classes"],
-            "config": run.config.to_dict(),
-            "featurelab_version": run.results["featurelab_version"],
-        }
-        with atomic_path(run_dir / "model.pt") as tmp:
-            torch.save(payload, tmp)
-    return run_dir
+    writer.plot_confusion_matrix(
+        "track_confusion_matrix.png",
+        results.track_confusion_matrix,
+        results.classes,
+        title=f"{title} (tracks)",
+    )
+    if run.model is not None:
+        with writer.writing() as folder:
+            written = save_model(run.model, folder, metadata=model_metadata(run), formats=formats)
+        files = sorted(path.name for path in written.values())
+        results.update(final_model={**(results.get("final_model") or {}), "files": files})
+    writer.write_report_md(results)
+    writer.write_results(results)
 
 
-def load_cnn_model(path: str | os.PathLike) -> tuple[Any, list[str], CNNConfig]:
-    """Load a ``model.pt`` written by :func:`write_cnn_run`.
+def train_cnn(
+    source: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    save_model: bool = False,
+    formats: tuple[str, ...] = ("skops", "joblib"),
+    **options: Any,
+) -> CNNRun:
+    """Evaluate the CNN on an audio corpus and write a run directory (``featurelab train-cnn``).
+
+    The destination is checked before anything is computed, and the run directory appears only
+    when every file is written (a failed or interrupted run leaves none behind).
 
     Parameters
     ----------
-    path : path
-        The ``model.pt`` file.
+    source : path
+        A folder in the GTZAN layout ``<root>/<label>/<file>`` or a manifest CSV.
+    out : path or None
+        Run directory (default ``runs/<timestamp>-cnn``); a previous run there is replaced.
+    save_model : bool
+        Also train (or keep) a final model and save it with :func:`featurelab.models.save_model`.
+    formats : tuple of {"skops", "joblib"}
+        Model file formats.
+    **options
+        ``cv``, ``split_dir``, ``config``, ``cache``, ``n_jobs``, ``progress``, ``augmenter``,
+        ``on_augment``, ``command``: see :func:`~featurelab.nn.cnn.evaluate_cnn`.
 
     Returns
     -------
-    module : torch.nn.Module
-        The network in evaluation mode (CPU).
-    classes : list of str
-        Class labels, in output order.
-    config : CNNConfig
-        Its settings (use ``config.mel_params()`` to compute inputs).
+    CNNRun
+        With :attr:`~CNNRun.run_dir` set.
+
+    Examples
+    --------
+    >>> from featurelab.nn.cnn import load_cnn_config, train_cnn  # doctest: +SKIP
+    >>> config, _ = load_cnn_config(epochs=8)  # doctest: +SKIP
+    >>> run = train_cnn("genres", out="runs/cnn", config=config, save_model=True)  # doctest: +SKIP
+    >>> run.results.get("track_accuracy_mean")  # doctest: +SKIP
+    0.71...
     """
-    torch = import_torch()
-    payload = torch.load(Path(path), map_location="cpu", weights_only=True)
-    config = CNNConfig(**{**payload["config"], "channels": tuple(payload["config"]["channels"])})
-    state = {k: v.numpy() for k, v in payload["state_dict"].items()}
-    return load_module(state, len(payload["classes"]), config), list(payload["classes"]), config
+    from ...models.rundir import RunWriter
+    from .evaluate import evaluate_cnn
+
+    with RunWriter.start(out, name="cnn") as writer:
+        run = evaluate_cnn(source, save_model=save_model, **options)
+        write_cnn_run(run, writer, formats=formats)
+    run.run_dir = writer.target
+    return run

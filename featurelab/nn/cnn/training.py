@@ -11,8 +11,7 @@ import pandas as pd
 
 from .._torch import import_torch, torch_scope
 from ..training import FitResult, Schedule, epoch_batches, fit_network, plateau_patience
-from .augment import AugmentHook, spec_augment
-from .melspec import load_segment, log_mel
+from .augment import AugmentHook, load_segment, spec_augment
 from .network import build_cnn, predict_proba, scale_input
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -87,17 +86,17 @@ class Trainer:
         if self.on_augment is not None:
             self.on_augment("wave", fold.index, rows)
         self.augmented_rows.append(rows)
-        params = cfg.mel_params()
+        sr = cfg.extraction.sr
         pool = {}
         waves = []
         for row in rows:
             record = self.segments.iloc[row]
-            y = load_segment(record["path"], float(record["start"]), params)
+            y = load_segment(record["path"], float(record["start"]), cfg)
             seq = np.random.SeedSequence([cfg.seed, fold.index, epoch, int(row)])
-            waves.append(self.augmenter(y, params.sr, seed=int(seq.generate_state(1)[0])))
-        mels = log_mel(np.stack(waves), params)
+            waves.append(self.augmenter(y, sr, seed=int(seq.generate_state(1)[0])))
+        mels = cfg.logmel.transform(np.stack(waves), sr)
         for row, mel in zip(rows, mels, strict=True):
-            pool[int(row)] = torch.from_numpy(scale_input(mel, cfg.top_db))
+            pool[int(row)] = torch.from_numpy(scale_input(mel, cfg.logmel.top_db))
         return pool
 
     def fit(self, fold: Fold) -> FitResult:
@@ -132,7 +131,7 @@ class Trainer:
         to augment, both seeded from ``seed``.
         """
         cfg = self.config
-        X = torch.from_numpy(scale_input(self.mels, cfg.top_db))
+        X = torch.from_numpy(scale_input(self.mels, cfg.logmel.top_db))
         y = torch.from_numpy(self.y.astype(np.int64))
         generator = torch.Generator().manual_seed(seed)
         rng = np.random.default_rng(seed)
@@ -167,7 +166,9 @@ class Trainer:
         target = self.y[fold.valid]
 
         def validate(module: Any) -> tuple[float, float]:
-            proba = predict_proba(module, self.mels[fold.valid], self.device, cfg.batch_size, cfg.top_db)
+            proba = predict_proba(
+                module, self.mels[fold.valid], self.device, cfg.batch_size, cfg.logmel.top_db
+            )
             loss = float(-np.mean(np.log(np.clip(proba[np.arange(len(target)), target], 1e-12, 1))))
             return loss, float(np.mean(proba.argmax(1) == target))
 
