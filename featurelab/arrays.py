@@ -177,10 +177,21 @@ class LogMel:
         Raises
         ------
         ValueError
-            The signal is shorter than one segment.
+            The signal is shorter than one segment and ``settings.short_clips`` is ``"drop"``
+            (otherwise it is one segment, looped or zero-padded to the segment length).
         """
         assert settings.segment is not None
         bounds = segment_bounds(len(y), sr, settings.segment, settings.segment_hop, settings.segment_mode)
+        if not bounds and settings.short_clips != "drop" and len(y):  # featurelab.units' policies
+            from .units import fit_to_window, window_samples
+
+            policy = "pad" if settings.short_clips == "pad" else "loop"  # arrays have one shape
+            n = window_samples(sr, settings)  # the window the clip fills (its bounds)
+            return {
+                "array": self.transform(fit_to_window(y, n, policy)[np.newaxis], sr),
+                "bounds": [[0, n]],
+                "error": None,
+            }
         if not bounds:
             raise ValueError(
                 f"shorter than one {settings.segment:g} s segment ({len(y) / sr:.3f} s): no segments"

@@ -4,6 +4,11 @@ The extraction driver hands each item's rows (``{column: value}`` per row) to a
 :class:`TableAssembler` in input order; it names the rows (``filename``: the item's name, or
 ``<stem>.<i><ext>`` for segment ``i``), adds the label and the manifest columns and hands the rows on
 in chunks of :data:`CHUNK_ROWS` -- to a :class:`~featurelab.table_writer.TableWriter`, or to a list.
+
+A table with augmented rows (``extract --augment``) also has an ``augmented`` column (0 for a
+file's own rows, ``c`` for its copy ``c``, named like the row it copies) and a ``group`` column (the
+manifest's group, else the file's track), so that every evaluation keeps a file's copies with it
+and trains on them only (:mod:`featurelab.models.splits`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .datasets import AudioItem, segment_name
+from .datasets import AudioItem, segment_name, track_id
 from .settings import TableKind
 
 __all__ = ["TableAssembler", "CHUNK_ROWS", "entry_problem"]
@@ -35,6 +40,7 @@ def entry_problem(
     kind: TableKind,
     columns: Sequence[str] | None = None,
     segment_length: int | None = None,
+    copies: int = 0,
 ) -> str | None:
     """Say why a stored (resume-cache) entry of ``kind`` rows cannot be used, or ``None`` if it can.
 
@@ -52,6 +58,9 @@ def entry_problem(
         need only agree with each other.
     segment_length : int or None
         The ``length`` of every segment row (samples), when known.
+    copies : int
+        Augmented copies of each row (``extract --augment``): a track entry holds ``1 + copies``
+        rows.
 
     Examples
     --------
@@ -68,8 +77,8 @@ def entry_problem(
         return None if rows in (None, []) else "rows and an error"
     if not isinstance(rows, list) or not rows:
         return "no rows"
-    if kind == "track" and len(rows) != 1:
-        return "a track entry holds one row"
+    if kind == "track" and len(rows) != 1 + copies:
+        return "a track entry holds one row" + (f" and {copies} copies" if copies else "")
     if not all(isinstance(row, dict) for row in rows):
         return "a row is not a JSON object"
     expected = tuple(columns) if columns is not None else tuple(rows[0])
@@ -106,6 +115,9 @@ class TableAssembler:
         called once, when :meth:`check` first needs it.
     segment_length : int or None
         The ``length`` of every segment row, checked by :meth:`check`.
+    copies : int
+        Augmented copies of each row (``extract --augment``): the rows carry an ``augmented`` copy
+        number, and the table has ``group`` and ``augmented`` columns.
     """
 
     def __init__(
@@ -117,13 +129,16 @@ class TableAssembler:
         *,
         columns: Callable[[], Sequence[str] | None] | None = None,
         segment_length: int | None = None,
+        copies: int = 0,
     ) -> None:
         self.kind = kind
         self.emit = emit
         self._columns = columns
         self._segment_length = segment_length
+        self.copies = copies
+        self.augmented = copies > 0
         self.manifest_cols = {
-            "group": any(item.group is not None for item in items),
+            "group": self.augmented or any(item.group is not None for item in items),
             "start": any(item.start is not None for item in items),
             "end": any(item.end is not None for item in items),
         }
@@ -142,7 +157,7 @@ class TableAssembler:
 
     def check(self, entry: Any) -> str | None:
         """Say why a stored entry cannot be added (see :func:`entry_problem`), or ``None``."""
-        return entry_problem(entry, self.kind, self.expected_columns, self._segment_length)
+        return entry_problem(entry, self.kind, self.expected_columns, self._segment_length, self.copies)
 
     def add(self, item: AudioItem, entry: dict[str, Any]) -> str | None:
         """Queue the rows of one item; return a failure reason instead when it has none."""
@@ -192,22 +207,27 @@ class TableAssembler:
             from .features.schema import GTZAN_FEATURE_COLUMNS
 
             columns += list(GTZAN_FEATURE_COLUMNS)
-        columns.append("label")
+        columns = [c for c in columns if c != "augmented"] + ["label"]
         columns += [name for name, present in self.manifest_cols.items() if present]
+        if self.augmented:
+            columns.append("augmented")
         return pd.DataFrame(columns=columns)
 
     def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> pd.DataFrame:
         assert self.columns is not None
         names: list[str] = []
         owned: list[AudioItem] = []
-        for item, values in pending:
-            n_rows = len(values)
+        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
+        copies = values.pop("augmented").to_numpy().astype(np.int64) if self.augmented else None
+        for item, rows in pending:
+            n_rows = len(rows)
             if self.kind == "track":
                 names.extend([item.name] * n_rows)
             else:
-                names.extend(segment_name(item.name, i) for i in range(n_rows))
+                # copies follow the file's own rows, window by window: named like the window copied
+                own = n_rows if copies is None else int(np.count_nonzero(copies[len(names) :][:n_rows] == 0))
+                names.extend(segment_name(item.name, i % own) for i in range(n_rows))
             owned.extend([item] * n_rows)
-        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
         frame: dict[str, Any] = {
             "filename": names,
             "length": values.pop("length").to_numpy().astype(np.int64),
@@ -215,9 +235,11 @@ class TableAssembler:
         frame.update(values.items())
         frame["label"] = [item.label for item in owned]
         if self.manifest_cols["group"]:
-            frame["group"] = [item.group or "" for item in owned]
+            frame["group"] = [item.group or (track_id(item.name) if self.augmented else "") for item in owned]
         if self.manifest_cols["start"]:
             frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
         if self.manifest_cols["end"]:
             frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
+        if copies is not None:
+            frame["augmented"] = copies
         return pd.DataFrame(frame)

@@ -216,24 +216,14 @@ def process_item(
             if not isinstance(kind, str):  # an array product (featurelab.arrays)
                 out[kind] = kind.compute(y, sr, settings)
                 continue
-            if kind == "track":
-                rows = _compute_sets(sets, y[np.newaxis, :], sr)
-                for row in rows:
-                    row["length"] = len(y)
-            else:
-                assert settings.segment is not None
-                bounds = segment_bounds(
-                    len(y), sr, settings.segment, settings.segment_hop, settings.segment_mode
-                )
-                if not bounds:
-                    raise ValueError(
-                        f"shorter than one {settings.segment:g} s segment "
-                        f"({len(y) / sr:.3f} s): no segment rows"
-                    )
-                units = np.stack([y[a:b] for a, b in bounds])
-                rows = _compute_sets(sets, units, sr)
-                for row, (a, b) in zip(rows, bounds, strict=True):
-                    row["length"] = b - a
+            # The units of the rows (whole file, windows, short clips, augmented copies, loudness):
+            # featurelab.units; each row gets its extra columns ("length", "augmented").
+            from .units import table_units
+
+            rows = []
+            for units, extras in table_units(y, sr, settings, kind, name=item.name):
+                for row, extra in zip(_compute_sets(sets, units, sr), extras, strict=True):
+                    rows.append(row | extra)
             out[kind] = {"rows": rows, "error": None}
         except Exception as error:  # noqa: BLE001
             out[kind] = {"rows": [], "error": _describe_error(error)}
@@ -354,7 +344,7 @@ class _Plan:
                     names += _compute_sets([feature_set], probe, self.settings.sr)[0]
             except Exception:  # noqa: BLE001 - unknown: entries need only agree with each other
                 return None
-        return (*names, "length")
+        return (*names, "length", *(("augmented",) if self.settings.augment is not None else ()))
 
     def keys(self, item: AudioItem) -> dict[Any, str]:
         return {
@@ -545,8 +535,9 @@ def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None
     from .assembly import TableAssembler
 
     settings = plan.settings
+    copies = settings.copies if settings.augment is not None else 0
     segment_length = None
-    if kind == "segment":
+    if kind == "segment" and not copies and settings.short_clips == "drop":  # else rows may be shorter
         assert settings.segment is not None
         window = int(round(settings.segment * settings.sr))
         (start, stop), *_ = segment_bounds(window, settings.sr, settings.segment, None, settings.segment_mode)
@@ -558,6 +549,7 @@ def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None
         emit,
         columns=lambda: plan.columns,
         segment_length=segment_length,
+        copies=copies,
     )
 
 

@@ -2,11 +2,15 @@
 
 A model saved by ``featurelab gridsearch`` records how its training table was extracted (its
 :class:`~featurelab.settings.ExtractionSettings`: feature sets, sampling rate, segment length);
-:func:`predict_files` extracts new audio with exactly those settings. A model saved by
-``featurelab train-cnn`` records its array product too (log-mel spectrograms, see
-:mod:`featurelab.arrays`), and its inputs are computed by the same driver. A segment-trained model
-scores every segment of a file and the file's prediction is the mean of its segments'
-probabilities (a soft vote).
+:func:`predict_files` extracts new audio with exactly those settings (loudness normalisation
+included; augmentation never). A model saved by ``featurelab train-cnn`` records its array product
+too (log-mel spectrograms, see :mod:`featurelab.arrays`), and its inputs are computed by the same
+driver. A segment-trained model scores every segment of a file and the file's prediction is the
+mean of its segments' probabilities (a soft vote); a clip shorter than one segment is scored as one
+window, looped to the segment length (the ``short_clips`` policy of the model's table, ``"loop"``
+where the table dropped short clips: see
+:meth:`~featurelab.settings.ExtractionSettings.for_prediction`). Each prediction says how many
+windows it averages.
 
 Examples
 --------
@@ -51,7 +55,7 @@ class Prediction:
     top : list of (label, probability)
         Best first.
     n_segments : int
-        Rows (segments) the prediction averages.
+        Rows (windows: segments, or 1 for a track model) the prediction averages.
     error : str or None
         Why no prediction could be made (then ``top`` is empty).
     """
@@ -67,14 +71,31 @@ class Prediction:
         return self.top[0][0] if self.top else None
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"path": ..., "top": [{"label": ..., "probability": ...}, ...]}`` (+ ``error``)."""
+        """``{"path": ..., "top": [{"label": ..., "probability": ...}, ...], "n_windows": ...}``.
+
+        ``error`` instead of ``n_windows`` when no prediction could be made.
+        """
         out: dict[str, Any] = {
             "path": self.path,
             "top": [{"label": label, "probability": round(float(p), 6)} for label, p in self.top],
         }
         if self.error is not None:
             out["error"] = self.error
+        else:
+            out["n_windows"] = self.n_segments
         return out
+
+    def to_text(self) -> str:
+        """One tab-separated line: the path, the top labels with probabilities, the windows averaged.
+
+        Examples
+        --------
+        >>> print(Prediction("a.wav", [("jazz", 0.7), ("rock", 0.2)], n_segments=3).to_text())
+        a.wav   jazz 0.700, rock 0.200  (3 windows)
+        """
+        ranked = ", ".join(f"{label} {p:.3f}" for label, p in self.top)
+        windows = f"{self.n_segments} window{'s' if self.n_segments != 1 else ''}"
+        return f"{self.path}\t{ranked}\t({windows})"
 
 
 def top_k(proba: Sequence[float] | np.ndarray, classes: Sequence[str], k: int = 3) -> list[tuple[str, float]]:
@@ -248,8 +269,8 @@ def predict_files(
     Returns
     -------
     list of Prediction
-        One per file, in input order; a file that could not be decoded or yielded no segment has
-        an ``error`` and no ``top``.
+        One per file, in input order, with the windows it averages; a file that could not be
+        decoded has an ``error`` and no ``top``.
 
     Raises
     ------
@@ -261,7 +282,7 @@ def predict_files(
     if not files:
         raise ParameterError("paths must name at least one audio file.")
     top_k([0.0], ["x"], top)  # validate early
-    settings = saved.extraction
+    settings = saved.extraction.for_prediction()
     inputs = _extract(files, settings, saved.product, n_jobs=n_jobs, progress=progress)
     results = []
     for path in files:
@@ -270,10 +291,7 @@ def predict_files(
             results.append(Prediction(path=str(path), error=rows))
             continue
         if rows is None or not len(rows):
-            reason = "no features were extracted"
-            if settings.segment is not None:
-                reason += f" (shorter than one {settings.segment:g} s segment?)"
-            results.append(Prediction(path=str(path), error=reason))
+            results.append(Prediction(path=str(path), error="no features were extracted"))
             continue
         results += _predictions(saved, rows, [str(path)] * len(rows), top)
     return results

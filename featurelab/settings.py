@@ -14,7 +14,11 @@ takes part:
 
 - ``segment_only``: it describes segments, and a track table records ``None``;
 - ``match``: a model and a table whose values differ do not fit together (it changes a row's numbers);
-- ``key``: it is part of the resume-cache key (it changes the numbers the workers compute).
+- ``key``: it is part of the resume-cache key (it changes the numbers the workers compute);
+- ``optional``: left out of the sidecar, model files and cache keys while at its default, so the
+  files of versions that did not know the option stay the same bytes and keep their meaning;
+- ``train_only``: it makes extra training rows (augmentation); ``predict`` never applies it
+  (:meth:`ExtractionSettings.for_prediction`).
 
 Examples
 --------
@@ -41,6 +45,9 @@ from .exceptions import FeaturelabError, ParameterError, TableError
 __all__ = [
     "ExtractionSettings",
     "SEGMENT_MODES",
+    "NORMALIZE_METHODS",
+    "SHORT_CLIP_POLICIES",
+    "PREDICT_SHORT_CLIPS",
     "TableKind",
     "PUBLISHED_SEGMENT",
 ]
@@ -53,10 +60,37 @@ SEGMENT_MODES = ("gtzan", "exact")
 #: Segment length of the published ``features_3_sec.csv`` (seconds).
 PUBLISHED_SEGMENT = 3.0
 
+#: Loudness normalisation of each unit before its features (see :mod:`featurelab.loudness`).
+NORMALIZE_METHODS = ("none", "peak", "rms")
 
-def _option(default: Any, *, segment_only: bool = False, match: bool = True, key: bool = True) -> Any:
+#: What a segment table does with a clip shorter than one segment (see :mod:`featurelab.units`):
+#: "drop" it (an error row, as the published tables), score it as one shorter "window", "loop" it
+#: (repeat it) to one segment, or "pad" it with silence to one segment.
+SHORT_CLIP_POLICIES = ("drop", "window", "loop", "pad")
+
+#: The policy ``predict`` and augmented crops use when the table's is "drop" (the best on held-out
+#: 2-3 s crops in ``bench/shift_bench.py``; see the README, "How well does it generalize?").
+PREDICT_SHORT_CLIPS = "loop"
+
+
+def _option(
+    default: Any,
+    *,
+    segment_only: bool = False,
+    match: bool = True,
+    key: bool = True,
+    optional: bool = False,
+    train_only: bool = False,
+) -> Any:
     """Declare an extraction option (see the module docstring for the flags)."""
-    return field(default=default, metadata={"segment_only": segment_only, "match": match, "key": key})
+    metadata = {
+        "segment_only": segment_only,
+        "match": match,
+        "key": key,
+        "optional": optional,
+        "train_only": train_only,
+    }
+    return field(default=default, metadata=metadata)
 
 
 def _provenance(default: Any) -> Any:
@@ -99,6 +133,23 @@ class ExtractionSettings:
         short); ``"exact"``: full windows.
     backend : {"librosa", "pyaudioanalysis"}
         Gives the default feature set (the GTZAN schema, or pyAudioAnalysis statistics).
+    normalize : {"none", "peak", "rms"}
+        Scale each unit (the file of a track row, the window of a segment row) to a peak of 1 or
+        an RMS of 0.1 (-20 dBFS) before its features, which makes them independent of the input
+        gain (:mod:`featurelab.loudness`); ``"none"``: as decoded, like the published tables.
+    short_clips : {"drop", "window", "loop", "pad"}
+        Segment tables: a clip shorter than one segment is dropped (an error row, like the
+        published tables), one shorter window, looped to one segment or zero-padded to one.
+        ``predict`` uses :data:`PREDICT_SHORT_CLIPS` instead of ``"drop"``.
+    augment : str or None
+        Waveform augmentation spec (``"shift"``, ``"gain=-20:0,noise=10:30,crop=2:3"``; see
+        :mod:`featurelab.augment`): each file adds ``copies`` augmented copies of its rows, marked
+        in an ``augmented`` column (training rows only; never applied by ``predict``).
+    copies : int
+        Augmented copies of each file's rows (with ``augment``).
+    augment_seed : int
+        Seed of the augmentation (with ``augment``); a row's draw depends only on it, the file's
+        name and the row, never on the order or the number of workers.
     featurelab_version : str or None
         Provenance: the version that extracted the table (keyword only, not compared).
     assumed : bool
@@ -125,6 +176,11 @@ class ExtractionSettings:
     segment_hop: float | None = _option(None, segment_only=True, match=False)
     segment_mode: str = _option("gtzan", segment_only=True, match=False)
     backend: str = _option("librosa", match=False, key=False)
+    normalize: str = _option("none", optional=True)
+    short_clips: str = _option("drop", segment_only=True, match=False, optional=True)
+    augment: str | None = _option(None, match=False, optional=True, train_only=True)
+    copies: int = _option(1, match=False, optional=True, train_only=True)
+    augment_seed: int = _option(0, match=False, optional=True, train_only=True)
     featurelab_version: str | None = _provenance(None)
     assumed: bool = _provenance(False)
     note: str | None = _provenance(None)
@@ -144,6 +200,11 @@ class ExtractionSettings:
             "segment_hop": positive,
             "segment_mode": [StrOptions(set(SEGMENT_MODES))],
             "backend": [StrOptions(set(BACKENDS))],
+            "normalize": [StrOptions(set(NORMALIZE_METHODS))],
+            "short_clips": [StrOptions(set(SHORT_CLIP_POLICIES))],
+            "augment": [str, None],
+            "copies": [Interval(Integral, 1, None, closed="left")],
+            "augment_seed": [Interval(Integral, 0, None, closed="left")],
             "featurelab_version": [str, None],
             "assumed": ["boolean"],
             "note": [str, None],
@@ -170,6 +231,7 @@ class ExtractionSettings:
                 values[name] = float(values[name])
         if values["segment"] is not None:
             self._check_samples(values)
+        self._check_augment(values)
         for name, value in values.items():
             object.__setattr__(self, name, value)
 
@@ -183,6 +245,18 @@ class ExtractionSettings:
                 f"segment must be at least {shortest} samples and segment_hop at least 1 sample at "
                 f"sr={sr}. Got {segment:g} s / {hop:g} s instead."
             )
+
+    @staticmethod
+    def _check_augment(values: dict[str, Any]) -> None:
+        if values["augment"] is None:
+            for name in ("copies", "augment_seed"):
+                if values[name] != ExtractionSettings.__dataclass_fields__[name].default:
+                    raise ParameterError(f"{name} needs augment (an augmentation spec such as 'shift').")
+            return
+        from .augment import parse_augment
+
+        values["augment"] = values["augment"].strip()
+        parse_augment(values["augment"])  # a clear error for a bad spec, before any work
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ExtractionSettings):
@@ -311,6 +385,34 @@ class ExtractionSettings:
             raise ParameterError("A segment table needs segment=SECONDS (e.g. segment=3.0).")
         return self
 
+    def for_prediction(self) -> ExtractionSettings:
+        """Return the settings ``predict`` extracts new audio with: those of the model's table.
+
+        Training-only options (augmentation) are dropped, and a segment model scores a clip shorter
+        than one segment with :data:`PREDICT_SHORT_CLIPS` where its table dropped such clips: a
+        decodable clip always gets a prediction.
+
+        Examples
+        --------
+        >>> model = ExtractionSettings(segment=3.0, augment="shift", copies=2)
+        >>> model.for_prediction().augment, model.for_prediction().short_clips
+        (None, 'loop')
+        """
+        replace: dict[str, Any] = {
+            f.name: f.default for f in dataclasses.fields(self) if f.metadata.get("train_only")
+        }
+        if self.segment is not None:
+            replace["short_clips"] = self.clip_policy
+        return dataclasses.replace(self, **replace)
+
+    @property
+    def clip_policy(self) -> str:
+        """How a clip shorter than one segment is scored when it must be (``predict``, crops).
+
+        ``short_clips``, or :data:`PREDICT_SHORT_CLIPS` when that is ``"drop"``.
+        """
+        return PREDICT_SHORT_CLIPS if self.short_clips == "drop" else self.short_clips
+
     @property
     def hop(self) -> float | None:
         """Seconds between segment starts (``segment_hop``, else ``segment``)."""
@@ -324,6 +426,9 @@ class ExtractionSettings:
     def to_dict(self, *, provenance: bool = True) -> dict[str, Any]:
         """Return the settings as plain JSON values (segment options ``None`` for a track table).
 
+        Optional options (those added after version 0.1) appear only when they are not at their
+        default, so the dictionaries of default settings are those earlier versions wrote.
+
         With ``provenance``, ``featurelab_version`` (when known), ``assumed`` and ``note`` (when
         assumed) follow: the form saved in ``model.json["extraction"]``.
         """
@@ -336,6 +441,8 @@ class ExtractionSettings:
                 value = None
             elif f.name == "segment_hop":
                 value = self.hop
+            if f.metadata["optional"] and value in (None, f.default):
+                continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         if provenance:
             if self.featurelab_version is not None:
@@ -349,14 +456,17 @@ class ExtractionSettings:
         """Return the options that change the numbers of ``kind`` rows (resume-cache key part).
 
         ``features`` is left out (the key holds each set's version with its name); segment options
-        only for segment rows. Values as given (``segment_hop=None`` stays ``None``), so the keys of
-        earlier versions, and their caches, stay valid.
+        only for segment rows; optional options only when not at their default. Values as given
+        (``segment_hop=None`` stays ``None``), so the keys of earlier versions, and their caches,
+        stay valid.
         """
         values = {}
         for f in dataclasses.fields(self):
             if f.metadata.get("provenance") or not f.metadata["key"] or f.name == "features":
                 continue
             if f.metadata["segment_only"] and kind == "track":
+                continue
+            if f.metadata["optional"] and getattr(self, f.name) == f.default:
                 continue
             values[f.name] = getattr(self, f.name)
         return values
@@ -388,12 +498,12 @@ class ExtractionSettings:
         """
         if not isinstance(other, ExtractionSettings):
             other = ExtractionSettings.from_dict(other)
-        names = [f.name for f in dataclasses.fields(self) if f.metadata.get("match")]
-        if self.assumed or other.assumed:
-            names = ["segment"]
+        defaults = {f.name: f.default for f in dataclasses.fields(self) if f.metadata.get("match")}
+        names = ["segment"] if self.assumed or other.assumed else list(defaults)
         out = []
-        for name in names:
-            mine, theirs = self.to_dict()[name], other.to_dict()[name]
+        mine_all, theirs_all = self.to_dict(), other.to_dict()
+        for name in names:  # an optional option at its default is absent from to_dict
+            mine, theirs = mine_all.get(name, defaults[name]), theirs_all.get(name, defaults[name])
             if mine != theirs:
                 out.append(f"{name}: {labels[0]} {mine!r}, {labels[1]} {theirs!r}")
         return out

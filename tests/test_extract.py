@@ -329,3 +329,70 @@ def test_declared_column_counts_are_what_the_feature_sets_make(name):
     if not feature_set.available:
         pytest.skip(f"{name} is not installed: {feature_set.hint()}")
     assert len(feature_set(music_like(4.0), SR)) == feature_set.n_columns
+
+
+# ----------------------------------------------------------------------------- generalization options
+def test_cli_normalize_short_clips_and_augmented_copies(tiny_corpus, tmp_path, write_wav, capsys):
+    pytest.importorskip("audiomentations")
+    write_wav("corpus/dark/dark.00009.wav", sine(200, 0.6))  # shorter than one 1 s segment
+    out = tmp_path / "aug.csv"
+    options = ["--segment", "1", "--normalize", "rms", "--short-clips", "loop", "--copies", "2"]
+    options += ["--augment", "gain=-20:0,noise=20:30,crop=0.5:0.9", "--augment-seed", "3", "--no-cache", "-q"]
+    assert main(["extract", str(tiny_corpus), "-o", str(out), *options, "-j", "1"]) == 0
+    table = pd.read_csv(out)
+    assert list(table.columns) == [*gtzan_columns(), "group", "augmented"]
+    originals = table[table["augmented"] == 0]
+    assert len(originals) == 9 * 2 + 1 and len(table) == 3 * len(originals)
+    assert sorted(set(table["augmented"])) == [0, 1, 2]
+    short = table[table["group"] == "dark.00009"]
+    assert list(short["filename"]) == ["dark.00009.0.wav"] * 3 and (short["length"] < SR).all()
+    # each copy is named like the window it copies, and follows the file's own rows
+    first = table[table["group"] == "bright.00000"]
+    assert list(first["filename"]) == ["bright.00000.0.wav", "bright.00000.1.wav"] * 3
+    assert list(first["augmented"]) == [0, 0, 1, 1, 2, 2]
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert {k: meta[k] for k in ("normalize", "short_clips", "augment", "copies", "augment_seed")} == {
+        "normalize": "rms",
+        "short_clips": "loop",
+        "augment": "gain=-20:0,noise=20:30,crop=0.5:0.9",
+        "copies": 2,
+        "augment_seed": 3,
+    }
+    # the same table whatever the number of workers
+    again = tmp_path / "again.csv"
+    assert main(["extract", str(tiny_corpus), "-o", str(again), *options, "-j", "2"]) == 0
+    assert again.read_bytes() == out.read_bytes()
+    from featurelab.models import load_dataset
+
+    dataset = load_dataset(out)
+    assert dataset.augmented.sum() == 38 and "augmented" not in dataset.feature_names
+
+
+def test_default_extraction_has_no_new_columns_or_keys(tiny_corpus, tmp_path):
+    out = tmp_path / "t.csv"
+    assert (
+        main(["extract", str(tiny_corpus), "-o", str(out), "--segment", "1", "--no-cache", "-q", "-j", "1"])
+        == 0
+    )
+    assert list(pd.read_csv(out).columns) == gtzan_columns()
+    meta = json.loads(out.with_suffix(".meta.json").read_text())
+    assert set(meta) == {
+        "table",
+        "features",
+        "sr",
+        "segment",
+        "segment_hop",
+        "segment_mode",
+        "backend",
+        "featurelab_version",
+    }
+
+
+def test_cli_generalization_usage_errors(tiny_corpus, tmp_path, capsys):
+    out = str(tmp_path / "t.csv")
+    assert main(["extract", str(tiny_corpus), "-o", out, "--copies", "2", "-q"]) == 2
+    assert "copies needs augment" in capsys.readouterr().err
+    assert main(["extract", str(tiny_corpus), "-o", out, "--augment", "gain=0:-6", "-q"]) == 2
+    assert "range 0:-6 is reversed" in capsys.readouterr().err
+    assert main(["extract", str(tiny_corpus), "-o", out, "--normalize", "loud", "-q"]) == 2
+    assert "'normalize' parameter" in capsys.readouterr().err

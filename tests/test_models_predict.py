@@ -61,7 +61,9 @@ def test_segments_are_soft_voted():
     assert predictions[1].to_dict() == {
         "path": "y.00001.wav",
         "top": [{"label": "c", "probability": 0.6}, {"label": "a", "probability": 0.2}],
+        "n_windows": 2,
     }
+    assert predictions[0].to_text().endswith("\t(3 windows)")
 
 
 @pytest.mark.parametrize(
@@ -279,8 +281,56 @@ def test_predict_synthesized_audio_end_to_end(tmp_path, capsys):
     assert lines[-1]["top"] == [] and "not found" in lines[-1]["error"]
     good = lines[:-1]
     for line in good:
-        assert len(line["top"]) == 2
+        assert len(line["top"]) == 2 and line["n_windows"] == 3
         assert sum(t["probability"] for t in line["top"]) == pytest.approx(1.0, abs=1e-6)
+    # issue 16: a clip shorter than one segment gets a prediction (looped to one window)
+    import soundfile as sf
+
+    y, sr = sf.read(files[0], dtype="float32")
+    short = tmp_path / "short.wav"
+    sf.write(short, y[: sr // 2], sr)
+    assert main(["predict", str(tmp_path / "run"), str(short)]) == 0
+    line = capsys.readouterr().out.strip()
+    assert line.startswith(f"{short}\t") and line.endswith("\t(1 window)")
     # the styles are easy: the model recognizes its own training files
     hits = [line["top"][0]["label"] == Path(line["path"]).parent.name for line in good]
     assert np.mean(hits) >= 0.75
+
+
+def test_predict_applies_the_models_loudness_normalisation(tmp_path, capsys):
+    """A model trained on --normalize rms features predicts a file and its -20 dB copy alike."""
+    import soundfile as sf
+
+    from featurelab.synthetic import make_synthetic_corpus
+
+    corpus = tmp_path / "audio"
+    make_synthetic_corpus(corpus, n_per_class=3, duration=2.0, styles=["ambient", "techno"], seed=2)
+    table = tmp_path / "seg.csv"
+    extract = [
+        "extract",
+        str(corpus),
+        "-o",
+        str(table),
+        "--segment",
+        "1",
+        "--normalize",
+        "rms",
+        "-q",
+        "-j",
+        "1",
+    ]
+    assert main([*extract, "--no-cache"]) == 0
+    config = tmp_path / "grid.yaml"
+    config.write_text("grid:\n  clf__C: [1.0]\n")
+    gridsearch = ["gridsearch", str(table), "-m", "logreg", "--cv", "2", "--config", str(config), "-q"]
+    assert main([*gridsearch, "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "model.json").read_text())["extraction"]["normalize"] == "rms"
+    source = sorted(corpus.rglob("*.wav"))[0]
+    y, sr = sf.read(source, dtype="float32")
+    quiet = tmp_path / "quiet.wav"
+    sf.write(quiet, y * 0.1, sr, subtype="FLOAT")
+    capsys.readouterr()
+    assert main(["predict", str(tmp_path / "run"), str(source), str(quiet), "--json"]) == 0
+    loud, soft = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    assert loud["top"][0]["label"] == soft["top"][0]["label"]
+    assert loud["top"][0]["probability"] == pytest.approx(soft["top"][0]["probability"], abs=0.01)

@@ -267,3 +267,71 @@ def test_a_new_option_is_one_field():
         "pre_emphasis: model 0.97, table 0.0"
     ]
     assert Settings.coerce(pre_emphasis=0.5).pre_emphasis == 0.5
+
+
+# ----------------------------------------------------------------------------- generalization options
+def test_generalization_options_are_optional_fields():
+    """normalize, short_clips and augmentation: absent from the files while at their default."""
+    plain = ExtractionSettings(segment=3.0)
+    assert "normalize" not in plain.sidecar() and "augment" not in plain.to_dict()
+    assert plain.cache_key_values("segment") == {
+        "sr": 22050,
+        "segment": 3.0,
+        "segment_hop": None,
+        "segment_mode": "gtzan",
+    }
+    settings = ExtractionSettings(
+        segment=3.0, normalize="rms", short_clips="loop", augment=" shift ", copies=2
+    )
+    data = settings.to_dict(provenance=False)
+    assert {k: data[k] for k in ("normalize", "short_clips", "augment", "copies")} == {
+        "normalize": "rms",
+        "short_clips": "loop",
+        "augment": "shift",
+        "copies": 2,
+    }
+    assert "augment_seed" not in data
+    assert ExtractionSettings.from_dict(data) == settings
+    assert settings.cache_key_values("track") == {
+        "sr": 22050,
+        "normalize": "rms",
+        "augment": "shift",
+        "copies": 2,
+    }
+    assert "short_clips" not in settings.for_table("track").to_dict()
+    assert settings != plain and ExtractionSettings(normalize="none") == ExtractionSettings()
+
+
+def test_normalize_must_match_augmentation_need_not():
+    model = ExtractionSettings(segment=3.0, normalize="rms", augment="shift")
+    assert model.differences(ExtractionSettings(segment=3.0), labels=("model", "table")) == [
+        "normalize: model 'rms', table 'none'"
+    ]
+    assert (
+        ExtractionSettings(segment=3.0, short_clips="pad").differences(ExtractionSettings(segment=3.0)) == []
+    )
+
+
+def test_settings_for_prediction():
+    model = ExtractionSettings(segment=3.0, normalize="peak", augment="shift", copies=3, augment_seed=4)
+    predict = model.for_prediction()
+    assert (predict.augment, predict.copies, predict.augment_seed) == (None, 1, 0)
+    assert predict.normalize == "peak" and predict.short_clips == "loop" and predict.segment == 3.0
+    assert ExtractionSettings(segment=3.0, short_clips="window").for_prediction().short_clips == "window"
+    assert ExtractionSettings().for_prediction() == ExtractionSettings()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"normalize": "loud"}, "'normalize' parameter"),
+        ({"short_clips": "skip"}, "'short_clips' parameter"),
+        ({"copies": 2}, "copies needs augment"),
+        ({"augment_seed": 1}, "augment_seed needs augment"),
+        ({"augment": "shift", "copies": 0}, "'copies' parameter"),
+        ({"augment": "reverb=1"}, "unknown transform or preset 'reverb'"),
+    ],
+)
+def test_invalid_generalization_options(options, message):
+    with pytest.raises(ParameterError, match=message):
+        ExtractionSettings(**options)

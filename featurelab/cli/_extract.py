@@ -107,6 +107,37 @@ def extract(
         typer.Option("--backend", help="librosa (the published GTZAN schema) or pyaudioanalysis."),
     ] = "librosa",
     sr: Annotated[int, typer.Option("--sr", help="Decode (and resample) to this sampling rate.")] = 22050,
+    normalize: Annotated[
+        str,
+        typer.Option(
+            "--normalize",
+            help="Loudness of each file (track rows) or window (segment rows) before its features: "
+            "'none' (as decoded, the published tables), 'peak' (peak 1) or 'rms' (-20 dBFS). "
+            "Recorded in the sidecar; predict applies it to new audio.",
+        ),
+    ] = "none",
+    short_clips: Annotated[
+        str,
+        typer.Option(
+            "--short-clips",
+            help="With --segment, a clip shorter than one segment is: 'drop'ped (an error row, like "
+            "the published tables), one shorter 'window', 'loop'ed or zero-'pad'ded to one segment.",
+        ),
+    ] = "drop",
+    augment: Annotated[
+        str | None,
+        typer.Option(
+            "--augment",
+            help="Add augmented copies of every file's rows (training rows only; column "
+            "'augmented'): a preset (shift, robust) or NAME=LO:HI[@P] items, e.g. "
+            "'gain=-20:0,noise=10:30,crop=2:3'; names gain, noise, crop, stretch, pitch, lowpass, "
+            "highpass. Needs the [augment] extra.",
+        ),
+    ] = None,
+    copies: Annotated[int, typer.Option("--copies", help="Augmented copies per file (with --augment).")] = 1,
+    augment_seed: Annotated[
+        int, typer.Option("--augment-seed", help="Seed of the augmentation (with --augment).")
+    ] = 0,
     jobs: Jobs = DEFAULT_N_JOBS,
     cache: Annotated[
         Path | None,
@@ -142,6 +173,8 @@ def extract(
     * `featurelab extract gtzan/genres_original -o features_3_sec.csv --segment 3 --track-out tracks.csv`
 
     * `featurelab extract clips.csv --manifest -o clips.parquet --features gtzan,contrast`
+
+    * `featurelab extract music/ -o train.csv --segment 3 --normalize rms --augment shift --copies 2`
     """
     from ..extraction import extract_to_files
     from ..io import check_writable, table_format

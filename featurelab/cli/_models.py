@@ -241,7 +241,8 @@ def predict(
         bool,
         typer.Option(
             "--json",
-            help='One JSON object per line: {"path": ..., "top": [{"label": ..., "probability": ...}, ...]}.',
+            help='One JSON object per line: {"path": ..., "top": [{"label": ..., "probability": ...}, '
+            '...], "n_windows": ...}.',
         ),
     ] = False,
     trust: Annotated[
@@ -257,7 +258,8 @@ def predict(
 ) -> int:
     """Print each file's top genres with probabilities, using the model's own extraction settings.
 
-    A model trained on segments scores every segment of a file and averages their probabilities.
+    A model trained on segments scores every segment of a file and averages their probabilities
+    (a clip shorter than one segment is looped to one); each line says how many windows it averages.
     For a feature table: one prediction per row, or per file for a segment table, named by the full
     file name (files that share a stem never merge).
     Files that cannot be decoded are reported on stderr (exit code 1 if some failed, 2 if all did).
@@ -290,8 +292,7 @@ def predict(
         if json_lines:
             typer.echo(json.dumps(prediction.to_dict()))
         else:
-            ranked = ", ".join(f"{label} {p:.3f}" for label, p in prediction.top)
-            typer.echo(f"{prediction.path}\t{ranked}")
+            typer.echo(prediction.to_text())
     if failed and failed == len(predictions):
         return EXIT_USAGE
     return EXIT_PARTIAL if failed else EXIT_OK

@@ -18,7 +18,7 @@ __all__ = [
 META_LEADING = ("filename", "length")
 META_TRAILING = ("label",)
 #: Columns that are never model features (used by the model code to pick feature columns).
-NON_FEATURE_COLUMNS = ("filename", "length", "label", "group", "start", "end", "path")
+NON_FEATURE_COLUMNS = ("filename", "length", "label", "group", "start", "end", "path", "augmented")
 
 
 def _feature_columns() -> tuple[str, ...]:

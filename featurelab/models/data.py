@@ -5,6 +5,10 @@ per fixed-length window of a file (``features_3_sec.csv``: ``blues.00000.3.wav``
 ``blues.00000.wav``). Segments of one track must never be split between training and test data, so
 :func:`load_dataset` derives each row's track and, by default, uses it as the cross-validation
 group.
+
+A table made with ``extract --augment`` also holds augmented copies of its rows (``augmented``
+column, non-zero): :attr:`Dataset.augmented` marks them, and every split
+(:func:`featurelab.models.splits.split_originals`) uses them only to train, with their track.
 """
 
 from __future__ import annotations
@@ -62,6 +66,9 @@ class Dataset:
     extraction : ExtractionSettings or None
         Extraction settings, from the table's sidecar or assumed (then ``extraction.assumed`` is
         ``True``).
+    augmented : np.ndarray [shape=(n_rows,), dtype=bool] or None
+        Rows that are augmented copies (training rows only), or ``None`` when the table has no
+        ``augmented`` column.
     """
 
     X: pd.DataFrame
@@ -73,6 +80,7 @@ class Dataset:
     track_ids: np.ndarray
     source: str | None = None
     extraction: ExtractionSettings | None = field(default=None)
+    augmented: np.ndarray | None = field(default=None)
 
     @property
     def n_samples(self) -> int:
@@ -263,6 +271,8 @@ def load_dataset(
         raise TableError("The table has no numeric feature columns.")
     X = feature_matrix(frame, candidates)
     y = frame[label].astype(str).to_numpy()
+    augmented = _augmented(frame)
+    originals = slice(None) if augmented is None else ~augmented
 
     names = (
         frame["filename"].astype(str).to_numpy()
@@ -272,11 +282,11 @@ def load_dataset(
     segment_tracks = [segment_track_id(name) for name in names]
     if "group" in frame.columns:
         track_ids = frame["group"].astype(str).to_numpy()
-        is_segment = bool(pd.Series(track_ids).duplicated().any())
+        is_segment = bool(pd.Series(track_ids[originals]).duplicated().any())
     else:
         sidecar_segment = meta is not None and meta.segment is not None
         looks_segmented = all(t is not None for t in segment_tracks) and (
-            pd.Series(segment_tracks).duplicated().any()
+            pd.Series(segment_tracks)[originals].duplicated().any()
         )
         is_segment = sidecar_segment or looks_segmented
         if is_segment:
@@ -305,4 +315,22 @@ def load_dataset(
         track_ids=track_ids,
         source=source,
         extraction=meta or ExtractionSettings.assume_published(is_segment, candidates),
+        augmented=augmented,
     )
+
+
+def _augmented(frame: pd.DataFrame) -> np.ndarray | None:
+    """Return the rows an ``augmented`` column marks as copies (non-zero), or ``None`` without it."""
+    if "augmented" not in frame.columns:
+        return None
+    values = pd.to_numeric(frame["augmented"], errors="coerce")
+    if values.isna().any() or (values < 0).any():
+        row = int((values.isna() | (values < 0)).to_numpy().argmax())
+        raise TableError(
+            f"Column 'augmented' must hold copy numbers (0 for a file's own rows). Row {row} holds "
+            f"{frame['augmented'].iloc[row]!r}; fix or drop that row."
+        )
+    augmented = values.to_numpy() != 0
+    if augmented.all():
+        raise TableError("Every row of the table is an augmented copy: nothing to test on.")
+    return augmented

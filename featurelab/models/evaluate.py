@@ -547,6 +547,8 @@ def _fit_split(
             n_jobs=n_jobs,
             scoring=scoring,
             validation=validation,
+            augmented=None if dataset.augmented is None else dataset.augmented[rows],
+            tracks=dataset.track_ids[rows],
         )
 
 

@@ -15,7 +15,7 @@ from .._json import to_jsonable
 from ..exceptions import ParameterError
 from ..parallel import DEFAULT_N_JOBS, resolve_n_jobs
 from .config import check_search, grid_size, resolve_grid
-from .splits import check_n_splits, make_cv
+from .splits import check_n_splits, make_cv, split_originals
 
 __all__ = [
     "make_search",
@@ -98,6 +98,8 @@ def inner_splits(
     n_splits: int,
     seed: int | None,
     validation: np.ndarray | None = None,
+    augmented: np.ndarray | None = None,
+    tracks: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Materialized inner (search) splits of the training rows.
 
@@ -114,16 +116,26 @@ def inner_splits(
     validation : np.ndarray of bool [shape=(n,)] or None
         A predefined validation part (the ``valid`` list of a split folder): one split, train on
         the rest, validate on it.
+    augmented, tracks : np.ndarray [shape=(n,)] or None
+        Augmented rows and the track of each row: augmented rows only train, with their track
+        (:func:`featurelab.models.splits.split_originals`).
 
     Returns
     -------
     list of (train_idx, test_idx)
     """
-    rows = np.arange(len(y))
-    if check_inner_cv(y, groups, n_splits, validation):
-        return [(rows[~validation], rows[validation])]  # type: ignore[operator]
-    cv = make_cv(n_splits, groups=groups, seed=seed)
-    return [(train, test) for train, test in cv.split(np.zeros(len(y)), y, groups)]
+
+    def split(rows: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        part = None if validation is None else validation[rows]
+        sub_groups = None if groups is None else groups[rows]
+        if check_inner_cv(y[rows], sub_groups, n_splits, part):
+            return [(rows[~part], rows[part])]  # type: ignore[operator]
+        cv = make_cv(n_splits, groups=sub_groups, seed=seed)
+        return [(rows[a], rows[b]) for a, b in cv.split(np.zeros(len(rows)), y[rows], sub_groups)]
+
+    if augmented is not None and tracks is None:
+        raise ParameterError("inner_splits needs the tracks of the rows to place augmented rows.")
+    return list(split_originals(split, augmented, tracks if tracks is not None else np.arange(len(y))))
 
 
 def check_inner_cv(
@@ -258,6 +270,8 @@ def search_and_fit(
     scoring: str = "accuracy",
     validation: np.ndarray | None = None,
     calibration: str = "temperature",
+    augmented: np.ndarray | None = None,
+    tracks: np.ndarray | None = None,
 ) -> SearchOutcome:
     """Search ``grid`` with inner cross-validation on ``(X, y)``; fit the best model on all of it.
 
@@ -265,7 +279,8 @@ def search_and_fit(
     :class:`~sklearn.calibration.CalibratedClassifierCV` fitted on group-aware folds, which keeps
     its predictions and adds probabilities. A grid of one candidate is fitted without a search.
     ``n_jobs`` parallel fits of the search (all usable cores by default; results do not depend on
-    it).
+    it). ``augmented`` rows (with ``tracks``, the track of each row) are never validated on in the
+    search; the calibration folds, which must partition the rows, keep them with their track.
 
     Returns
     -------
@@ -286,7 +301,15 @@ def search_and_fit(
         best_params = {} if size == 0 else _single_candidate(grid)
         best = clone(estimator).set_params(**best_params)
     else:
-        splits = inner_splits(y, groups, n_splits=inner_cv, seed=seed, validation=validation)
+        splits = inner_splits(
+            y,
+            groups,
+            n_splits=inner_cv,
+            seed=seed,
+            validation=validation,
+            augmented=augmented,
+            tracks=tracks,
+        )
         searcher = make_search(
             estimator,
             grid,
@@ -317,7 +340,11 @@ def search_and_fit(
             else (clone(estimator).set_params(**best_params))
         )
     if needs_calibration:
-        calib_splits = inner_splits(y, groups, n_splits=min(inner_cv, 3), seed=seed)
+        # Calibration folds must partition the rows (cross_val_predict): copies stay with their
+        # track (no copy of a held-out track trains); the temperature never changes a prediction.
+        copies = augmented is not None and bool(augmented.any())
+        calib_groups = tracks if copies and tracks is not None else groups
+        calib_splits = inner_splits(y, calib_groups, n_splits=min(inner_cv, 3), seed=seed)
         best = with_probabilities(best, method=calibration, cv=calib_splits)
         best.fit(X, y)
     elif size is not None and size <= 1:

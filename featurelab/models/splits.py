@@ -2,6 +2,11 @@
 
 Whenever a dataset has groups (the tracks of a segment table), every split is group-aware: all rows
 of a track land on the same side, in the outer splits and in the inner search folds alike.
+
+Augmented rows (``extract --augment``) are training rows only, in every split: the split is made on
+the original rows, and each augmented row joins the training side when its track trains there and
+is tested nowhere in that split (:func:`split_originals`). No evaluation tests on an augmented row
+or trains on a copy of a test track.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,11 +34,15 @@ __all__ = [
     "split_membership",
     "split_summary",
     "check_n_splits",
+    "split_originals",
     "check_holdout",
     "protocol_notes",
 ]
 
 logger = logging.getLogger(__name__)
+
+#: ``split(rows) -> [(train, test), ...]``: splits of some row positions, as positions.
+Splitter = Callable[[np.ndarray], Iterable[tuple[np.ndarray, np.ndarray]]]
 
 #: The ten genres of GTZAN; its files are named ``<genre>.000NN.wav``.
 GTZAN_GENRES = ("blues", "classical", "country", "disco", "hiphop", "jazz", "metal", "pop", "reggae", "rock")
@@ -312,6 +321,52 @@ def check_holdout(y: np.ndarray, test_size: float) -> None:
         )
 
 
+def split_originals(
+    split: Splitter, augmented: np.ndarray | None, tracks: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Split the original rows only; each augmented row trains with its track, never tests.
+
+    This is the one train-only rule of every evaluation (outer splits, inner search folds,
+    calibration folds).
+
+    Parameters
+    ----------
+    split : callable
+        ``split(rows)`` yields ``(train, test)`` subsets of the positions ``rows``.
+    augmented : np.ndarray of bool [shape=(n,)] or None
+        Rows that are augmented copies; ``None`` or none marked: ``split(arange(n))`` unchanged.
+    tracks : np.ndarray [shape=(n,)]
+        The track of each row (a copy has its source's).
+
+    Yields
+    ------
+    train, test : np.ndarray of int
+        Sorted positions: ``test`` holds original rows only; ``train`` adds the augmented rows of
+        the tracks in ``train`` that have no row in ``test``.
+
+    Examples
+    --------
+    >>> tracks = np.array(["a", "b", "a", "b"])
+    >>> augmented = np.array([False, False, True, True])
+    >>> def halves(rows):
+    ...     yield rows[:1], rows[1:]
+    >>> [(train.tolist(), test.tolist()) for train, test in split_originals(halves, augmented, tracks)]
+    [([0, 2], [1])]
+    """
+    rows = np.arange(len(tracks))
+    if augmented is None or not augmented.any():
+        yield from split(rows)
+        return
+    copies = rows[augmented]
+    for train, test in split(rows[~augmented]):
+        copy_tracks = tracks[copies]
+        joins = np.isin(copy_tracks, tracks[train]) & ~np.isin(copy_tracks, tracks[test])
+        train = np.sort(np.concatenate([train, copies[joins]]))
+        if augmented[test].any():  # pragma: no cover - guards the rule
+            raise AssertionError("an augmented row reached a test fold")
+        yield train, np.sort(test)
+
+
 def iter_outer_splits(
     dataset: Dataset, protocol: Protocol
 ) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
@@ -330,45 +385,54 @@ def iter_outer_splits(
     fold : int
     train_idx : np.ndarray of int
     test_idx : np.ndarray of int
-        Row positions; for split files, rows in no list are left out of both.
+        Row positions; for split files, rows in no list are left out of both. Augmented rows
+        are only ever training rows (:func:`split_originals`).
     """
-    y = dataset.y
-    groups = dataset.groups if protocol.grouped else None
-    rows = np.arange(dataset.n_samples)
+    member = None
     if protocol.kind == "split":
         member = split_membership(dataset, protocol.split_dir)  # type: ignore[arg-type]
-        train = rows[(member == "train") | (member == "valid")]
-        test = rows[member == "test"]
-        for repeat in range(protocol.repeats):
-            yield repeat, 0, train, test
+    for repeat in range(protocol.repeats):
+
+        def split(rows: np.ndarray, repeat: int = repeat) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+            yield from _outer(dataset, protocol, rows, repeat, member)
+
+        for fold, (train, test) in enumerate(split_originals(split, dataset.augmented, dataset.track_ids)):
+            yield repeat, fold, train, test
+
+
+def _outer(
+    dataset: Dataset, protocol: Protocol, rows: np.ndarray, repeat: int, member: np.ndarray | None
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield the outer splits of one repeat of ``protocol`` over the row positions ``rows``."""
+    y = dataset.y[rows]
+    groups = dataset.groups[rows] if protocol.grouped and dataset.groups is not None else None
+    if member is not None:
+        yield rows[(member[rows] == "train") | (member[rows] == "valid")], rows[member[rows] == "test"]
         return
     if protocol.kind == "holdout":
-        yield from _holdout(y, groups, protocol)
+        train, test = _holdout(y, groups, protocol, protocol.seed + repeat)
+        yield rows[train], rows[test]
         return
     check_n_splits(y, groups, protocol.n_splits, "cv (the number of outer folds)")
-    for repeat in range(protocol.repeats):
-        cv = make_cv(protocol.n_splits, groups=groups, seed=protocol.seed + repeat)
-        for fold, (train, test) in enumerate(cv.split(dataset.X, y, groups)):
-            yield repeat, fold, np.sort(train), np.sort(test)
+    cv = make_cv(protocol.n_splits, groups=groups, seed=protocol.seed + repeat)
+    for train, test in cv.split(dataset.X.iloc[rows], y, groups):
+        yield rows[np.sort(train)], rows[np.sort(test)]
 
 
 def _holdout(
-    y: np.ndarray, groups: np.ndarray | None, protocol: Protocol
-) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    y: np.ndarray, groups: np.ndarray | None, protocol: Protocol, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.model_selection import StratifiedShuffleSplit
 
     test_size = float(protocol.test_size)  # type: ignore[arg-type]
     if groups is None:
         check_holdout(y, test_size)
-    for repeat in range(protocol.repeats):
-        seed = protocol.seed + repeat
-        if groups is None:
-            splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
-            train, test = next(splitter.split(np.zeros(len(y)), y))
-        else:
-            # A stratified group holdout: the first fold of a StratifiedGroupKFold of 1/test_size.
-            n_splits = max(2, int(round(1.0 / test_size)))
-            check_n_splits(y, groups, n_splits, "1/test_size (group holdout folds)")
-            cv = make_cv(n_splits, groups=groups, seed=seed)
-            train, test = next(cv.split(np.zeros(len(y)), y, groups))
-        yield repeat, 0, np.sort(train), np.sort(test)
+        splitter = StratifiedShuffleSplit(n_splits=1, test_size=test_size, random_state=seed)
+        train, test = next(splitter.split(np.zeros(len(y)), y))
+    else:
+        # A stratified group holdout: the first fold of a StratifiedGroupKFold of 1/test_size.
+        n_splits = max(2, int(round(1.0 / test_size)))
+        check_n_splits(y, groups, n_splits, "1/test_size (group holdout folds)")
+        cv = make_cv(n_splits, groups=groups, seed=seed)
+        train, test = next(cv.split(np.zeros(len(y)), y, groups))
+    return np.sort(train), np.sort(test)

@@ -9,13 +9,12 @@ log-mel of the perturbed waveform with the model's :class:`~featurelab.arrays.Lo
 
 from __future__ import annotations
 
-import contextlib
-import random
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...augment import seeded_global_rngs
 from ...exceptions import ParameterError
 from .._torch import TORCH_INSTALL_HINT, import_torch
 
@@ -52,24 +51,6 @@ def load_segment(path: str, start: float, config: CNNConfig) -> np.ndarray:
     y, _ = load_audio(path, sr=settings.sr, offset=float(start), duration=settings.segment)
     y = np.asarray(y[:n], dtype=np.float32)
     return np.pad(y, (0, n - y.size)) if y.size < n else y
-
-
-@contextlib.contextmanager
-def seeded_global_rngs(seed: int) -> Iterator[None]:
-    """Seed Python's and numpy's *global* random generators for one block, then restore them.
-
-    ``audiomentations`` draws from the global generators; this makes its output a function of
-    ``seed`` without leaving the caller's random streams changed.
-    """
-    py_state = random.getstate()
-    np_state = np.random.get_state()
-    try:
-        random.seed(seed)
-        np.random.seed(seed % (2**32))
-        yield
-    finally:
-        random.setstate(py_state)
-        np.random.set_state(np_state)
 
 
 class WaveAugmenter:
