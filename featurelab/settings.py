@@ -107,9 +107,9 @@ def _parse_features(features: Any) -> tuple[str, ...] | None:
     names = tuple(part.strip() for part in parts if part.strip())
     if not names:
         raise ParameterError("features must name at least one feature set. Got an empty list.")
-    if len(set(names)) != len(names):
-        raise ParameterError(f"features lists a set twice: {','.join(names)}.")
-    return names
+    from .features.registry import expand_feature_names
+
+    return expand_feature_names(names)
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,7 +120,9 @@ class ExtractionSettings:
     ----------
     features : str, sequence of str or None
         Feature-set names in column order (``"gtzan,contrast"`` or a sequence); ``None``: the
-        backend's set. Stored as a tuple of names. Names are looked up in the registry when
+        backend's set; a named combination (``"generalize"``, see
+        :data:`featurelab.features.registry.COMBINATIONS`) stands for its sets. Stored as a tuple
+        of set names. Names are looked up in the registry when
         extraction starts, so the settings of a stored table load even where a set is not installed.
     sr : int
         Decoding sampling rate in Hz (audio is resampled to it).

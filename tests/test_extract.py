@@ -317,6 +317,7 @@ def test_cli_list_features_without_importing_any_implementation():
             str(feature_set.n_columns),
             "yes" if feature_set.available else "no",
         ]
+    assert "--features generalize stands for gtzan,musicnn,musicnn_vgg." in lines
     assert lines[-1] == "imported: []"
 
 

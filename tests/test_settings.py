@@ -47,6 +47,7 @@ def test_defaults_and_normalisation():
         ({"backend": "essentia"}, "'backend' parameter"),
         ({"features": ""}, "at least one feature set"),
         ({"features": "gtzan,gtzan"}, "lists a set twice"),
+        ({"features": "generalize,musicnn"}, "lists a set twice: gtzan,musicnn,musicnn_vgg,musicnn"),
         ({"features": [1]}, "feature-set names"),
         ({"features": 3}, "'features' parameter"),
         # issue 14, 10: a segment shorter than one sample is a usage error, not a per-file error
@@ -335,3 +336,10 @@ def test_settings_for_prediction():
 def test_invalid_generalization_options(options, message):
     with pytest.raises(ParameterError, match=message):
         ExtractionSettings(**options)
+
+
+def test_a_named_combination_is_stored_as_its_sets():
+    settings = ExtractionSettings(features="generalize,contrast")
+    assert settings.features == ("gtzan", "musicnn", "musicnn_vgg", "contrast")
+    assert settings == ExtractionSettings(features="gtzan,musicnn,musicnn_vgg,contrast")
+    assert ExtractionSettings.from_dict(settings.to_dict()).features == settings.features

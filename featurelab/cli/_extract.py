@@ -28,7 +28,7 @@ def _list_features(value: bool) -> None:
     """
     if not value:
         return
-    from ..features.registry import BACKENDS, FEATURE_SETS
+    from ..features.registry import BACKENDS, COMBINATIONS, FEATURE_SETS
 
     rows = [("feature set", "columns", "installed", "description")]
     for feature_set in FEATURE_SETS:
@@ -41,6 +41,8 @@ def _list_features(value: bool) -> None:
         typer.echo(f"{name:<{widths[0]}}  {columns:>{widths[1]}}  {installed:<{widths[2]}}  {description}")
     defaults = "; ".join(f"--backend {backend}: {','.join(sets)}" for backend, sets in BACKENDS.items())
     typer.echo(f"\n--features NAME[,NAME...] puts the columns in that order. Default: {defaults}.")
+    for name, sets in COMBINATIONS.items():
+        typer.echo(f"--features {name} stands for {','.join(sets)}.")
     raise typer.Exit(EXIT_OK)
 
 
@@ -98,7 +100,8 @@ def extract(
         typer.Option(
             "--features",
             "-f",
-            help="Comma-separated feature sets, e.g. gtzan,contrast [default: the backend's set]. "
+            help="Comma-separated feature sets, e.g. gtzan,contrast [default: the backend's set]; "
+            "'generalize' = gtzan,musicnn,musicnn_vgg (holds up best on shifted audio). "
             "See --list-features.",
         ),
     ] = None,

@@ -26,6 +26,8 @@ __all__ = [
     "get_feature_set",
     "available_feature_sets",
     "BACKENDS",
+    "COMBINATIONS",
+    "expand_feature_names",
     "resolve_feature_sets",
 ]
 
@@ -118,6 +120,47 @@ BACKENDS: dict[str, tuple[str, ...]] = {
 }
 
 
+#: Named combinations of feature sets: ``--features NAME`` stands for these sets, in this order
+#: (tables and sidecars record the sets themselves, so a combination can change without making
+#: stored tables ambiguous).
+COMBINATIONS: dict[str, tuple[str, ...]] = {
+    # The best of the shift benchmark (bench/shift_bench.py): held-out tracks as short clips at
+    # random gain and with noise, see README "How well does it generalize?".
+    "generalize": ("gtzan", "musicnn", "musicnn_vgg"),
+}
+
+
+def expand_feature_names(names: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Replace each named combination in ``names`` by its sets; reject a set named twice.
+
+    Parameters
+    ----------
+    names : sequence of str
+        Feature-set or combination names.
+
+    Returns
+    -------
+    tuple of str
+        Feature-set names in column order.
+
+    Raises
+    ------
+    ParameterError
+        A set is named twice (directly or through a combination).
+
+    Examples
+    --------
+    >>> expand_feature_names(["generalize"])
+    ('gtzan', 'musicnn', 'musicnn_vgg')
+    >>> expand_feature_names(["generalize", "contrast"])
+    ('gtzan', 'musicnn', 'musicnn_vgg', 'contrast')
+    """
+    expanded = tuple(part for name in names for part in COMBINATIONS.get(name, (name,)))
+    if len(set(expanded)) != len(expanded):
+        raise ParameterError(f"features lists a set twice: {','.join(expanded)}.")
+    return expanded
+
+
 def resolve_feature_sets(
     features: str | list[str] | tuple[str, ...] | None = None, backend: str = "librosa"
 ) -> list[FeatureSet]:
@@ -126,7 +169,8 @@ def resolve_feature_sets(
     Parameters
     ----------
     features : str or sequence of str or None
-        Comma-separated names (``"gtzan,contrast"``) or a sequence; ``None`` uses the backend's set.
+        Comma-separated names (``"gtzan,contrast"``) or a sequence, where a named combination
+        (:data:`COMBINATIONS`) stands for its sets; ``None`` uses the backend's set.
     backend : {"librosa", "pyaudioanalysis"}
         Used when ``features`` is ``None``.
     """
@@ -140,9 +184,7 @@ def resolve_feature_sets(
         names = [str(part).strip() for part in features]
     if not names:
         raise ParameterError("features must name at least one feature set. Got an empty list.")
-    if len(set(names)) != len(names):
-        raise ParameterError(f"features lists a set twice: {','.join(names)}.")
-    sets = [get_feature_set(name) for name in names]
+    sets = [get_feature_set(name) for name in expand_feature_names(names)]
     for feature_set in sets:
         feature_set.check_available()
     return sets
