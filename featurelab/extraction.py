@@ -413,6 +413,7 @@ def _run(
     items, kinds, store, settings = plan.items, plan.kinds, plan.store, plan.settings
     started = time.perf_counter()
     cached = bytearray(len(items))
+    store.remove_stale_temporaries()  # left by runs killed while writing an entry (kill -9)
     if store.directory is not None:
         for index, item in enumerate(items):
             cached[index] = all(store.has(key) for key in plan.keys(item).values())
