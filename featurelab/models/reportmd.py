@@ -62,6 +62,7 @@ def report_markdown(results: RunResults | dict[str, Any]) -> str:
             f"scoring {_md(search.get('scoring'))}, class_weight {_md(search.get('class_weight'))}, "
             f"log_var {_md(search.get('log_var'))}"
         )
+    lines += _split(res)
     lines.append(
         f"- seed: {_md(res.seed)}, featurelab {_md(res.featurelab_version)}, created {_md(res.created)}"
     )
@@ -98,6 +99,29 @@ def report_markdown(results: RunResults | dict[str, Any]) -> str:
             "",
         ]
     return "\n".join(lines)
+
+
+def _split(res: RunResults) -> list[str]:
+    """Say how a predefined split matched the table: names and rows per list, rows in no list."""
+    settings = res.protocol_settings if isinstance(res.protocol_settings, dict) else {}
+    split = settings.get("split")
+    if not isinstance(split, dict):
+        return []
+    listed, matched, rows = (
+        split.get(k) if isinstance(split.get(k), dict) else {} for k in ("listed", "matched", "rows")
+    )
+    parts = ", ".join(
+        f"{_md(part)} {_md(matched.get(part, '-'))}/{_md(count)} tracks ({_md(rows.get(part, '-'))} rows)"
+        for part, count in listed.items()
+        if count
+    )
+    unlisted = split.get("unlisted_rows")
+    left = (
+        f"; {_md(unlisted)} rows ({_md(split.get('unlisted_tracks', '-'))} tracks) in no list, left out"
+        if unlisted
+        else "; every row is in a list"
+    )
+    return [f"- split {_code(split.get('name'))}: names matched in the table: {parts}{left}"]
 
 
 def _fitted_on(res: RunResults, final: dict[str, Any]) -> str:
