@@ -27,8 +27,8 @@ A *run directory* is what ``featurelab gridsearch``, ``select`` and ``train-cnn`
       matched and rows per list, rows in no list), ``search`` (search settings), ``final_model``
       (the saved model: ``best_params``, ``fit_time``, ``files`` and ``fitted_on`` -- ``part``
       ``"all"`` or ``"train"`` (a split's train part), ``rows`` fitted on,
-      ``early_stopping_rows`` held out), and producer-specific keys (gridsearch: ``config``, ``features_file``; CNN: ``config``,
-      ``device``, ``skipped_files``).
+      ``early_stopping_rows`` held out), and producer-specific keys (gridsearch: ``config``,
+      ``features_file``; CNN: ``config``, ``device``, ``skipped_files``).
 
 ``selection.json`` and ``ranking.csv``
     A SHAP selection run (``featurelab select``; :func:`featurelab.selection.write_selection_run`),
