@@ -6,6 +6,11 @@ is written to a temporary file and renamed with :func:`os.replace`, so a process
 instant (Ctrl-C or ``kill -9``) leaves either a complete entry or none: the rerun recomputes only
 what is missing, and rows are never duplicated or partial.
 
+A write killed midway leaves its temporary (``<xx>/.entry.<random>.tmp``) behind. Each writer holds a
+lock on its temporary while it lives (the system drops it when the process dies), so
+:meth:`ResultCache.remove_stale_temporaries`, run at the start of every extraction, removes exactly
+the temporaries no running process is writing -- also while another run shares the cache.
+
 Entries may hold numpy arrays (the log-mel segments of :mod:`featurelab.arrays`): those go to a
 ``<key>.npz`` file beside the JSON entry, written first, so a JSON entry is only ever present with
 its arrays complete.
@@ -93,20 +98,67 @@ class ResultCache:
         with _replacing(target, "w", encoding="utf-8") as handle:
             json.dump(entry, handle, allow_nan=False)
 
+    def remove_stale_temporaries(self) -> list[Path]:
+        """Remove the temporaries of writes killed midway (those no running process holds).
+
+        Returns
+        -------
+        list of Path
+            The removed files (none when the cache is disabled or has no such file).
+        """
+        from .io import _try_lock
+
+        if self.directory is None:
+            return []
+        removed = []
+        for tmp in sorted(self.directory.glob(f"*/{_TMP_PREFIX}*{_TMP_SUFFIX}")):
+            try:
+                if not tmp.is_file() or tmp.is_symlink():
+                    continue
+                fd = os.open(tmp, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                if _try_lock(fd):  # no writer holds it: stale
+                    os.unlink(tmp)
+                    removed.append(tmp)
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+        return removed
+
 
 #: Key of a JSON entry listing the arrays stored in its ``.npz`` file.
 _ARRAYS = "__arrays__"
 
 
+#: Names of the temporaries of entries being written (``.entry.<random>.tmp``).
+_TMP_PREFIX, _TMP_SUFFIX = ".entry.", ".tmp"
+
+
 @contextlib.contextmanager
 def _replacing(target: Path, mode: str, **kwargs: Any) -> Iterator[IO[Any]]:
-    """Open a temporary file beside ``target`` that replaces it when the block completes."""
-    fd, tmp = tempfile.mkstemp(prefix=".entry.", suffix=".tmp", dir=target.parent)
+    """Open a temporary file beside ``target`` that replaces it when the block completes.
+
+    The temporary stays locked until it is renamed or removed, so that
+    :meth:`ResultCache.remove_stale_temporaries` of another process leaves it alone.
+    """
+    from .io import _try_lock
+
+    while True:
+        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX, dir=target.parent)
+        held = os.name == "posix" and _try_lock(fd)
+        if not held or os.fstat(fd).st_nlink:
+            break
+        os.close(fd)  # removed as stale between its creation and the lock: take another
     try:
-        with os.fdopen(fd, mode, **kwargs) as handle:
+        with os.fdopen(os.dup(fd), mode, **kwargs) as handle:  # the lock stays with ``fd``
             yield handle
         os.replace(tmp, target)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    finally:
+        os.close(fd)

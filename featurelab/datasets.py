@@ -15,6 +15,7 @@ Naming rules (the ``filename`` column):
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import re
@@ -201,6 +202,9 @@ def scan_folder(root: str | os.PathLike) -> list[AudioItem]:
 
     Files directly inside ``root`` get an empty label; files deeper than one level take the name of
     their top-level folder as label. Hidden files and files with non-audio extensions are skipped.
+    Symbolic links to folders are followed, each folder once: a link to a folder already scanned (a
+    loop, or a second link) is not scanned again but reported (its files would otherwise be missing
+    under its label).
     The order is deterministic: by label, then by path.
 
     Parameters
@@ -215,8 +219,9 @@ def scan_folder(root: str | os.PathLike) -> list[AudioItem]:
     Raises
     ------
     ParameterError
-        ``root`` is not a folder, or it or one of its sub-folders cannot be listed (no file is
-        skipped silently; :func:`discover` reports such a sub-folder as an input problem instead).
+        ``root`` is not a folder, or it or one of its sub-folders cannot be listed or links to a
+        folder already scanned (no file is skipped silently; :func:`discover` reports such a
+        sub-folder as an input problem instead).
     """
     items, problems = _scan_folder(root)
     if problems:
@@ -239,9 +244,28 @@ def _scan_folder(root: str | os.PathLike) -> tuple[list[AudioItem], list[InputPr
         reason = f"cannot read this folder ({why}): its audio files are not in the table"
         problems.append(InputProblem(str(folder), reason))
 
+    # Symbolic links to folders are followed (corpora are often linked in), each folder once: a
+    # link back to a folder already scanned (a loop, or a second link to it) is an input problem.
+    scanned: dict[tuple[int, int], Path] = {}
+    with contextlib.suppress(OSError):
+        info = root.stat()
+        scanned[(info.st_dev, info.st_ino)] = root
+
+    def first_visit(folder: Path) -> bool:
+        try:
+            info = folder.stat()
+        except OSError:
+            return True  # os.walk reports what cannot be listed
+        seen = scanned.setdefault((info.st_dev, info.st_ino), folder)
+        if seen != folder:
+            reason = f"a link to the folder {str(seen)!r}, which is already scanned: not scanned twice"
+            problems.append(InputProblem(str(folder), reason))
+        return seen == folder
+
     items = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
+        visible = sorted(d for d in dirnames if not d.startswith("."))
+        dirnames[:] = [d for d in visible if first_visit(Path(dirpath) / d)]
         for filename in sorted(filenames):
             path = Path(dirpath) / filename
             if not _is_audio(path):

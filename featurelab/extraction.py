@@ -35,7 +35,7 @@ from .cache import ResultCache, file_identity
 from .datasets import AudioItem, discover
 from .exceptions import AudioLoadError, ParameterError
 from .features.registry import FeatureSet, resolve_feature_sets
-from .parallel import DEFAULT_N_JOBS, resolve_n_jobs
+from .parallel import DEFAULT_N_JOBS, exit_with_parent, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
 from .settings import SEGMENT_MODES, ExtractionSettings, TableKind
 
@@ -287,11 +287,14 @@ def _iter_results(
 
     # Files go out lazily (on Dask in automatically sized batches of ~0.2-1 s of work) and at most
     # 2 x workers tasks are in flight, so memory is bounded by the work in flight, not the corpus.
+    # Local workers end with the driver, even one killed with kill -9 (Dask's end with their nanny).
+    watchdog = {} if on_dask else {"initializer": exit_with_parent, "initargs": (os.getpid(),)}
     parallel = Parallel(
         n_jobs=-1 if on_dask else min(n_jobs, n_todo),
         return_as="generator",
         batch_size="auto" if on_dask else 1,
         pre_dispatch="2*n_jobs",
+        **watchdog,
     )
     yield from parallel(delayed(_worker)(item, settings, kinds) for item in todo)
 
@@ -410,6 +413,7 @@ def _run(
     items, kinds, store, settings = plan.items, plan.kinds, plan.store, plan.settings
     started = time.perf_counter()
     cached = bytearray(len(items))
+    store.remove_stale_temporaries()  # left by runs killed while writing an entry (kill -9)
     if store.directory is not None:
         for index, item in enumerate(items):
             cached[index] = all(store.has(key) for key in plan.keys(item).values())

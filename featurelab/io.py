@@ -112,6 +112,10 @@ def load_audio(
     if sr is not None and native_sr != sr:
         import librosa
 
+        from .jit_cache import ensure_numba_cache
+
+        ensure_numba_cache()  # librosa's kernels need a writable numba cache folder
+
         y = librosa.resample(y, orig_sr=native_sr, target_sr=sr, res_type=res_type)
         y = np.ascontiguousarray(y, dtype=np.float32)
         native_sr = sr
@@ -173,6 +177,9 @@ def _decode_fallback(
 
     import librosa
 
+    from .jit_cache import ensure_numba_cache
+
+    ensure_numba_cache()  # librosa's kernels need a writable numba cache folder
     failed = False
     with warnings.catch_warnings():
         # Also silences the ResourceWarning of the file that audioread leaves open when it fails:

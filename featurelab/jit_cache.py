@@ -10,18 +10,30 @@ files (path, size, modification time of every ``*.nbi`` under librosa and featur
 the warm-up. Any change to the caches or the sources (a kernel recompiled, cache files deleted, a
 module edited or upgraded) changes the fingerprint, and the next run warms up again. Where nothing
 can be written, the warm-up simply always runs.
+
+:func:`ensure_numba_cache` runs before any ``cache=True`` kernel is defined (importing
+:mod:`featurelab.features` or :mod:`featurelab.io`): where numba could not write a cache anywhere
+(a read-only installation and a read-only or missing ``$HOME``, as for a service account), numba
+refuses to define the kernels ("cannot cache function ...: no locator available"). It then points
+``NUMBA_CACHE_DIR`` at a private folder in the temporary directory (inherited by the worker
+processes started afterwards) and says so once, as a ``featurelab`` logging warning.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
+import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
-__all__ = ["cache_fingerprint", "is_warm", "mark_warm"]
+__all__ = ["cache_fingerprint", "ensure_numba_cache", "is_warm", "mark_warm"]
+
+logger = logging.getLogger(__name__)
 
 _PACKAGES = ("librosa", "featurelab")
 
@@ -110,3 +122,100 @@ def mark_warm(key: str) -> None:
             tmp.write_text(json.dumps({"key": key, "fingerprint": fingerprint}), encoding="utf-8")
     except OSError:
         pass
+
+
+# ----------------------------------------------------------------------------- numba's cache folder
+def _writable(folder: Path) -> bool:
+    """Whether numba can cache in ``folder``: its own test (create it, then a temporary file in it)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError:
+        return False
+    return True
+
+
+def _user_wide_cache() -> Path:
+    """Return numba's user-wide cache folder (``appdirs.user_cache_dir("numba")``) without numba."""
+    if sys.platform == "win32":  # pragma: no cover - not tested here
+        base = os.environ.get("LOCALAPPDATA") or os.path.expanduser("~/AppData/Local")
+        return Path(base) / "numba" / "Cache"
+    if sys.platform == "darwin":  # pragma: no cover - not tested here
+        return Path(os.path.expanduser("~/Library/Caches")) / "numba"
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")) / "numba"
+
+
+def _kernel_folders() -> list[Path]:
+    """Folders of the packages whose modules define ``cache=True`` numba kernels."""
+    folders = []
+    for root in _package_roots():
+        folders += [root, *sorted(p.parent for p in root.glob("*/__init__.py"))]
+    return folders
+
+
+def _has_locator(folder: Path, user_wide: Path) -> bool:
+    """Whether one of numba's cache locators works for the modules in ``folder`` (numba's order)."""
+    import hashlib as _hashlib
+
+    path = os.path.abspath(folder)
+    subpath = f"{os.path.basename(path)}_{_hashlib.sha1(path.encode()).hexdigest()}"
+    custom = os.environ.get("NUMBA_CACHE_DIR")
+    if custom and _writable(Path(custom) / subpath):
+        return True
+    return _writable(folder / "__pycache__") or _writable(user_wide / subpath)
+
+
+def _private_folder() -> Path | None:
+    """Return a cache folder only this user can write: ``<tmp>/featurelab-numba-<uid>`` or a new one."""
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    if uid is not None:
+        folder = Path(tempfile.gettempdir()) / f"featurelab-numba-{uid}"
+        try:
+            folder.mkdir(mode=0o700, exist_ok=True)
+            stat = folder.lstat()
+            # Compiled code is loaded from there: never a folder another user made or can write.
+            private = stat.st_uid == uid and not stat.st_mode & 0o022
+            if folder.is_dir() and not folder.is_symlink() and private and _writable(folder):
+                return folder
+        except OSError:
+            pass
+    try:
+        return Path(tempfile.mkdtemp(prefix="featurelab-numba-"))
+    except OSError:
+        return None
+
+
+@functools.cache
+def ensure_numba_cache() -> Path | None:
+    """Give numba a writable cache folder when it has none (once per process).
+
+    numba caches a ``cache=True`` kernel under ``NUMBA_CACHE_DIR`` when set, else beside its module
+    (``__pycache__``), else in the user's cache folder (``~/.cache/numba``); where none can be
+    written it refuses to define the kernel. In that case only, ``NUMBA_CACHE_DIR`` is set to a
+    private folder of the temporary directory (kept between runs, so kernels compile once) and a
+    warning says so; worker processes started afterwards inherit the setting.
+
+    Returns
+    -------
+    Path or None
+        The folder chosen, or ``None`` when numba's own locations work (nothing changed).
+    """
+    user_wide = _user_wide_cache()
+    if all(_has_locator(folder, user_wide) for folder in _kernel_folders()):
+        return None
+    folder = _private_folder()
+    if folder is None:  # pragma: no cover - not even the temporary folder is writable
+        logger.warning(
+            "featurelab: numba cannot write its cache anywhere (installation, ~/.cache and the "
+            "temporary folder are read-only); set NUMBA_CACHE_DIR to a writable folder."
+        )
+        return None
+    os.environ["NUMBA_CACHE_DIR"] = str(folder)
+    if "numba.core.config" in sys.modules:  # numba reads its settings once; make it read them again
+        sys.modules["numba.core.config"].reload_config()
+    logger.warning(
+        "featurelab: numba cannot write its cache beside the installed packages nor in ~/.cache; "
+        "compiled kernels are cached in %s (set NUMBA_CACHE_DIR to choose another folder).",
+        folder,
+    )
+    return folder

@@ -9,10 +9,12 @@ of a 64-core machine starts two workers, not 64.
 from __future__ import annotations
 
 import numbers
+import os
+import threading
 
 from .exceptions import ParameterError
 
-__all__ = ["DEFAULT_N_JOBS", "usable_cpus", "resolve_n_jobs"]
+__all__ = ["DEFAULT_N_JOBS", "usable_cpus", "resolve_n_jobs", "exit_with_parent"]
 
 #: The default of every ``n_jobs`` argument and ``--jobs`` option: all usable cores.
 DEFAULT_N_JOBS = -1
@@ -67,3 +69,31 @@ def resolve_n_jobs(n_jobs: int | None = DEFAULT_N_JOBS, *, limit: int | None = N
     if limit is not None:
         n_jobs = max(1, min(n_jobs, int(limit)))
     return n_jobs
+
+
+def exit_with_parent(parent: int, interval: float = 0.5) -> None:
+    """End this (worker) process soon after process ``parent`` has ended.
+
+    An initializer of worker processes (``Parallel(initializer=exit_with_parent,
+    initargs=(os.getpid(),))``): a driver killed with ``kill -9`` cannot stop its workers, which
+    would otherwise live on (with their memory) until their idle timeout. A daemon thread checks
+    every ``interval`` seconds whether this process has been handed to another parent, which the
+    system does when the parent dies, and then exits at once. Nothing is done in ``parent`` itself
+    (a thread pool's initializer) nor where parents are not tracked so (Windows).
+
+    Parameters
+    ----------
+    parent : int
+        Process id of the parent (the driver).
+    interval : float
+        Seconds between checks.
+    """
+    if os.name != "posix" or os.getpid() == parent:  # no re-parenting to watch; not a child
+        return
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            threading.Event().wait(interval)
+        os._exit(1)  # the driver is gone: nobody will collect this worker's results
+
+    threading.Thread(target=watch, name="featurelab-exit-with-parent", daemon=True).start()

@@ -240,3 +240,26 @@ def test_sub_folder_without_read_permission_is_an_errors_row(tmp_path, write_wav
         (tmp_path / "c" / "b").chmod(0o755)
     assert table["filename"].tolist() == ["one.wav"]
     assert "cannot read this folder" in reason_for(errors, "b")
+
+
+@pytest.mark.skipif(not hasattr(os, "symlink") or os.name != "posix", reason="needs symbolic links")
+def test_symlinked_genre_folders_are_followed_and_loops_reported(tmp_path, write_wav):
+    from featurelab.datasets import discover
+
+    write_wav("c/blues/b1.wav", music_like(0.5))
+    write_wav("elsewhere/metal/m1.wav", music_like(0.5, seed=1))
+    write_wav("elsewhere/metal/deeper/m2.wav", music_like(0.5, seed=2))
+    (tmp_path / "c" / "metal").symlink_to(tmp_path / "elsewhere" / "metal", target_is_directory=True)
+    assert [(i.label, i.name) for i in scan_folder(tmp_path / "c")] == [
+        ("blues", "b1.wav"),
+        ("metal", "m2.wav"),  # metal/deeper/m2.wav
+        ("metal", "m1.wav"),
+    ]
+    # A loop (a link to an enclosing folder) ends: each folder is scanned once, the link reported.
+    (tmp_path / "c" / "metal" / "deeper" / "up").symlink_to(tmp_path / "c", target_is_directory=True)
+    items, problems = discover(tmp_path / "c")
+    assert [i.name for i in items] == ["b1.wav", "m2.wav", "m1.wav"]
+    assert [p.path for p in problems] == [str(tmp_path / "c" / "metal" / "deeper" / "up")]
+    assert "already scanned" in problems[0].reason
+    with pytest.raises(ParameterError, match="already scanned"):
+        scan_folder(tmp_path / "c")

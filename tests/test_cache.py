@@ -44,3 +44,62 @@ def test_disabled_cache():
     store = ResultCache(None)
     store.put("x", {"array": np.zeros(2)})
     assert not store.has("x") and store.get("x") is None
+
+
+def _stale_temporary(cache, key):
+    """The temporary a write of ``key`` killed midway (``kill -9``) leaves behind."""
+    cache.put(key, {"x": 1})  # makes the entry's folder
+    tmp = cache.directory / key[:2] / ".entry.k1ll3d.tmp"
+    tmp.write_text('{"x": ')
+    return tmp
+
+
+def test_stale_temporaries_are_removed_and_those_being_written_kept(tmp_path):
+    import fcntl
+    import os
+
+    cache = ResultCache(tmp_path / "cache")
+    stale = _stale_temporary(cache, "ab" + "0" * 62)
+    busy = cache.directory / "ab" / ".entry.wr1t1ng.tmp"  # held by a running writer
+    busy.write_text("")
+    other = cache.directory / "ab" / "notes.tmp"  # not the cache's
+    other.write_text("mine")
+    fd = os.open(busy, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert cache.remove_stale_temporaries() == [stale]
+        assert busy.exists() and other.exists() and not stale.exists()
+        assert cache.get("ab" + "0" * 62) == {"x": 1}
+    finally:
+        os.close(fd)
+    assert cache.remove_stale_temporaries() == [busy]
+    assert ResultCache(None).remove_stale_temporaries() == []
+
+
+def test_a_writer_holds_its_temporary_until_it_is_renamed(tmp_path, monkeypatch):
+    import json
+
+    import featurelab.cache
+
+    cache = ResultCache(tmp_path / "cache")
+    key = "cd" + "0" * 62
+    seen = []
+
+    def dump(entry, handle, **kwargs):  # another process cleaning the cache during the write
+        seen.append(ResultCache(cache.directory).remove_stale_temporaries())
+        json.dump(entry, handle, **kwargs)
+
+    monkeypatch.setattr(featurelab.cache, "json", type("J", (), {"dump": staticmethod(dump)}))
+    cache.put(key, {"x": 1})
+    monkeypatch.undo()
+    assert seen == [[]] and cache.get(key) == {"x": 1}
+    assert not list(cache.directory.glob("*/.entry.*"))
+
+
+def test_extraction_removes_stale_cache_temporaries(tmp_path, write_wav):
+    from featurelab.cli import main
+
+    write_wav("c/a/one.wav", np.zeros(2205, dtype=np.float32) + 0.1)
+    stale = _stale_temporary(ResultCache(tmp_path / "t.featurelab-cache"), "ef" + "0" * 62)
+    assert main(["extract", str(tmp_path / "c"), "-o", str(tmp_path / "t.csv"), "-q", "--jobs", "1"]) == 0
+    assert not stale.exists()

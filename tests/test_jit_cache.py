@@ -71,3 +71,72 @@ def test_extraction_skips_the_warm_up_only_when_warm(tiny_corpus, monkeypatch):
     monkeypatch.setattr(jit_cache, "is_warm", lambda key: True)
     extraction.extract_tables(tiny_corpus, n_jobs=2)
     assert len(calls) == 1
+
+
+# ----------------------------------------------------------------------------- no writable cache
+def _unwritable_install(tmp_path):
+    """A copy of featurelab where numba can write neither beside the modules nor in ``$HOME``.
+
+    A file stands where each ``__pycache__`` folder and ``~/.cache`` would be: no folder can be made
+    there, even by root (for whom ``chmod -w`` would not stop writes), so the test runs as anyone.
+    """
+    import shutil
+    from pathlib import Path
+
+    import featurelab
+
+    site = tmp_path / "site"
+    shutil.copytree(
+        Path(featurelab.__file__).parent, site / "featurelab", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for folder in [site / "featurelab", *(p for p in (site / "featurelab").rglob("*") if p.is_dir())]:
+        (folder / "__pycache__").write_text("not a folder\n")
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".cache").write_text("not a folder\n")
+    (tmp_path / "tmp").mkdir()
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_CACHE_DIR", "XDG_CACHE_HOME")}
+    env.update(HOME=str(home), PYTHONPATH=str(site), TMPDIR=str(tmp_path / "tmp"))
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return env
+
+
+_KERNELS = """
+import numpy as np
+import featurelab.features.hpss as hpss  # defines cache=True kernels: needs a cache folder
+import featurelab.features.spectral, featurelab.features.pitch
+data = np.random.default_rng(0).random((6, 9)).astype(np.float32)
+print(float(hpss.median_filter_1d(data, 3, axis=1).sum()))
+"""
+
+
+def test_no_writable_numba_cache_falls_back_to_a_private_temporary_folder_and_says_so_once(tmp_path):
+    import subprocess
+    import sys
+
+    env = _unwritable_install(tmp_path)
+    run = dict(env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)  # cwd: not this tree
+    done = subprocess.run([sys.executable, "-c", _KERNELS], **run)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "no locator available" not in done.stderr
+    notes = [line for line in done.stderr.splitlines() if "NUMBA_CACHE_DIR" in line]
+    assert len(notes) == 1, done.stderr
+    folders = list((tmp_path / "tmp").glob("featurelab-numba-*"))
+    assert len(folders) == 1 and str(folders[0]) in notes[0]
+    assert folders[0].stat().st_mode & 0o077 == 0  # private: compiled code is loaded from there
+    assert list(folders[0].rglob("*_sliding_median*.nbi"))  # the kernel was cached there
+    # A second run reuses the folder (kernels compile once) and says so again, once.
+    again = subprocess.run([sys.executable, "-c", _KERNELS], **run)
+    assert again.returncode == 0 and again.stdout == done.stdout
+    assert list((tmp_path / "tmp").glob("featurelab-numba-*")) == folders
+    assert [line for line in again.stderr.splitlines() if "NUMBA_CACHE_DIR" in line] == notes
+
+
+def test_numba_cache_left_alone_where_numba_can_write(tmp_path, monkeypatch):
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "cache"))
+    jit_cache.ensure_numba_cache.cache_clear()
+    try:
+        assert jit_cache.ensure_numba_cache() is None
+        assert os.environ["NUMBA_CACHE_DIR"] == str(tmp_path / "cache")
+    finally:
+        jit_cache.ensure_numba_cache.cache_clear()

@@ -247,3 +247,35 @@ def test_the_current_folder_as_destination(tmp_path, monkeypatch):
     with RunWriter.start(".", name="svm") as run:
         run.write_results({"model": "svm"})
     assert read_results(tmp_path / "here").model == "svm"
+
+
+@pytest.mark.parametrize(
+    ("model", "settings", "fitted_on", "expected"),
+    [
+        ("svm", {"kind": "split"}, {"part": "all", "rows": 90}, "Refitted on all 90 rows with"),
+        ("svm", {"kind": "split"}, None, "Refitted on all 90 rows with"),  # before fitted_on
+        (
+            "cnn",
+            {"kind": "split"},
+            {"part": "train", "rows": 50, "early_stopping_rows": 10},
+            "Trained on the split's train part (50 rows, 10 held out for early stopping; "
+            "the test rows were not used) with",
+        ),
+        ("cnn", {"kind": "split"}, None, "Trained on the split's train part (its test rows were not used)"),
+        (
+            "cnn",
+            {"kind": "cv"},
+            {"part": "all", "rows": 80, "early_stopping_rows": 10},
+            "Trained on all 90 rows (80 to fit the weights, 10 held out for early stopping) with",
+        ),
+    ],
+)
+def test_report_md_says_what_the_saved_model_was_fitted_on(model, settings, fitted_on, expected):
+    final = {"best_params": {}, "files": ["model.skops"]}
+    if fitted_on is not None:
+        final["fitted_on"] = fitted_on
+    text = report_markdown(
+        {"model": model, "protocol_settings": settings, "n_samples": 90, "final_model": final}
+    )
+    assert expected in text
+    assert ("all 90 rows" in text) == ("all" in expected)

@@ -77,7 +77,10 @@ def test_the_final_refit_is_a_progress_step_of_its_own(tmp_path, monkeypatch):
     )
     start = events.index(("bar", "logreg: final model (all rows)", 1))
     assert events[start + 1 :] == [("fit_final",), ("advance", 1)]
-    assert json.loads((tmp_path / "run" / "results.json").read_text())["final_model"]["files"]
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["final_model"]["files"]
+    assert results["final_model"]["fitted_on"] == {"part": "all", "rows": results["n_samples"]}
+    assert f"Refitted on all {results['n_samples']} rows" in (tmp_path / "run" / "report.md").read_text()
 
 
 def test_a_single_split_reports_its_test_rows_not_a_zero_spread(tmp_path, capsys):

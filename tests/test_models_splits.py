@@ -267,6 +267,21 @@ def test_a_partial_split_is_said_on_stderr_by_gridsearch(tmp_path, capsys):
     assert "2 rows (1 tracks) are in no list and are left out" in err
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert results["fold_scores"][0]["n_test"] == 6
+    # ... and recorded in results.json and report.md, not only said on stderr
+    assert results["schema_version"] == 1  # an added optional key: older readers still read it
+    assert results["protocol_settings"]["split"] == {
+        "name": "s",
+        "listed": {"train": 9, "valid": 0, "test": 4},
+        "matched": {"train": 8, "valid": 0, "test": 3},
+        "rows": {"train": 16, "valid": 0, "test": 6},
+        "unlisted_rows": 2,
+        "unlisted_tracks": 1,
+    }
+    report = (tmp_path / "run" / "report.md").read_text()
+    assert (
+        "- split `s`: names matched in the table: train 8/9 tracks (16 rows), test 3/4 tracks (6 rows); "
+        "2 rows (1 tracks) in no list, left out" in report
+    )
 
 
 def test_an_empty_part_is_an_error_naming_the_counts(tmp_path):

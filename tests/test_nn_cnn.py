@@ -212,6 +212,13 @@ def test_cnn_cli_split_dir_saves_the_split_model(corpus, tmp_path):
     assert results["n_tracks"] == 18 and results["fold_scores"][0]["fold"] == 0
     assert sum(sum(row) for row in results["track_confusion_matrix"]) == 3  # the test tracks
     assert results["final_model"]["best_params"] == results["best_params"][0]
+    fitted = results["final_model"]["fitted_on"]  # the split's model: not fitted on the test rows
+    assert fitted["part"] == "train" and fitted["rows"] + fitted["early_stopping_rows"] < results["n_samples"]
+    report = (out / "report.md").read_text()
+    assert (
+        f"Trained on the split's train part ({fitted['rows']} rows" in report
+        and "Refitted on all" not in report
+    )
     saved = load_model(out)
     assert saved.classes == list(LABELS) and saved.extraction.segment == 1.0
     assert not saved.estimator.settings.augment

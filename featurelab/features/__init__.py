@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..jit_cache import ensure_numba_cache
 from .registry import (
     BACKENDS,
     FeatureSet,
@@ -11,6 +12,8 @@ from .registry import (
     resolve_feature_sets,
 )
 from .schema import GTZAN_FEATURE_COLUMNS, gtzan_columns
+
+ensure_numba_cache()  # before any cache=True kernel (ours, librosa's) is defined: see jit_cache
 
 __all__ = [
     "BACKENDS",

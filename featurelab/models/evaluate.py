@@ -133,6 +133,10 @@ class EvaluationResult:
         Search settings (search, grid, inner_cv, n_iter, scoring, class_weight, log_var, ...).
     cv_results : pandas.DataFrame
         Inner search results of every outer split (``repeat``, ``fold`` columns added).
+    split : dict or None
+        With a predefined split: the names each list gives and matched, its rows, and the rows in
+        no list (:meth:`~featurelab.models.splits.SplitMembership.to_dict`); written to
+        results.json as ``protocol_settings.split``.
     """
 
     model: str
@@ -142,6 +146,7 @@ class EvaluationResult:
     dataset: Dataset
     settings: dict[str, Any] = field(default_factory=dict)
     cv_results: pd.DataFrame | None = None
+    split: dict[str, Any] | None = None
 
     def _values(self, key: str) -> np.ndarray:
         return np.array([getattr(f, key) for f in self.folds], dtype=float)
@@ -213,6 +218,7 @@ class EvaluationResult:
                 "split_dir": self.protocol.split_dir,
                 "grouped": self.protocol.grouped,
                 "nested": True,
+                **({} if self.split is None else {"split": self.split}),
             },
             search=self.settings,
             table=self.dataset.source,
@@ -334,7 +340,7 @@ def evaluate(
     import pandas as pd
 
     from .data import Dataset, load_dataset
-    from .splits import Protocol, iter_outer_splits, protocol_notes, split_membership
+    from .splits import Protocol, iter_outer_splits, protocol_notes, split_summary
 
     n_jobs = resolve_n_jobs(n_jobs)
     if not isinstance(dataset, Dataset):
@@ -358,7 +364,8 @@ def evaluate(
     classes = dataset.classes
     if len(classes) < 2:
         raise ParameterError(f"The table must have at least two labels. Got {classes}.")
-    membership = split_membership(dataset, split_dir) if split_dir is not None else None
+    split = split_summary(dataset, split_dir) if split_dir is not None else None
+    membership = None if split is None else split.parts
     splits = list(iter_outer_splits(dataset, protocol))
     # Everything that can be checked is checked here, before the first fit.
     estimator = _check_search_space(model, grid, search, class_weight, log_var, params, options)
@@ -429,6 +436,7 @@ def evaluate(
         dataset=dataset,
         settings=settings,
         cv_results=pd.concat(cv_frames, ignore_index=True) if cv_frames else None,
+        split=None if split is None else split.to_dict(),
     )
 
 

@@ -62,6 +62,7 @@ def report_markdown(results: RunResults | dict[str, Any]) -> str:
             f"scoring {_md(search.get('scoring'))}, class_weight {_md(search.get('class_weight'))}, "
             f"log_var {_md(search.get('log_var'))}"
         )
+    lines += _split(res)
     lines.append(
         f"- seed: {_md(res.seed)}, featurelab {_md(res.featurelab_version)}, created {_md(res.created)}"
     )
@@ -91,13 +92,55 @@ def report_markdown(results: RunResults | dict[str, Any]) -> str:
         lines += [
             "## Saved model",
             "",
-            f"Refitted on all {_md(res.n_samples)} rows with {_code(json.dumps(final.get('best_params')))}:",
+            f"{_fitted_on(res, final)} with {_code(json.dumps(final.get('best_params')))}:",
             f"{_code(', '.join(map(str, files)))}. Load the `.skops` file with "
             "`featurelab.models.load_model(run_dir)`; joblib/pickle files can run arbitrary code "
             "when loaded -- load them only from trusted sources (`trust=True`).",
             "",
         ]
     return "\n".join(lines)
+
+
+def _split(res: RunResults) -> list[str]:
+    """Say how a predefined split matched the table: names and rows per list, rows in no list."""
+    settings = res.protocol_settings if isinstance(res.protocol_settings, dict) else {}
+    split = settings.get("split")
+    if not isinstance(split, dict):
+        return []
+    listed, matched, rows = (
+        split.get(k) if isinstance(split.get(k), dict) else {} for k in ("listed", "matched", "rows")
+    )
+    parts = ", ".join(
+        f"{_md(part)} {_md(matched.get(part, '-'))}/{_md(count)} tracks ({_md(rows.get(part, '-'))} rows)"
+        for part, count in listed.items()
+        if count
+    )
+    unlisted = split.get("unlisted_rows")
+    left = (
+        f"; {_md(unlisted)} rows ({_md(split.get('unlisted_tracks', '-'))} tracks) in no list, left out"
+        if unlisted
+        else "; every row is in a list"
+    )
+    return [f"- split {_code(split.get('name'))}: names matched in the table: {parts}{left}"]
+
+
+def _fitted_on(res: RunResults, final: dict[str, Any]) -> str:
+    """Say which rows the saved model learnt from (``final_model.fitted_on``)."""
+    fitted = final.get("fitted_on")
+    if not isinstance(fitted, dict):  # written before fitted_on existed
+        settings = res.protocol_settings if isinstance(res.protocol_settings, dict) else {}
+        if res.model != "cnn":
+            return f"Refitted on all {_md(res.n_samples)} rows"  # as every classical search did
+        if settings.get("kind") == "split":
+            return "Trained on the split's train part (its test rows were not used)"
+        return f"Trained on all {_md(res.n_samples)} rows (some of them held out for early stopping)"
+    rows, stopping = fitted.get("rows"), fitted.get("early_stopping_rows")
+    held = f", {_md(stopping)} held out for early stopping" if stopping else ""
+    if fitted.get("part") == "train":
+        return f"Trained on the split's train part ({_md(rows)} rows{held}; the test rows were not used)"
+    if stopping:
+        return f"Trained on all {_md(res.n_samples)} rows ({_md(rows)} to fit the weights{held})"
+    return f"Refitted on all {_md(rows)} rows"
 
 
 def _folds(res: RunResults) -> list[str]:

@@ -87,7 +87,10 @@ class RunResults:
     protocol : str
         Human-readable protocol (``"5-fold StratifiedGroupKFold"``).
     protocol_settings : dict or None
-        ``kind``, ``cv``, ``repeats``, ``test_size``, ``split_dir``, ``grouped``, ``nested``.
+        ``kind``, ``cv``, ``repeats``, ``test_size``, ``split_dir``, ``grouped``, ``nested``; with a
+        predefined split also ``split``: ``name``, per list the tracks ``listed`` and ``matched``
+        and the ``rows``, and ``unlisted_rows``/``unlisted_tracks`` (in no list, left out). Runs
+        written before it have no ``split``.
     search : dict or None
         Search settings (method, grid, inner validation, scoring, ...); ``None`` without a search.
     table : str or None

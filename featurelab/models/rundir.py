@@ -23,9 +23,12 @@ A *run directory* is what ``featurelab gridsearch``, ``select`` and ``train-cnn`
       pooled over the outer test sets; ``track_per_class``/``track_confusion_matrix`` for segment
       tables;
     - ``seed``, ``featurelab_version``, ``created`` (ISO 8601, UTC), ``command``;
-    - optional: ``protocol_settings``, ``search`` (search settings), and producer-specific keys
-      (gridsearch: ``config``, ``features_file``, ``final_model``; CNN: ``config``, ``device``,
-      ``skipped_files``).
+    - optional: ``protocol_settings`` (with a predefined split, its ``split``: names listed and
+      matched and rows per list, rows in no list), ``search`` (search settings), ``final_model``
+      (the saved model: ``best_params``, ``fit_time``, ``files`` and ``fitted_on`` -- ``part``
+      ``"all"`` or ``"train"`` (a split's train part), ``rows`` fitted on,
+      ``early_stopping_rows`` held out), and producer-specific keys (gridsearch: ``config``,
+      ``features_file``; CNN: ``config``, ``device``, ``skipped_files``).
 
 ``selection.json`` and ``ranking.csv``
     A SHAP selection run (``featurelab select``; :func:`featurelab.selection.write_selection_run`),

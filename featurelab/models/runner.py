@@ -213,6 +213,7 @@ def gridsearch(
                     "best_params": final.best_params,
                     "inner_score": final.best_score,
                     "fit_time": final.fit_time,
+                    "fitted_on": {"part": "all", "rows": dataset.n_samples},
                     "files": sorted(path.name for path in written.values()),
                 }
             )

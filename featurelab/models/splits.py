@@ -190,6 +190,17 @@ class SplitMembership:
         )
         return f"Split {self.name!r}: names matched in the table: {parts}{left}."
 
+    def to_dict(self) -> dict[str, Any]:
+        """Return the counts (not the parts of each row): ``protocol_settings.split`` of results.json."""
+        return {
+            "name": self.name,
+            "listed": dict(self.listed),
+            "matched": dict(self.matched),
+            "rows": dict(self.rows),
+            "unlisted_rows": self.unlisted_rows,
+            "unlisted_tracks": self.unlisted_tracks,
+        }
+
     @property
     def complete(self) -> bool:
         """Every listed name matched a track and every row is in a list."""

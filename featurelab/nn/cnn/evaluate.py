@@ -284,6 +284,7 @@ def evaluate_cnn(
             )
             if save_model and split_dir is not None:  # the split's model is the final model
                 final, final_fit = model, {"best_params": best_params[-1], "fit_time": fit_time}
+                final_fit["fitted_on"] = _fitted_on("train", fold.train, fold.valid)
         if save_model and split_dir is None:  # a final model on all tracks
             rows = np.arange(len(segments))
             train, valid = _validation_tracks(
@@ -296,6 +297,7 @@ def evaluate_cnn(
             final_fit = {
                 "best_params": {"best_epoch": fitted.best_epoch, "epochs_run": len(fitted.history)},
                 "fit_time": time.perf_counter() - start,
+                "fitted_on": _fitted_on("all", train, valid),
             }
 
     predictions = pd.concat(pred_frames, ignore_index=True)
@@ -361,6 +363,11 @@ def _score_fold(
     )
     scores = {"repeat": 0, "fold": fold.index, "n_train": len(fold.train), "n_test": len(fold.test)}
     return preds, tracks, {**scores, **scored.scores}
+
+
+def _fitted_on(part: str, train: np.ndarray, valid: np.ndarray) -> dict[str, Any]:
+    """Return what the final model learnt from (``final_model.fitted_on``: results.json, report.md)."""
+    return {"part": part, "rows": int(len(train)), "early_stopping_rows": int(len(valid))}
 
 
 def _results(
