@@ -1,7 +1,9 @@
 """Reading audio and reading/writing feature tables.
 
 Audio is decoded with :mod:`soundfile` (wav, flac, ogg, au/snd, aiff, and mp3 where libsndfile supports
-it) and falls back to :func:`librosa.load` (audioread) for anything else. Tables are CSV or Parquet,
+it) and falls back to :func:`librosa.load` (audioread) for anything else. Long files can be decoded
+block by block instead (:func:`open_audio_stream`, :class:`StreamedSignal`), resampled with soxr's
+streaming resampler: the same signal, in memory of one block. Tables are CSV or Parquet,
 chosen by extension, and are always written atomically: a temporary file in the destination folder
 is renamed over the target only once it is complete, so a crash never leaves a half-written table.
 """

@@ -15,7 +15,9 @@ Memory is bounded by the block, not by the signal: frames are processed in block
 ``block_frames`` with just enough context on each side (15 frames for the harmonic median filter,
 3 more for the overlap-add of the inverse STFT) that every per-frame value, and every sample of the
 harmonic/percussive waveforms, equals the whole-signal computation exactly. Only small per-frame
-arrays (mel bands, frame statistics) and the two separated waveforms are kept for the whole signal.
+arrays (mel bands, frame statistics) and the two separated waveforms are kept for the whole signal;
+:func:`gtzan_features_streamed` (long files, decoded while they are read) keeps not even the
+waveforms, only their running statistics, so its memory does not grow with the samples.
 The three global steps -- the chroma tuning estimate, the 80 dB floor of the log-mel spectrogram and
 the tempo -- run on those. Results equal the one-call-per-feature reference up to float32 rounding
 (see ``tests/test_gtzan_reference.py``). One shortcut is not librosa's: the percussive waveform is the
@@ -265,6 +267,42 @@ def _tempo(onset_env: np.ndarray, sr: int, block_frames: int, *, averaged: bool 
     return float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP_LENGTH)[0])
 
 
+def _onset_mfcc_in_place(mel: np.ndarray, sr: int, block_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Onset envelope and MFCCs of one mel spectrogram, which becomes its log-mel spectrogram.
+
+    Equal to ``librosa.power_to_db`` (80 dB floor), ``librosa.onset.onset_strength(S=log_mel,
+    aggregate=np.median)`` and ``librosa.feature.mfcc(S=log_mel)`` on the whole array -- each is
+    elementwise or per frame apart from the global maximum of the floor -- but computed in blocks of
+    frames (one frame of overlap for the onset differences), so that no full-size temporaries are
+    made.
+    """
+    import librosa
+
+    T = mel.shape[-1]
+    top = None
+    for a in range(0, T, block_frames):
+        part = mel[:, a : a + block_frames]
+        part[...] = librosa.power_to_db(part, top_db=None)
+        top = part.max() if top is None else max(top, part.max())
+    assert top is not None
+    np.maximum(mel, top - 80.0, out=mel)  # power_to_db's top_db floor
+    # onset_strength(center=True): lag 1 plus n_fft // (2 * hop) leading zeros, cut to T frames.
+    lead = 1 + N_FFT // (2 * HOP_LENGTH)
+    onset = np.zeros(T, dtype=mel.dtype)
+    mfcc = np.empty((N_MFCC, T), dtype=mel.dtype)
+    for a in range(0, T, block_frames):
+        b = min(T, a + block_frames)
+        mfcc[:, a:b] = librosa.feature.mfcc(S=mel[:, a:b], n_mfcc=N_MFCC)
+        if b - a + (b < T) < 2 or a + lead >= T:
+            continue
+        diffs = librosa.onset.onset_strength(  # [0, d_a, ..., d_{b'-2}]: the leading zero is lag's
+            S=mel[:, a : b + 1], sr=sr, hop_length=HOP_LENGTH, aggregate=np.median, center=False
+        )[1:]
+        stop = min(T, a + lead + len(diffs))
+        onset[a + lead : stop] = diffs[: stop - a - lead]
+    return onset, mfcc
+
+
 def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> list[Mapping[str, float]]:
     import librosa
 
@@ -369,11 +407,17 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
     chroma = np.concatenate(chroma_blocks, axis=-1)  # (k, 12, T)
 
     rows: list[Mapping[str, float]] = []
+    del peaks
     for i in range(k):
-        log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
-        onset_env = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
+        if streamed:  # block by block, in place: no full-size temporaries
+            onset_env, mfcc = _onset_mfcc_in_place(mel[i], sr, block_frames)
+        else:
+            log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
+            onset_env = librosa.onset.onset_strength(
+                S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
+            )
+            mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
         tempo = _tempo(onset_env, sr, block_frames, averaged=streamed)
-        mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
         columns = (
             ("chroma_stft", chroma[i].reshape(-1)),
             ("rms", stats["rms"][i]),
