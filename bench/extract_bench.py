@@ -153,8 +153,8 @@ def run_long(minutes: float, work: Path) -> dict:
         "--segment", "3", "--track-out", str(folder / "tracks.csv"), "--jobs", "1", "--quiet",
     ]  # fmt: skip
     started = time.perf_counter()
-    proc = subprocess.Popen(
-        command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL
+    proc = subprocess.Popen(  # not in a checkout: `python -m` would import the one in the cwd
+        command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL, cwd=folder
     )
     with TreeMemory(proc.pid) as memory:
         # The kernel's high-water mark of the process (it runs the one file in-process): sampling
