@@ -12,6 +12,11 @@ and the featurelab tables. Uses ../shared/data/gtzan-excerpts when present, synt
     python bench/extract_bench.py                 # 2 files per genre
     python bench/extract_bench.py --per-genre 10  # all 100 excerpts
     python bench/extract_bench.py --long          # also: peak RSS of one 10-minute file
+    python bench/extract_bench.py --long 10,20,40 --long-only   # peak RSS per file length only
+
+``--long`` runs ``featurelab extract DIR -o seg.csv --segment 3 --track-out tracks.csv --jobs 1`` on
+a folder holding one synthesized file of each length (a new process each; peak RSS: the kernel's
+high-water mark of that process, or the sampled sum of its process tree if larger); run it with ``PYTHONPATH=<other checkout>`` to measure another version's CLI.
 """
 
 from __future__ import annotations
@@ -122,32 +127,51 @@ def run_featurelab(files: list[Path], out: Path, jobs: int) -> dict:
     return {"elapsed": elapsed, "seconds": result.audio_seconds}
 
 
-def run_long(out: Path) -> dict:
+def synthesize_long(minutes: float, folder: Path) -> Path:
+    """One synthesized file of ``minutes`` (22050 Hz, 16 bit) alone in ``folder``, written in pieces."""
     import soundfile as sf
 
-    from featurelab.extraction import extract_tables
-
     sr = 22050
+    path = folder / f"long_{minutes:g}min.wav"
+    folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
-    t = np.arange(600 * sr) / sr
-    y = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
-    y += 0.05 * rng.standard_normal(t.size)
-    path = out / "ten_minutes.wav"
-    sf.write(path, y.astype(np.float32), sr, subtype="PCM_16")
-    del y, t
-    base = peak_rss_mb()
+    n = int(minutes * 60 * sr)
+    with sf.SoundFile(path, "w", sr, 1, subtype="PCM_16") as handle:
+        for start in range(0, n, 60 * sr):
+            t = np.arange(start, min(n, start + 60 * sr)) / sr
+            y = 0.3 * np.sin(2 * np.pi * 220 * t) * (1 + 0.5 * np.sin(2 * np.pi * 0.5 * t))
+            handle.write((y + 0.05 * rng.standard_normal(t.size)).astype(np.float32))
+    return path
+
+
+def run_long(minutes: float, work: Path) -> dict:
+    """Wall time and process-tree peak RSS of the CLI on one file of ``minutes`` (both tables)."""
+    folder = work / f"long{minutes:g}"
+    synthesize_long(minutes, folder / "in")
+    command = [
+        sys.executable, "-m", "featurelab", "extract", str(folder / "in"), "-o", str(folder / "seg.csv"),
+        "--segment", "3", "--track-out", str(folder / "tracks.csv"), "--jobs", "1", "--quiet",
+    ]  # fmt: skip
     started = time.perf_counter()
-    extract_tables([path], segment=3.0, tables=("track", "segment"), n_jobs=1)
-    return {"elapsed": time.perf_counter() - started, "seconds": 600.0, "baseline_rss_mb": base}
+    proc = subprocess.Popen(  # not in a checkout: `python -m` would import the one in the cwd
+        command, env={**os.environ, "PYTHONWARNINGS": "ignore"}, stdout=subprocess.DEVNULL, cwd=folder
+    )
+    with TreeMemory(proc.pid) as memory:
+        # The kernel's high-water mark of the process (it runs the one file in-process): sampling
+        # misses short peaks (temporaries that live a few hundred ms) on a busy machine.
+        _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"featurelab extract of {minutes:g} minutes failed with exit code {proc.returncode}")
+    peak = max(memory.peak, usage.ru_maxrss / 1024)
+    return {"elapsed": time.perf_counter() - started, "seconds": minutes * 60, "peak_rss_mb": peak}
 
 
 def child(mode: str, files: list[Path], out: Path) -> None:
     if mode == "naive":
         info = run_naive(files, out)
-    elif mode.startswith("featurelab"):
-        info = run_featurelab(files, out, int(mode[len("featurelab") :]))
     else:
-        info = run_long(out)
+        info = run_featurelab(files, out, int(mode[len("featurelab") :]))
     info["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(info))
 
@@ -166,7 +190,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--per-genre", type=int, default=2)
-    parser.add_argument("--long", action="store_true", help="also measure one 10-minute file")
+    parser.add_argument(
+        "--long",
+        nargs="?",
+        const="10",
+        metavar="MINUTES",
+        help="also measure one file of each length (minutes, comma-separated; default 10)",
+    )
+    parser.add_argument("--long-only", action="store_true", help="only the --long measurements")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -177,9 +208,13 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="featurelab-bench-"))
+    lengths = [float(m) for m in args.long.split(",")] if args.long else []
+    if args.long_only:
+        print_long(lengths, work)
+        return
     files = pick_files(args.per_genre, work)
     (work / "files.json").write_text(json.dumps([str(f) for f in files]))
-    modes = ["naive", "featurelab1", "featurelab2"] + (["long"] if args.long else [])
+    modes = ["naive", "featurelab1", "featurelab2"]
     results = {}
     for mode in modes:
         proc = subprocess.Popen(
@@ -226,10 +261,20 @@ def main() -> None:
             f"\nlargest relative deviation per column, {kind} table (featurelab vs naive): max {dev.max():.2g}"
         )
         print("  " + ", ".join(f"{c} {v:.1g}" for c, v in dev.sort_values(ascending=False).items()))
-    if args.long:
-        r = results["long"]
+    if lengths:
+        print()
+        print_long(lengths, work)
+
+
+def print_long(lengths: list[float], work: Path) -> None:
+    import featurelab
+
+    print(f"long files, featurelab {featurelab.__version__} from {Path(featurelab.__file__).parent}:")
+    for minutes in lengths:
+        r = run_long(minutes, work)
         print(
-            f"\n10-minute file: {r['seconds'] / r['elapsed']:.1f}x realtime, peak RSS {r['peak_rss_mb']:.0f} MB (after decoding setup {r['baseline_rss_mb']:.0f} MB)"
+            f"  {minutes:5g} min: {r['seconds'] / r['elapsed']:5.1f}x realtime, peak RSS (process tree) {r['peak_rss_mb']:5.0f} MB",
+            flush=True,
         )
 
 

@@ -55,6 +55,12 @@ __all__ = [
 #: Segments computed together by a feature set's batch function (bounds memory for long files).
 BATCH_UNITS = 16
 
+#: Files longer than this (seconds) are decoded block by block, never whole, when that gives the
+#: same rows: the GTZAN set alone, without augmentation or loudness normalisation, from a format
+#: with exact lengths (:func:`featurelab.io.open_audio_stream`). Shorter files are decoded whole, as
+#: before (their rows byte-identical to earlier versions).
+STREAM_SECONDS = 300.0
+
 #: A source of audio: a folder, a manifest CSV, one file or a list of files.
 Source = str | os.PathLike | Sequence[str | os.PathLike]
 
@@ -196,13 +202,19 @@ def process_item(
     from .io import load_audio
 
     out: dict[str, Any] = {"seconds": 0.0}
+    y: np.ndarray | None = None
     try:
         sets = resolve_feature_sets(list(settings.features))
-        y, sr = load_audio(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
+        stream = _open_stream(item, settings, kinds)
+        if stream is None:
+            y, sr = load_audio(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
+            n = len(y)
+        else:
+            sr, n = stream.sr, stream.n_samples
         if item.duration is not None:
             expected = int(round(item.duration * sr))
-            if len(y) < expected - max(1, sr // 100):
-                got = (item.start or 0.0) + len(y) / sr
+            if n < expected - max(1, sr // 100):
+                got = (item.start or 0.0) + n / sr
                 raise AudioLoadError(
                     item.path,
                     f"clip end {item.end:g} s is beyond the end of the file ({got:.3f} s)",
@@ -210,9 +222,12 @@ def process_item(
     except Exception as error:  # noqa: BLE001 - reported, never raised
         reason = _describe_error(error)
         return {**out, **{kind: {"rows": [], "error": reason} for kind in kinds}}
-    out["seconds"] = len(y) / sr
+    out["seconds"] = n / sr
     for kind in kinds:
         try:
+            if y is None:  # a long file, decoded block by block
+                out[kind] = {"rows": _streamed_rows(stream, settings, kind), "error": None}
+                continue
             if not isinstance(kind, str):  # an array product (featurelab.arrays)
                 out[kind] = kind.compute(y, sr, settings)
                 continue
@@ -228,6 +243,67 @@ def process_item(
         except Exception as error:  # noqa: BLE001
             out[kind] = {"rows": [], "error": _describe_error(error)}
     return out
+
+
+def _open_stream(item: AudioItem, settings: ExtractionSettings, kinds: tuple[Any, ...]) -> Any:
+    """Return the stream of a long file whose rows can be computed block by block, else ``None``.
+
+    ``None``: decode the file whole (:func:`featurelab.io.load_audio`).
+    """
+    from .io import open_audio_stream
+
+    if (
+        tuple(settings.features) != ("gtzan",)
+        or settings.augment is not None
+        or settings.normalize != "none"
+        or not all(isinstance(kind, str) for kind in kinds)
+    ):
+        return None
+    stream = open_audio_stream(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
+    if stream is None or stream.duration <= STREAM_SECONDS:
+        return None
+    return stream
+
+
+def _checked(rows: list[dict[str, float]]) -> list[dict[str, float]]:
+    for row in rows:
+        bad = [key for key, value in row.items() if not math.isfinite(value)]
+        if bad:
+            raise ValueError(f"non-finite feature values in {', '.join(bad[:5])}")
+    return rows
+
+
+def _streamed_rows(stream: Any, settings: ExtractionSettings, kind: TableKind) -> list[dict[str, float]]:
+    """Return the rows of a long file (see :func:`_open_stream`), decoding it block by block.
+
+    Equal to the rows of the whole decoded signal: segment rows exactly (each window's samples are
+    the same, computed in the same batches of :data:`BATCH_UNITS`); the track row within float32
+    rounding (:func:`featurelab.features.gtzan.gtzan_features_streamed`).
+    """
+    from .features.gtzan import gtzan_features_batch, gtzan_features_streamed
+    from .io import StreamedSignal
+
+    sr, n = stream.sr, stream.n_samples
+    if kind == "track":
+        features = gtzan_features_streamed(StreamedSignal(stream), sr)
+        row = {key: float(value) for key, value in features.items()}
+        return _checked([row | {"length": n}])
+    assert settings.segment is not None
+    bounds = segment_bounds(n, sr, settings.segment, settings.segment_hop, settings.segment_mode)
+    if not bounds:  # pragma: no cover - streamed files are longer than any segment
+        raise ValueError(f"shorter than one {settings.segment:g} s segment: no segment rows")
+    rows: list[dict[str, float]] = []
+    signal = StreamedSignal(stream)
+    for first in range(0, len(bounds), BATCH_UNITS):
+        batch = bounds[first : first + BATCH_UNITS]
+        units = np.stack([signal[:, a:b][0] for a, b in batch])
+        # gtzan_features(y) is gtzan_features_batch(y[np.newaxis]): a lone last unit is no different.
+        results = gtzan_features_batch(units, sr)
+        rows += [
+            {key: float(value) for key, value in result.items()} | {"length": b - a}
+            for result, (a, b) in zip(results, batch, strict=True)
+        ]
+    return _checked(rows)
 
 
 def _worker(item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 """Reading audio and reading/writing feature tables.
 
 Audio is decoded with :mod:`soundfile` (wav, flac, ogg, au/snd, aiff, and mp3 where libsndfile supports
-it) and falls back to :func:`librosa.load` (audioread) for anything else. Tables are CSV or Parquet,
+it) and falls back to :func:`librosa.load` (audioread) for anything else. Long files can be decoded
+block by block instead (:func:`open_audio_stream`, :class:`StreamedSignal`), resampled with soxr's
+streaming resampler: the same signal, in memory of one block. Tables are CSV or Parquet,
 chosen by extension, and are always written atomically: a temporary file in the destination folder
 is renamed over the target only once it is complete, so a crash never leaves a half-written table.
 """
@@ -9,6 +11,7 @@ is renamed over the target only once it is complete, so a crash never leaves a h
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import re
 import tempfile
@@ -24,6 +27,9 @@ __all__ = [
     "AUDIO_EXTENSIONS",
     "SAMPLE_RATE_RANGE",
     "load_audio",
+    "AudioStream",
+    "open_audio_stream",
+    "StreamedSignal",
     "read_table",
     "write_table",
     "atomic_path",
@@ -120,6 +126,233 @@ def load_audio(
         y = np.ascontiguousarray(y, dtype=np.float32)
         native_sr = sr
     return y, int(native_sr)
+
+
+#: Formats whose header gives the exact frame count, so that a file can be decoded block by block
+#: with its length known in advance (:func:`open_audio_stream`).
+_STREAMABLE_EXTENSIONS = (".wav", ".flac", ".aif", ".aiff", ".au", ".snd")
+
+#: Samples (at the file's own rate) decoded per block by :meth:`AudioStream.blocks`.
+STREAM_BLOCK_SAMPLES = 1 << 18
+
+
+class AudioStream:
+    """An audio file decoded block by block, each pass from its start, to a mono float32 signal.
+
+    The blocks of one pass, concatenated, are :func:`load_audio`'s signal: bit for bit at the
+    file's own rate; when resampling, within the rounding of the resampler (its streaming mode
+    processes the same samples as its one-shot mode; the length is fixed as
+    :func:`librosa.resample` fixes it). Memory is that of one block, whatever the file's length.
+    Created by :func:`open_audio_stream`.
+
+    Attributes
+    ----------
+    path : Path
+        The file.
+    sr : int
+        The rate of the blocks.
+    native_sr : int
+        The file's own rate.
+    n_samples : int
+        Samples of the whole signal at ``sr``.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        sr: int,
+        native_sr: int,
+        start: int,
+        frames: int,
+        res_type: str,
+    ) -> None:
+        self.path, self.sr, self.native_sr = path, int(sr), int(native_sr)
+        self._start, self._frames, self._res_type = start, frames, res_type
+        self.n_samples = frames if sr == native_sr else int(math.ceil(frames * sr / native_sr))
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio."""
+        return self.n_samples / self.sr
+
+    def _native_blocks(self, block_samples: int) -> Iterator[np.ndarray]:
+        import soundfile as sf
+
+        done = 0
+        try:
+            with sf.SoundFile(str(self.path)) as handle:
+                handle.seek(self._start)
+                while done < self._frames:
+                    data = handle.read(
+                        min(block_samples, self._frames - done), dtype="float32", always_2d=True
+                    )
+                    if not len(data):
+                        break
+                    done += len(data)
+                    block = _to_mono_float(data)
+                    if not np.all(np.isfinite(block)):
+                        raise AudioLoadError(self.path, "audio contains NaN or infinite samples")
+                    yield block
+        except AudioLoadError:
+            raise
+        except Exception as error:  # noqa: BLE001 - libsndfile raises a variety of types
+            reason = f"cannot decode audio data ({_libsndfile_text(error)})"
+            raise AudioLoadError(self.path, reason) from error
+        if done != self._frames:
+            raise AudioLoadError(
+                self.path, f"decoded {done} samples where the header announces {self._frames}"
+            )
+
+    def blocks(self, block_samples: int | None = None) -> Iterator[np.ndarray]:
+        """Yield the signal in consecutive float32 blocks, from its start.
+
+        Parameters
+        ----------
+        block_samples : int > 0 or None
+            Samples read from the file per block (blocks of a resampled signal differ in length);
+            ``None``: :data:`STREAM_BLOCK_SAMPLES`.
+
+        Raises
+        ------
+        AudioLoadError
+            The audio data cannot be decoded or has non-finite samples.
+        """
+        block_samples = block_samples or STREAM_BLOCK_SAMPLES
+        if self.sr == self.native_sr:
+            yield from self._native_blocks(block_samples)
+            return
+        import soxr
+
+        resampler = soxr.ResampleStream(self.native_sr, self.sr, 1, dtype="float32", quality=self._res_type)
+        emitted = 0
+        pending = None
+        for block in self._native_blocks(block_samples):
+            if pending is not None:  # one block behind, so that the last one flushes the resampler
+                out = resampler.resample_chunk(pending)
+                out = out[: self.n_samples - emitted]
+                emitted += len(out)
+                if len(out):
+                    yield np.ascontiguousarray(out, dtype=np.float32)
+            pending = block
+        if pending is not None:
+            out = resampler.resample_chunk(pending, last=True)[: self.n_samples - emitted]
+            emitted += len(out)
+            if len(out):
+                yield np.ascontiguousarray(out, dtype=np.float32)
+        if emitted < self.n_samples:  # as librosa.util.fix_length: zeros at the end
+            yield np.zeros(self.n_samples - emitted, dtype=np.float32)
+
+
+def open_audio_stream(
+    path: str | os.PathLike,
+    *,
+    sr: int | None = 22050,
+    offset: float = 0.0,
+    duration: float | None = None,
+    res_type: str = "soxr_hq",
+) -> AudioStream | None:
+    """Open an audio file for block-wise decoding (:class:`AudioStream`), when its format allows.
+
+    Parameters are those of :func:`load_audio`. Only formats whose header gives the exact number
+    of samples (wav, flac, aiff, au) can be streamed; ``res_type`` must be one of soxr's
+    (``"soxr_hq"``, ...).
+
+    Returns
+    -------
+    AudioStream or None
+        ``None`` where the file must be decoded whole (:func:`load_audio`): another format or
+        resampler, or a header that libsndfile cannot read (:func:`load_audio` then says why).
+
+    Raises
+    ------
+    AudioLoadError
+        As :func:`load_audio`, for what the header shows: a missing or empty file, an implausible
+        sample rate, no samples in the requested range.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if path.suffix.lower() not in _STREAMABLE_EXTENSIONS or not res_type.startswith("soxr"):
+        return None
+    if offset < 0 or (duration is not None and duration <= 0) or not path.is_file():
+        return None  # load_audio gives the reason
+    try:
+        info = sf.info(str(path))
+    except Exception:  # noqa: BLE001 - load_audio gives the reason
+        return None
+    low, high = SAMPLE_RATE_RANGE
+    if not low <= info.samplerate <= high or info.channels <= 0 or info.frames <= 0:
+        return None
+    start = int(round(offset * info.samplerate))
+    frames = info.frames - start
+    if duration is not None:
+        frames = min(frames, int(round(duration * info.samplerate)))
+    if frames <= 0:
+        return None
+    target = info.samplerate if sr is None else sr
+    return AudioStream(
+        path, sr=target, native_sr=info.samplerate, start=start, frames=frames, res_type=res_type
+    )
+
+
+class StreamedSignal:
+    """A signal of shape ``(1, n)`` that decodes only the slices asked for (``signal[:, lo:hi]``).
+
+    Slices are read forward, as a block-wise feature engine reads them: a slice may start before
+    the previous one ends, but not before it starts; a slice that starts earlier (a second pass)
+    decodes the file again from its start. Only the samples from the last slice's start on are
+    kept (about one block of the engine, plus one decoding block).
+
+    Parameters
+    ----------
+    stream : AudioStream
+        The decoded file.
+    block_samples : int or None
+        Samples decoded per read (``None``: :data:`STREAM_BLOCK_SAMPLES`).
+
+    Examples
+    --------
+    >>> import numpy as np, soundfile as sf, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.wav"
+    >>> sf.write(path, np.arange(100, dtype=np.float32) / 100, 8000, subtype="FLOAT")
+    >>> signal = StreamedSignal(open_audio_stream(path, sr=None), block_samples=16)
+    >>> signal.shape, signal[:, 40:43]
+    ((1, 100), array([[0.4 , 0.41, 0.42]], dtype=float32))
+    """
+
+    def __init__(self, stream: AudioStream, block_samples: int | None = None) -> None:
+        self.stream, self.block_samples = stream, block_samples
+        self.shape = (1, stream.n_samples)
+        self.dtype = np.dtype(np.float32)
+        self.passes = 0
+        self._restart()
+
+    def _restart(self) -> None:
+        self._blocks = self.stream.blocks(self.block_samples)
+        self._buffer = np.zeros(0, dtype=np.float32)
+        self._origin = 0  # signal index of self._buffer[0]
+        self.passes += 1
+
+    def __getitem__(self, key: tuple[slice, slice]) -> np.ndarray:
+        rows, cols = key
+        if rows != slice(None) or cols.step not in (None, 1):
+            raise IndexError("a StreamedSignal is read as signal[:, lo:hi]")
+        lo, hi, _ = cols.indices(self.shape[1])
+        hi = max(lo, hi)
+        if lo < self._origin:
+            self._restart()
+        end = self._origin + len(self._buffer)
+        parts = [self._buffer[lo - self._origin :]] if lo < end else []
+        while end < hi:
+            block = next(self._blocks, None)
+            if block is None:  # pragma: no cover - the stream yields exactly n_samples
+                raise AudioLoadError(self.stream.path, "the audio ended before its announced length")
+            parts.append(block[max(0, lo - end) :])
+            end += len(block)
+        self._origin = lo if lo < end else end
+        self._buffer = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+        return self._buffer[np.newaxis, : hi - self._origin].copy()
 
 
 def _decode(path: Path, *, offset: float, duration: float | None) -> tuple[np.ndarray, int]:

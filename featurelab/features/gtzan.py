@@ -15,7 +15,9 @@ Memory is bounded by the block, not by the signal: frames are processed in block
 ``block_frames`` with just enough context on each side (15 frames for the harmonic median filter,
 3 more for the overlap-add of the inverse STFT) that every per-frame value, and every sample of the
 harmonic/percussive waveforms, equals the whole-signal computation exactly. Only small per-frame
-arrays (mel bands, frame statistics) and the two separated waveforms are kept for the whole signal.
+arrays (mel bands, frame statistics) and the two separated waveforms are kept for the whole signal;
+:func:`gtzan_features_streamed` (long files, decoded while they are read) keeps not even the
+waveforms, only their running statistics, so its memory does not grow with the samples.
 The three global steps -- the chroma tuning estimate, the 80 dB floor of the log-mel spectrogram and
 the tempo -- run on those. Results equal the one-call-per-feature reference up to float32 rounding
 (see ``tests/test_gtzan_reference.py``). One shortcut is not librosa's: the percussive waveform is the
@@ -27,6 +29,7 @@ scale per sample.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -36,7 +39,7 @@ from .pitch import piptrack_peaks
 from .spectral import centroid_bandwidth, melspectrogram, rolloff
 from .temporal import zero_crossing_rate
 
-__all__ = ["gtzan_features", "gtzan_features_batch", "N_FFT", "HOP_LENGTH"]
+__all__ = ["gtzan_features", "gtzan_features_batch", "gtzan_features_streamed", "N_FFT", "HOP_LENGTH"]
 
 N_FFT = 2048
 HOP_LENGTH = 512
@@ -116,6 +119,63 @@ def gtzan_features_batch(
         return _batch(Y, int(sr), int(block_frames))
 
 
+def gtzan_features_streamed(signal: Any, sr: int, *, block_frames: int = BLOCK_FRAMES) -> dict[str, float]:
+    """Compute the 57 GTZAN columns of a signal that is decoded while it is read (a long file).
+
+    Memory does not grow with the signal's samples, only with its frames (the small per-frame
+    arrays): the harmonic and percussive waveforms are summarised block by block instead of being
+    kept, and the tempogram is averaged block by block. Every per-frame value equals
+    :func:`gtzan_features`'s; the means and variances of ``harmony`` and ``perceptr`` (and the
+    tempogram average) are summed in float64 per block instead of NumPy's float32 pairwise sum over
+    the whole signal, so they agree with :func:`gtzan_features` within float32 rounding.
+
+    Parameters
+    ----------
+    signal : featurelab.io.StreamedSignal
+        An object of shape ``(1, n)`` whose slices ``signal[:, lo:hi]`` are float32 arrays, read
+        forward (a second pass starts again from the beginning).
+    sr : int > 0
+        Sampling rate.
+    block_frames : int > 0
+        Frames per processing block.
+
+    Returns
+    -------
+    dict
+        ``{column: value}`` in the order of the published ``features_30_sec.csv``.
+    """
+    if len(signal.shape) != 2 or signal.shape[0] != 1 or signal.shape[1] == 0:
+        raise ValueError(f"signal must have shape (1, n), n > 0. Got {signal.shape} instead.")
+    with quiet_edge_warnings():
+        return dict(_batch(signal, int(sr), int(block_frames), streamed=True)[0])
+
+
+class _MeanVar:
+    """Mean and (population) variance of a sequence given in parts.
+
+    Float64 sums per part, combined by Chan et al.'s pairwise update.
+    """
+
+    def __init__(self) -> None:
+        self.count, self.mean, self.m2 = 0, 0.0, 0.0
+
+    def add(self, values: np.ndarray) -> None:
+        n = values.size
+        if not n:
+            return
+        wide = values.astype(np.float64)
+        mean = float(wide.mean())
+        m2 = float(np.square(wide - mean).sum())
+        total = self.count + n
+        delta = mean - self.mean
+        self.mean += delta * n / total
+        self.m2 += m2 + delta * delta * self.count * n / total
+        self.count = total
+
+    def result(self) -> tuple[float, float]:
+        return float(np.float32(self.mean)), float(np.float32(self.m2 / self.count))
+
+
 def _padded_slice(Y: np.ndarray, start: int, stop: int, mode: str) -> np.ndarray:
     """``np.pad(Y, n_fft // 2, mode)[:, start:stop]`` without padding (copying) the whole signal."""
     n = Y.shape[-1]
@@ -169,11 +229,13 @@ def _tuning(pitches: list[np.ndarray], mags: list[np.ndarray]) -> float:
     return float(librosa.pitch_tuning(pitch[mag >= threshold], bins_per_octave=12))
 
 
-def _tempo(onset_env: np.ndarray, sr: int, block_frames: int) -> float:
+def _tempo(onset_env: np.ndarray, sr: int, block_frames: int, *, averaged: bool = False) -> float:
     """``librosa.beat.beat_track``'s tempo, without its (unused) beat-tracking dynamic programme.
 
     The tempogram (8 s autocorrelation windows, one per frame) is built block by block, exactly as
     :func:`librosa.feature.tempogram` frames it, so its FFT buffers stay small for long signals.
+    ``averaged``: only its average over frames is kept (summed per block in float64), not the
+    whole tempogram (``8 s x frames`` float64 values; 280 MB for 40 minutes).
     """
     import librosa
 
@@ -192,13 +254,56 @@ def _tempo(onset_env: np.ndarray, sr: int, block_frames: int) -> float:
             win_length=win,
             center=False,
         )
+        if averaged:
+            total = part.sum(axis=-1, dtype=np.float64) + (0.0 if tg is None else tg)
+            tg = total
+            continue
         if tg is None:
             tg = np.empty((win, n), dtype=part.dtype)
         tg[:, a:b] = part
+    if averaged:
+        assert tg is not None
+        tg = (tg / n)[:, np.newaxis]  # librosa.feature.tempo averages over frames: done here
     return float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP_LENGTH)[0])
 
 
-def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float]]:
+def _onset_mfcc_in_place(mel: np.ndarray, sr: int, block_frames: int) -> tuple[np.ndarray, np.ndarray]:
+    """Onset envelope and MFCCs of one mel spectrogram, which becomes its log-mel spectrogram.
+
+    Equal to ``librosa.power_to_db`` (80 dB floor), ``librosa.onset.onset_strength(S=log_mel,
+    aggregate=np.median)`` and ``librosa.feature.mfcc(S=log_mel)`` on the whole array -- each is
+    elementwise or per frame apart from the global maximum of the floor -- but computed in blocks of
+    frames (one frame of overlap for the onset differences), so that no full-size temporaries are
+    made.
+    """
+    import librosa
+
+    T = mel.shape[-1]
+    top = None
+    for a in range(0, T, block_frames):
+        part = mel[:, a : a + block_frames]
+        part[...] = librosa.power_to_db(part, top_db=None)
+        top = part.max() if top is None else max(top, part.max())
+    assert top is not None
+    np.maximum(mel, top - 80.0, out=mel)  # power_to_db's top_db floor
+    # onset_strength(center=True): lag 1 plus n_fft // (2 * hop) leading zeros, cut to T frames.
+    lead = 1 + N_FFT // (2 * HOP_LENGTH)
+    onset = np.zeros(T, dtype=mel.dtype)
+    mfcc = np.empty((N_MFCC, T), dtype=mel.dtype)
+    for a in range(0, T, block_frames):
+        b = min(T, a + block_frames)
+        mfcc[:, a:b] = librosa.feature.mfcc(S=mel[:, a:b], n_mfcc=N_MFCC)
+        if b - a + (b < T) < 2 or a + lead >= T:
+            continue
+        diffs = librosa.onset.onset_strength(  # [0, d_a, ..., d_{b'-2}]: the leading zero is lag's
+            S=mel[:, a : b + 1], sr=sr, hop_length=HOP_LENGTH, aggregate=np.median, center=False
+        )[1:]
+        stop = min(T, a + lead + len(diffs))
+        onset[a + lead : stop] = diffs[: stop - a - lead]
+    return onset, mfcc
+
+
+def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> list[Mapping[str, float]]:
     import librosa
 
     k, n = Y.shape
@@ -210,9 +315,13 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
     }
     mel_blocks: list[np.ndarray] = []
     peaks: list[tuple[list[np.ndarray], list[np.ndarray]]] = [([], []) for _ in range(k)]
-    kept_power: list[np.ndarray] | None = [] if T <= _KEEP_POWER_FRAMES else None
-    # The harmonic waveform in padded coordinates (sample 0 = the first frame's start).
-    harmonic_padded = np.zeros((k, (T - 1) * HOP_LENGTH + N_FFT), dtype=np.float32)
+    kept_power: list[np.ndarray] | None = [] if T <= _KEEP_POWER_FRAMES and not streamed else None
+    half = N_FFT // 2
+    # The harmonic waveform in padded coordinates (sample 0 = the first frame's start); streamed:
+    # only the statistics of each block's part of the harmonic and percussive waveforms.
+    padded_length = (T - 1) * HOP_LENGTH + N_FFT
+    harmonic_padded = None if streamed else np.zeros((k, padded_length), dtype=np.float32)
+    wave_stats = {"harmony": _MeanVar(), "perceptr": _MeanVar()}
 
     for a, b in blocks.bounds:
         ea, eb = max(0, a - _CONTEXT), min(T, b + _CONTEXT)
@@ -260,17 +369,25 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         del D_harm
         first = (ea + ia) * HOP_LENGTH
         lo = a * HOP_LENGTH
-        hi = b * HOP_LENGTH if b < T else harmonic_padded.shape[-1]
-        harmonic_padded[..., lo:hi] = wave[..., lo - first : hi - first]
+        hi = b * HOP_LENGTH if b < T else padded_length
+        if harmonic_padded is not None:
+            harmonic_padded[..., lo:hi] = wave[..., lo - first : hi - first]
+        else:  # the signal's samples among them (k == 1)
+            s_lo, s_hi = max(lo, half), min(hi, half + n)
+            if s_lo < s_hi:
+                part = wave[0, s_lo - first : s_hi - first]
+                wave_stats["harmony"].add(part)
+                wave_stats["perceptr"].add(Y[:, s_lo - half : s_hi - half][0] - part)
         del wave
 
     stats = {name: np.concatenate(parts, axis=-1) for name, parts in frame_stats.items()}
-    half = N_FFT // 2
-    harmonic = harmonic_padded[:, half : half + n]
     # The two soft masks sum to one and the STFT/ISTFT pair reconstructs the signal, so the
     # percussive waveform is the signal minus the harmonic one: one inverse STFT instead of two.
     # (Equal to librosa's separately inverted waveform within float32 rounding, ~1e-7.)
-    percussive = Y - harmonic
+    waves: dict[str, Any] = wave_stats
+    if harmonic_padded is not None:
+        harmonic = harmonic_padded[:, half : half + n]
+        waves = {"harmony": harmonic, "perceptr": Y - harmonic}
     mel = np.concatenate(mel_blocks, axis=-1)
     del mel_blocks
 
@@ -290,11 +407,17 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
     chroma = np.concatenate(chroma_blocks, axis=-1)  # (k, 12, T)
 
     rows: list[Mapping[str, float]] = []
+    del peaks
     for i in range(k):
-        log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
-        onset_env = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
-        tempo = _tempo(onset_env, sr, block_frames)
-        mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
+        if streamed:  # block by block, in place: no full-size temporaries
+            onset_env, mfcc = _onset_mfcc_in_place(mel[i], sr, block_frames)
+        else:
+            log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
+            onset_env = librosa.onset.onset_strength(
+                S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
+            )
+            mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
+        tempo = _tempo(onset_env, sr, block_frames, averaged=streamed)
         columns = (
             ("chroma_stft", chroma[i].reshape(-1)),
             ("rms", stats["rms"][i]),
@@ -302,11 +425,14 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
             ("spectral_bandwidth", stats["spectral_bandwidth"][i]),
             ("rolloff", stats["rolloff"][i]),
             ("zero_crossing_rate", stats["zcr"][i]),
-            ("harmony", harmonic[i]),
-            ("perceptr", percussive[i]),
+            ("harmony", waves["harmony"] if streamed else waves["harmony"][i]),
+            ("perceptr", waves["perceptr"] if streamed else waves["perceptr"][i]),
         )
         row: dict[str, float] = {}
         for name, values in columns:
+            if isinstance(values, _MeanVar):
+                row[f"{name}_mean"], row[f"{name}_var"] = values.result()
+                continue
             row[f"{name}_mean"] = float(np.mean(values))
             row[f"{name}_var"] = float(np.var(values))
         row["tempo"] = tempo
