@@ -90,10 +90,13 @@ def library_versions() -> dict[str, str | None]:
         "featurelab": __version__,
     }
     for dist in ("numpy", "scikit-learn", "xgboost", "lightgbm", "skops", "joblib", "librosa"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
+        # xgboost-cpu (the Linux/Windows install) is xgboost without CUDA: recorded as "xgboost".
+        for name in (dist, "xgboost-cpu") if dist == "xgboost" else (dist,):
+            try:
+                versions[dist] = metadata.version(name)
+                break
+            except metadata.PackageNotFoundError:
+                versions[dist] = None
     return versions
 
 
