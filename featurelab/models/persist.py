@@ -445,6 +445,11 @@ def _load_joblib(path: Path) -> Any:
 
 
 def _load_skops(path: Path, trust: bool) -> Any:
+    from ._skops_fast import load as load_fast
+
+    payload = load_fast(path, TRUSTED_TYPES)  # common models, without `import skops.io` (seconds)
+    if payload is not None:
+        return payload
     import skops.io as sio
 
     try:
