@@ -199,12 +199,20 @@ def table_format(path: str | os.PathLike) -> str:
     Raises
     ------
     ParameterError
-        The extension is neither ``.csv`` nor ``.parquet``/``.pq``.
+        The extension is neither ``.csv`` nor ``.parquet``/``.pq``, or it is Parquet and pyarrow
+        (the ``[parquet]`` extra) is not installed.
     """
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix in (".parquet", ".pq"):
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise ParameterError(
+                f"{str(path)!r} is a Parquet table, which needs pyarrow (~55 MB, not in the default "
+                "install): pip install 'featurelab[parquet]', or use a .csv name."
+            )
         return "parquet"
     raise ParameterError(
         f"Table path must end in .csv or .parquet. Got {str(path)!r} instead; "

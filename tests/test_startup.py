@@ -196,3 +196,15 @@ def test_deferred_constraints_accept_only_what_sklearn_accepts(kind, args, kwarg
         else:
             with pytest.raises(ParameterError, match="The 'x' parameter of f must be"):
                 validate_params({"x": value}, {"x": [constraint]}, caller="f")
+
+
+def test_parquet_without_pyarrow_is_one_clear_error(monkeypatch):
+    import importlib.util
+
+    from featurelab.io import table_format
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
+    assert table_format("t.csv") == "csv"
+    with pytest.raises(ParameterError, match=r"needs pyarrow .* pip install 'featurelab\[parquet\]'"):
+        table_format("t.parquet")
