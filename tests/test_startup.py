@@ -204,7 +204,11 @@ def test_parquet_without_pyarrow_is_one_clear_error(monkeypatch):
     from featurelab.io import table_format
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "pyarrow" else real(name, *a))
+
+    def find_spec(name, *args):
+        return None if name == "pyarrow" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
     assert table_format("t.csv") == "csv"
     with pytest.raises(ParameterError, match=r"needs pyarrow .* pip install 'featurelab\[parquet\]'"):
         table_format("t.parquet")
