@@ -10,7 +10,7 @@ unmeasured run, so the disk cache and numba's kernel cache are warm), against th
 
 ``one.wav`` is a 30 s track: two GTZAN excerpts of ../shared/data joined when present, else a
 synthesized clip. The svm run is fitted on 120 rows of ../shared/data/features_30_sec.csv when present,
-else on a table extracted from a small synthetic corpus. ``--compare-with DIR`` runs the same commands
+else on a table extracted from a small synthetic corpus (``--data`` names another data folder). ``--compare-with DIR`` runs the same commands
 with another checkout of featurelab first on ``PYTHONPATH`` (e.g. main, for before/after figures in
 one run on the same machine load). ``--throughput`` also runs ``bench/extract_bench.py`` (the naive
 loop against both tables with ``--jobs 2``), which prints its own table.
@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SHARED = ROOT.parent / "shared" / "data"
+SHARED = ROOT.parent / "shared" / "data"  # replaced by --data
 SR = 22050
 
 
@@ -164,7 +164,11 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="measured runs per command (default 5)")
     parser.add_argument("--compare-with", type=Path, help="another featurelab checkout, measured first")
     parser.add_argument("--throughput", action="store_true", help="also run bench/extract_bench.py")
+    parser.add_argument(
+        "--data", type=Path, default=SHARED, help="the shared data folder (default ../shared/data)"
+    )
     args = parser.parse_args()
+    globals()["SHARED"] = args.data
 
     with tempfile.TemporaryDirectory(prefix="featurelab-latency-") as tmp:
         work = Path(tmp)
