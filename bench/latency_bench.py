@@ -36,7 +36,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-SHARED = ROOT.parent / "shared" / "data"  # replaced by --data
+SHARED = ROOT.parent / "shared" / "data"  # the default of --data
 SR = 22050
 
 
@@ -46,7 +46,7 @@ def featurelab_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "featurelab"]
 
 
-def make_track(path: Path) -> str:
+def make_track(path: Path, data: Path) -> str:
     """Write a 30 s mono track; return where it came from."""
     import soundfile as sf
 
@@ -68,10 +68,10 @@ def make_track(path: Path) -> str:
     return source
 
 
-def make_svm_run(work: Path, env: dict[str, str]) -> Path:
+def make_svm_run(work: Path, env: dict[str, str], data: Path) -> Path:
     """Fit ``featurelab gridsearch -m svm`` on a small table; return the run folder."""
     table = work / "small.csv"
-    published = SHARED / "features_30_sec.csv"
+    published = data / "features_30_sec.csv"
     if published.is_file():
         import pandas as pd
 
@@ -168,13 +168,12 @@ def main() -> None:
         "--data", type=Path, default=SHARED, help="the shared data folder (default ../shared/data)"
     )
     args = parser.parse_args()
-    globals()["SHARED"] = args.data
 
     with tempfile.TemporaryDirectory(prefix="featurelab-latency-") as tmp:
         work = Path(tmp)
         track = work / "one.wav"
-        source = make_track(track)
-        run = make_svm_run(work, checkout_env(ROOT))
+        source = make_track(track, args.data)
+        run = make_svm_run(work, checkout_env(ROOT), args.data)
         print(
             f"30 s track: {source}; {args.runs} runs per command after one unmeasured run; {os.cpu_count()} cores"
         )
