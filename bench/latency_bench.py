@@ -10,7 +10,8 @@ unmeasured run, so the disk cache and numba's kernel cache are warm), against th
 
 ``one.wav`` is a 30 s track: two GTZAN excerpts of ../shared/data joined when present, else a
 synthesized clip. The svm run is fitted on 120 rows of ../shared/data/features_30_sec.csv when present,
-else on a table extracted from a small synthetic corpus (``--data`` names another data folder). ``--compare-with DIR`` runs the same commands
+else on a table extracted from a small synthetic corpus (``--data`` names another data folder).
+``--compare-with DIR`` runs the same commands
 with another checkout of featurelab first on ``PYTHONPATH`` (e.g. main, for before/after figures in
 one run on the same machine load). ``--throughput`` also runs ``bench/extract_bench.py`` (the naive
 loop against both tables with ``--jobs 2``), which prints its own table.
@@ -51,8 +52,8 @@ def make_track(path: Path, data: Path) -> str:
     import soundfile as sf
 
     first, second = (
-        SHARED / "gtzan-excerpts/rock/rock.00000.wav",
-        SHARED / "gtzan-excerpts/rock/rock.00001.wav",
+        data / "gtzan-excerpts/rock/rock.00000.wav",
+        data / "gtzan-excerpts/rock/rock.00001.wav",
     )
     if first.is_file() and second.is_file():
         y = np.concatenate([sf.read(first, dtype="float32")[0], sf.read(second, dtype="float32")[0]])[
