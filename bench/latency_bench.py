@@ -1,7 +1,8 @@
 """Cold-start latency of featurelab's commands (issue 15): each command a new process, N runs.
 
-Prints, for each command, the median and the min-max wall-clock seconds of ``--runs`` runs (after one
-unmeasured run, so the disk cache and numba's kernel cache are warm), against the issue's targets:
+Prints, for each command, the median and the min-max wall-clock seconds of ``--runs`` runs and the median
+CPU seconds (after one unmeasured round, so the disk cache and numba's kernel cache are warm), against
+the issue's targets:
 
 - ``featurelab predict RUN one.wav`` (an svm run made by ``featurelab gridsearch ... -m svm``);
 - ``featurelab extract one.wav -o t.csv`` (a fresh output, so nothing comes from the resume cache);
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -109,17 +111,14 @@ def make_svm_run(work: Path, env: dict[str, str], data: Path) -> Path:
     return run
 
 
-def time_runs(command: list[str], env: dict[str, str], runs: int, before=None) -> list[float]:
-    """Wall-clock seconds of ``runs`` runs of ``command`` (after one unmeasured run)."""
-    times = []
-    for index in range(runs + 1):
-        if before is not None:
-            before()
-        start = time.perf_counter()
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if index:
-            times.append(time.perf_counter() - start)
-    return times
+def time_run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``command``."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def checkout_env(checkout: Path | None) -> dict[str, str]:
@@ -129,23 +128,32 @@ def checkout_env(checkout: Path | None) -> dict[str, str]:
     return env
 
 
-def measure(checkout: Path | None, work: Path, track: Path, run: Path, runs: int) -> dict[str, list[float]]:
-    env = checkout_env(checkout)
+def measure(
+    checkouts: dict[str, Path], work: Path, track: Path, run: Path, runs: int
+) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """(checkout, command) -> [(wall, cpu), ...].
+
+    Checkouts alternate run by run, so a change of the machine's load affects them alike; the first
+    round is not measured (warm disk and numba caches).
+    """
     fl = featurelab_command()
     out = work / "out"
-
-    def fresh_output() -> None:
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir()
-
-    return {
-        "predict": time_runs([*fl, "predict", str(run), str(track)], env, runs),
-        "extract": time_runs(
-            [*fl, "extract", str(track), "-o", str(out / "t.csv"), "-q"], env, runs, fresh_output
-        ),
-        "import": time_runs([sys.executable, "-c", "import featurelab; featurelab.extract"], env, runs),
-        "help": time_runs([*fl, "--help"], env, runs),
+    commands = {
+        "predict": [*fl, "predict", str(run), str(track)],
+        "extract": [*fl, "extract", str(track), "-o", str(out / "t.csv"), "-q"],
+        "import": [sys.executable, "-c", "import featurelab; featurelab.extract"],
+        "help": [*fl, "--help"],
     }
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for index in range(runs + 1):
+        for key, command in commands.items():
+            for name, checkout in checkouts.items():
+                shutil.rmtree(out, ignore_errors=True)  # extract: nothing from the resume cache
+                out.mkdir()
+                measured = time_run(command, checkout_env(checkout))
+                if index:
+                    times.setdefault((name, key), []).append(measured)
+    return times
 
 
 ROWS = [
@@ -156,39 +164,42 @@ ROWS = [
 ]
 
 
-def cell(times: list[float]) -> str:
-    return f"{statistics.median(times):.2f} s ({min(times):.2f}-{max(times):.2f})"
+def cell(times: list[tuple[float, float]]) -> str:
+    wall = [w for w, _ in times]
+    cpu = statistics.median(c for _, c in times)
+    return f"{statistics.median(wall):.2f} s ({min(wall):.2f}-{max(wall):.2f}); CPU {cpu:.2f} s"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="measured runs per command (default 5)")
-    parser.add_argument("--compare-with", type=Path, help="another featurelab checkout, measured first")
+    parser.add_argument("--compare-with", type=Path, help="another featurelab checkout, measured alongside")
     parser.add_argument("--throughput", action="store_true", help="also run bench/extract_bench.py")
     parser.add_argument(
         "--data", type=Path, default=SHARED, help="the shared data folder (default ../shared/data)"
     )
     args = parser.parse_args()
 
+    checkouts = {"this": ROOT}
+    if args.compare_with is not None:
+        checkouts = {"other": args.compare_with.resolve(), "this": ROOT}
     with tempfile.TemporaryDirectory(prefix="featurelab-latency-") as tmp:
         work = Path(tmp)
         track = work / "one.wav"
         source = make_track(track, args.data)
         run = make_svm_run(work, checkout_env(ROOT), args.data)
-        print(
-            f"30 s track: {source}; {args.runs} runs per command after one unmeasured run; {os.cpu_count()} cores"
-        )
-        results = {}
-        if args.compare_with is not None:
-            results["other"] = measure(args.compare_with.resolve(), work, track, run, args.runs)
-        results["this"] = measure(ROOT, work, track, run, args.runs)
-
-    heads = ["what", "median (min-max)", "target"]
-    if "other" in results:
-        heads = ["what", f"{args.compare_with} median (min-max)", "this checkout median (min-max)", "target"]
+        load = os.getloadavg()[0]
+        results = measure(checkouts, work, track, run, args.runs)
+    print(
+        f"30 s track: {source}; {args.runs} runs per command after one unmeasured round; {os.cpu_count()} cores"
+    )
+    print(f"load average (1 min) at the start / end: {load:.1f} / {os.getloadavg()[0]:.1f}")
+    heads = ["what", "wall median (min-max); CPU median", "target"]
+    if args.compare_with is not None:
+        heads = ["what", str(args.compare_with), "this checkout", "target"]
     print("\n| " + " | ".join(heads) + " |\n|" + "---|" * len(heads))
     for key, label, target in ROWS:
-        cells = [cell(results[name][key]) for name in ("other", "this") if name in results]
+        cells = [cell(results[(name, key)]) for name in checkouts]
         print(f"| {label} | " + " | ".join(cells) + f" | {target} |")
     if args.throughput:
         print("\nThroughput (both tables, --jobs 2, vs the naive loop): bench/extract_bench.py\n", flush=True)
