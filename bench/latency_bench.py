@@ -111,12 +111,19 @@ def make_svm_run(work: Path, env: dict[str, str], data: Path) -> Path:
     return run
 
 
-def time_run(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall-clock and CPU (user + system) seconds of one run of ``command``."""
+def time_run(command: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """Wall-clock and CPU (user + system) seconds of one run of ``command``.
+
+    ``cwd`` holds no featurelab package: ``python -c`` puts the working folder first on ``sys.path``.
+    """
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    done = subprocess.run(
+        command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     wall = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-2000:]}")
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -150,7 +157,7 @@ def measure(
             for name, checkout in checkouts.items():
                 shutil.rmtree(out, ignore_errors=True)  # extract: nothing from the resume cache
                 out.mkdir()
-                measured = time_run(command, checkout_env(checkout))
+                measured = time_run(command, checkout_env(checkout), work)
                 if index:
                     times.setdefault((name, key), []).append(measured)
     return times
