@@ -4,7 +4,10 @@ A saved model is a payload ``{"format": "featurelab-model", "format_version": 1,
 "metadata": {...}}`` written in up to two formats next to a ``model.json`` copy of the metadata:
 
 - ``model.skops`` -- :mod:`skops.io`, which loads without executing arbitrary code: only the types
-  in :data:`TRUSTED_TYPES` (and those skops trusts itself) are accepted unless ``trust=True``.
+  in :data:`TRUSTED_TYPES` (and those skops trusts itself) are accepted unless ``trust=True``. The
+  files of common models (svm, logreg, knn) are read by :mod:`featurelab.models._skops_fast`
+  without ``import skops.io`` (seconds of start-up), under a stricter allowlist; any other file
+  goes through skops.
 - ``model.joblib`` -- :mod:`joblib` (pickle). **Loading a pickle can run arbitrary code: only load
   joblib/pickle files from trusted sources.** featurelab refuses them unless ``trust=True``.
 
