@@ -26,10 +26,9 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .cache import ResultCache, file_identity
 from .datasets import AudioItem, discover
@@ -38,6 +37,9 @@ from .features.registry import FeatureSet, resolve_feature_sets
 from .parallel import DEFAULT_N_JOBS, exit_with_parent, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
 from .settings import SEGMENT_MODES, ExtractionSettings, TableKind
+
+if TYPE_CHECKING:  # imported where tables are built: `import featurelab` stays light
+    import pandas as pd
 
 __all__ = [
     "ExtractionSettings",
@@ -542,6 +544,8 @@ def _run(
             warnings.simplefilter("ignore", UserWarning)
             outcomes.close()
         report.close()
+    import pandas as pd
+
     errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
     return _RunStats(errors, n_cached, n_computed, n_damaged, audio_seconds, time.perf_counter() - started)
 
@@ -607,6 +611,8 @@ def extract_tables(
     chunks: dict[TableKind, list[pd.DataFrame]] = {kind: [] for kind in kinds}
     assemblers = {kind: _assembler(kind, plan, chunks[kind].append) for kind in kinds}
     stats = _run(plan, assemblers, progress)
+    import pandas as pd
+
     frames = {kind: pd.concat(chunks[kind], ignore_index=True) for kind in kinds}
     return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
 

@@ -17,11 +17,14 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .exceptions import AudioLoadError, ParameterError, TableError
+
+if TYPE_CHECKING:  # pandas is imported where a table is read (start-up time of one-file commands)
+    import pandas as pd
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -436,12 +439,20 @@ def table_format(path: str | os.PathLike) -> str:
     Raises
     ------
     ParameterError
-        The extension is neither ``.csv`` nor ``.parquet``/``.pq``.
+        The extension is neither ``.csv`` nor ``.parquet``/``.pq``, or it is Parquet and pyarrow
+        (the ``[parquet]`` extra) is not installed.
     """
     suffix = Path(path).suffix.lower()
     if suffix == ".csv":
         return "csv"
     if suffix in (".parquet", ".pq"):
+        import importlib.util
+
+        if importlib.util.find_spec("pyarrow") is None:
+            raise ParameterError(
+                f"{str(path)!r} is a Parquet table, which needs pyarrow (~55 MB, not in the default "
+                "install): pip install 'featurelab[parquet]', or use a .csv name."
+            )
         return "parquet"
     raise ParameterError(
         f"Table path must end in .csv or .parquet. Got {str(path)!r} instead; "
@@ -625,6 +636,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise TableError(f"Feature table {str(path)!r} does not exist. Create one with `featurelab extract`.")
     fmt = table_format(path)
+    import pandas as pd
+
     try:
         if fmt == "csv":
             return pd.read_csv(path)

@@ -189,11 +189,16 @@ class ExtractionSettings:
 
     @staticmethod
     def _constraints() -> dict[str, list[Any]]:
-        """Return the accepted values of each field (scikit-learn's declarative constraints)."""
-        from ._validation import Integral, Interval, Real, StrOptions
+        """Return the accepted values of each field (scikit-learn's declarative constraints).
+
+        Deferred (:data:`featurelab._validation.deferred`): valid settings never import
+        scikit-learn, which would cost ``featurelab extract`` and ``predict`` a good part of a second.
+        """
+        from ._validation import Integral, Real, deferred
         from .features.registry import BACKENDS
         from .io import SAMPLE_RATE_RANGE
 
+        Interval, StrOptions = deferred.Interval, deferred.StrOptions  # noqa: N806 - scikit-learn's names
         positive = [Interval(Real, 0, None, closed="neither"), None]
         return {
             "features": [str, list, tuple, None],

@@ -4,7 +4,10 @@ A saved model is a payload ``{"format": "featurelab-model", "format_version": 1,
 "metadata": {...}}`` written in up to two formats next to a ``model.json`` copy of the metadata:
 
 - ``model.skops`` -- :mod:`skops.io`, which loads without executing arbitrary code: only the types
-  in :data:`TRUSTED_TYPES` (and those skops trusts itself) are accepted unless ``trust=True``.
+  in :data:`TRUSTED_TYPES` (and those skops trusts itself) are accepted unless ``trust=True``. The
+  files of common models (svm, logreg, knn) are read by :mod:`featurelab.models._skops_fast`
+  without ``import skops.io`` (seconds of start-up), under a stricter allowlist; any other file
+  goes through skops.
 - ``model.joblib`` -- :mod:`joblib` (pickle). **Loading a pickle can run arbitrary code: only load
   joblib/pickle files from trusted sources.** featurelab refuses them unless ``trust=True``.
 
@@ -90,10 +93,13 @@ def library_versions() -> dict[str, str | None]:
         "featurelab": __version__,
     }
     for dist in ("numpy", "scikit-learn", "xgboost", "lightgbm", "skops", "joblib", "librosa"):
-        try:
-            versions[dist] = metadata.version(dist)
-        except metadata.PackageNotFoundError:
-            versions[dist] = None
+        # xgboost-cpu (the Linux/Windows install) is xgboost without CUDA: recorded as "xgboost".
+        for name in (dist, "xgboost-cpu") if dist == "xgboost" else (dist,):
+            try:
+                versions[dist] = metadata.version(name)
+                break
+            except metadata.PackageNotFoundError:
+                versions[dist] = None
     return versions
 
 
@@ -442,6 +448,11 @@ def _load_joblib(path: Path) -> Any:
 
 
 def _load_skops(path: Path, trust: bool) -> Any:
+    from ._skops_fast import load as load_fast
+
+    payload = load_fast(path, TRUSTED_TYPES)  # common models, without `import skops.io` (seconds)
+    if payload is not None:
+        return payload
     import skops.io as sio
 
     try:
