@@ -12,6 +12,14 @@ and the featurelab tables. Uses ../shared/data/gtzan-excerpts when present, synt
     python bench/extract_bench.py                 # 2 files per genre
     python bench/extract_bench.py --per-genre 10  # all 100 excerpts
     python bench/extract_bench.py --long          # also: peak RSS of one 10-minute file
+    python bench/extract_bench.py --tracks 36     # 36 synthesized 30 s tracks instead
+    python bench/extract_bench.py --cli-only --compare-with ../main   # the CLI of another checkout too
+
+Besides featurelab's in-process time (``extract_tables``, after its imports), the bench times the
+whole command ``featurelab extract CORPUS -o seg.csv --segment 3 --track-out tracks.csv --jobs N``
+as a new process (start-up, imports, worker start and the CSV writing included; median of
+``--repeat`` runs) and prints its ratio to the naive loop, whose time counts its loop only (decoding
+included, imports excluded) and runs with one BLAS thread.
 """
 
 from __future__ import annotations
@@ -74,7 +82,9 @@ class TreeMemory:
         self._thread.join()
 
 
-def pick_files(per_genre: int, workdir: Path) -> list[Path]:
+def pick_files(per_genre: int, workdir: Path, tracks: int = 0) -> list[Path]:
+    if tracks:
+        return synthesized_tracks(tracks, workdir)
     if DATA.is_dir():
         files = []
         for genre in sorted(p for p in DATA.iterdir() if p.is_dir()):
@@ -86,8 +96,62 @@ def pick_files(per_genre: int, workdir: Path) -> list[Path]:
     return [Path(p) for p in frame["path"]]
 
 
+def synthesized_tracks(n: int, workdir: Path) -> list[Path]:
+    """``n`` synthesized 30 s tracks (GTZAN layout, styles in turn), cached under ``workdir``."""
+    from featurelab.synthetic import SYNTHETIC_STYLES, make_synthetic_corpus
+
+    root = workdir / f"synthetic30-{n}"
+    files = []
+    for index, style in enumerate(SYNTHETIC_STYLES):
+        count = n // len(SYNTHETIC_STYLES) + (index < n % len(SYNTHETIC_STYLES))
+        if not count:
+            continue
+        existing = sorted((root / style).glob("*.wav"))
+        if len(existing) != count:
+            make_synthetic_corpus(root, n_per_class=count, duration=30.0, seed=0, styles=style)
+            existing = sorted((root / style).glob("*.wav"))
+        files += existing
+    return files
+
+
+def corpus_folder(files: list[Path], workdir: Path) -> Path:
+    """A GTZAN-layout folder of links to ``files`` (the CLI's input)."""
+    root = workdir / "corpus"
+    for path in files:
+        link = root / path.parent.name / path.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(path.resolve())
+    return root
+
+
+def run_cli(root: Path, out: Path, jobs: int, pythonpath: str) -> tuple[float, float]:
+    """Wall time and process-tree peak RSS (MB) of one ``featurelab extract`` writing both tables."""
+    import shutil
+
+    for name in ("seg.csv", "tracks.csv"):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "seg.featurelab-cache", ignore_errors=True)  # the default resume cache
+    command = [
+        sys.executable, "-m", "featurelab", "extract", str(root), "-o", str(out / "seg.csv"),
+        "--segment", "3", "--track-out", str(out / "tracks.csv"), "--jobs", str(jobs), "--quiet",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": pythonpath}
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    with TreeMemory(proc.pid) as memory:
+        proc.wait()
+    elapsed = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"featurelab extract failed with exit code {proc.returncode}")
+    return elapsed, memory.peak
+
+
 def run_naive(files: list[Path], out: Path) -> dict:
     import librosa
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # the naive loop: one process, one BLAS thread
 
     from featurelab.datasets import segment_name
     from featurelab.extraction import segment_bounds
@@ -167,6 +231,22 @@ def main() -> None:
     )
     parser.add_argument("--per-genre", type=int, default=2)
     parser.add_argument("--long", action="store_true", help="also measure one 10-minute file")
+    parser.add_argument(
+        "--tracks",
+        type=int,
+        default=0,
+        help="use this many synthesized 30 s tracks instead of GTZAN excerpts",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each CLI command (median)")
+    parser.add_argument("--cli-only", action="store_true", help="skip the in-process featurelab modes")
+    parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="also time the CLI of another featurelab checkout (e.g. main), interleaved with this one",
+    )
+    parser.add_argument(
+        "--workdir", help="keep the synthesized tracks here (default: a new temporary folder)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -177,9 +257,13 @@ def main() -> None:
         return
 
     work = Path(tempfile.mkdtemp(prefix="featurelab-bench-"))
-    files = pick_files(args.per_genre, work)
+    files = pick_files(args.per_genre, Path(args.workdir) if args.workdir else work, args.tracks)
     (work / "files.json").write_text(json.dumps([str(f) for f in files]))
-    modes = ["naive", "featurelab1", "featurelab2"] + (["long"] if args.long else [])
+    modes = (
+        ["naive"]
+        + ([] if args.cli_only else ["featurelab1", "featurelab2"])
+        + (["long"] if args.long else [])
+    )
     results = {}
     for mode in modes:
         proc = subprocess.Popen(
@@ -210,13 +294,56 @@ def main() -> None:
         )
 
     naive = results["naive"]["elapsed"]
-    print(
-        f"\nsource: {'GTZAN excerpts' if DATA.is_dir() else 'synthesized'}, {len(files)} files, track + 3 s segment tables"
+    seconds = results["naive"]["seconds"]
+    source = (
+        "synthesized 30 s tracks" if args.tracks else "GTZAN excerpts" if DATA.is_dir() else "synthesized"
     )
-    for jobs in (1, 2):
+    print(f"\nsource: {source}, {len(files)} files, {seconds:.0f} s of audio, track + 3 s segment tables")
+    if not args.cli_only:
+        for jobs in (1, 2):
+            print(
+                f"speed-up featurelab --jobs {jobs} (in process, after imports) vs naive loop: "
+                f"{naive / results[f'featurelab{jobs}']['elapsed']:.1f}x"
+            )
+
+    # The whole command, start-up included, each run a new process; checkouts interleaved.
+    root = corpus_folder(files, work)
+    checkouts = {"this": str(HERE.parent)}
+    if args.compare_with:
+        checkouts["other"] = str(Path(args.compare_with).resolve())
+    times: dict[tuple[str, int], list[float]] = {}
+    peaks: dict[tuple[str, int], float] = {}
+    tiny = corpus_folder(files[:2], work / "warm")  # compiles/loads each checkout's numba caches
+    for path in checkouts.values():
+        run_cli(tiny, work / "warm", 2, path)
+    for _ in range(args.repeat):
+        for jobs in (1, 2):
+            for name, path in checkouts.items():
+                elapsed, peak = run_cli(root, work, jobs, path)
+                times.setdefault((name, jobs), []).append(elapsed)
+                peaks[name, jobs] = max(peak, peaks.get((name, jobs), 0.0))
+                for table in ("seg", "tracks"):
+                    (work / f"{table}.csv").replace(work / f"{table}-{name}{jobs}.csv")
+    print("\nfeaturelab extract CORPUS -o seg.csv --segment 3 --track-out tracks.csv --jobs N (new process):")
+    for (name, jobs), values in times.items():
+        median = float(np.median(values))
+        label = "this checkout" if name == "this" else checkouts[name]
         print(
-            f"speed-up featurelab --jobs {jobs} vs naive loop: {naive / results[f'featurelab{jobs}']['elapsed']:.1f}x"
+            f"  --jobs {jobs} {label}: median {median:.2f} s (min {min(values):.2f}, max {max(values):.2f}), "
+            f"{seconds / median:.0f}x realtime, {naive / median:.1f}x the naive loop "
+            f"({naive / max(values):.1f}-{naive / min(values):.1f}x), peak RSS {peaks[name, jobs]:.0f} MB"
         )
+    tables = {
+        key: tuple((work / f"{table}-{key[0]}{key[1]}.csv").read_bytes() for table in ("seg", "tracks"))
+        for key in times
+    }
+    print(
+        "  tables (segment, track) byte-identical across --jobs"
+        + (" and checkouts" if len(checkouts) > 1 else "")
+        + f": {len(set(tables.values())) == 1}"
+    )
+    if args.cli_only:
+        return
     for kind in ("track", "segment"):
         dev = deviations(
             pd.read_parquet(work / f"naive_{kind}.parquet"),

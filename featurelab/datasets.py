@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-import pandas as pd
-
 from .exceptions import ParameterError
 from .io import AUDIO_EXTENSIONS
 
@@ -291,6 +289,8 @@ def read_manifest(path: str | os.PathLike) -> tuple[list[AudioItem], list[InputP
     path = Path(path)
     if not path.is_file():
         raise ParameterError(f"Manifest {str(path)!r} does not exist.")
+    import pandas as pd
+
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except Exception as error:  # noqa: BLE001

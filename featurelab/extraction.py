@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import time
 import warnings
@@ -33,11 +32,22 @@ import pandas as pd
 
 from .cache import ResultCache, file_identity
 from .datasets import AudioItem, discover
-from .exceptions import AudioLoadError, ParameterError
+from .exceptions import ParameterError
 from .features.registry import FeatureSet, resolve_feature_sets
 from .parallel import DEFAULT_N_JOBS, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
 from .settings import SEGMENT_MODES, ExtractionSettings, TableKind
+from .worker import (  # noqa: F401 - BATCH_UNITS and process_item: re-exported
+    BATCH_UNITS,
+    _compute_sets,
+    _warm_up,
+    _worker,
+    prestart_workers,
+    process_item,
+    segment_bounds,
+    wait_for_prestart,
+    warm_key,
+)
 
 __all__ = [
     "ExtractionSettings",
@@ -51,9 +61,6 @@ __all__ = [
     "default_jobs",
     "SEGMENT_MODES",
 ]
-
-#: Segments computed together by a feature set's batch function (bounds memory for long files).
-BATCH_UNITS = 16
 
 #: A source of audio: a folder, a manifest CSV, one file or a list of files.
 Source = str | os.PathLike | Sequence[str | os.PathLike]
@@ -117,144 +124,7 @@ def default_jobs() -> int:
     return resolve_n_jobs(-1)
 
 
-def segment_bounds(
-    n: int, sr: int, segment: float, hop: float | None = None, mode: str = "gtzan"
-) -> list[tuple[int, int]]:
-    """Sample bounds ``[(start, stop), ...]`` of the consecutive segments of an ``n``-sample signal.
-
-    Segment ``i`` starts at ``i * hop`` samples; windows that do not fit entirely are dropped. In
-    ``"gtzan"`` mode each segment stops one sample short (``y[i*66150 : i*66150 + 66149]`` for 3 s at
-    22050 Hz), reproducing the published ``features_3_sec.csv``.
-
-    Examples
-    --------
-    >>> segment_bounds(661794, 22050, 3.0)[:2]
-    [(0, 66149), (66150, 132299)]
-    >>> len(segment_bounds(661794, 22050, 3.0))
-    10
-    """
-    win = int(round(segment * sr))
-    step = int(round((hop or segment) * sr))
-    if win < 1 or step < 1:
-        raise ParameterError(
-            f"segment and segment_hop must be at least one sample at sr={sr}. Got {segment} s / {hop} s."
-        )
-    length = win - 1 if mode == "gtzan" else win
-    if length < 1:
-        raise ParameterError("A gtzan-mode segment must be at least two samples long.")
-    count = 0 if n < win else (n - win) // step + 1
-    return [(i * step, i * step + length) for i in range(count)]
-
-
-# ----------------------------------------------------------------------------- worker side
-def _compute_sets(sets: Sequence[FeatureSet], y_units: np.ndarray, sr: int) -> list[dict[str, float]]:
-    """Compute every feature set on each row of ``y_units`` (shape (k, n)); merged rows."""
-    rows: list[dict[str, float]] = [{} for _ in range(len(y_units))]
-    for feature_set in sets:
-        batch = feature_set.load_batch()
-        if batch is not None and len(y_units) > 1:
-            # Chunks of equal-length units: memory stays bounded for files with many segments.
-            results = [
-                row
-                for start in range(0, len(y_units), BATCH_UNITS)
-                for row in batch(y_units[start : start + BATCH_UNITS], sr, **feature_set.defaults)
-            ]
-        else:
-            compute = feature_set.load()
-            results = [compute(unit, sr, **feature_set.defaults) for unit in y_units]
-        for row, result in zip(rows, results, strict=True):
-            for key, value in result.items():
-                if key in row:
-                    raise ParameterError(f"Feature sets produce the column {key!r} twice.")
-                row[key] = float(value)
-    for row in rows:
-        bad = [key for key, value in row.items() if not math.isfinite(value)]
-        if bad:
-            raise ValueError(f"non-finite feature values in {', '.join(bad[:5])}")
-    return rows
-
-
-def _describe_error(error: BaseException) -> str:
-    if isinstance(error, AudioLoadError):
-        return error.reason
-    text = str(error).strip() or type(error).__name__
-    return f"{type(error).__name__}: {text}" if not isinstance(error, (ValueError, OSError)) else text
-
-
-def process_item(
-    item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]
-) -> dict[str, Any]:
-    """Decode one item once and compute its rows for each requested table kind.
-
-    Never raises for bad input: failures come back as ``{"error": reason}`` per kind.
-
-    Returns
-    -------
-    dict
-        ``{kind: {"rows": [...], "error": str | None}}`` and ``"seconds"`` (audio duration).
-    """
-    from .io import load_audio
-
-    out: dict[str, Any] = {"seconds": 0.0}
-    try:
-        sets = resolve_feature_sets(list(settings.features))
-        y, sr = load_audio(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
-        if item.duration is not None:
-            expected = int(round(item.duration * sr))
-            if len(y) < expected - max(1, sr // 100):
-                got = (item.start or 0.0) + len(y) / sr
-                raise AudioLoadError(
-                    item.path,
-                    f"clip end {item.end:g} s is beyond the end of the file ({got:.3f} s)",
-                )
-    except Exception as error:  # noqa: BLE001 - reported, never raised
-        reason = _describe_error(error)
-        return {**out, **{kind: {"rows": [], "error": reason} for kind in kinds}}
-    out["seconds"] = len(y) / sr
-    for kind in kinds:
-        try:
-            if not isinstance(kind, str):  # an array product (featurelab.arrays)
-                out[kind] = kind.compute(y, sr, settings)
-                continue
-            # The units of the rows (whole file, windows, short clips, augmented copies, loudness):
-            # featurelab.units; each row gets its extra columns ("length", "augmented").
-            from .units import table_units
-
-            rows = []
-            for units, extras in table_units(y, sr, settings, kind, name=item.name):
-                for row, extra in zip(_compute_sets(sets, units, sr), extras, strict=True):
-                    rows.append(row | extra)
-            out[kind] = {"rows": rows, "error": None}
-        except Exception as error:  # noqa: BLE001
-            out[kind] = {"rows": [], "error": _describe_error(error)}
-    return out
-
-
-def _worker(item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]) -> dict[str, Any]:
-    """Entry point in a worker process: one BLAS/OpenMP thread, so workers never oversubscribe."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        return process_item(item, settings, kinds)
-
-
 # ----------------------------------------------------------------------------- driver side
-def _warm_up(settings: ExtractionSettings) -> None:
-    """Run every feature set in this process on one signal and on a batch (see ``_iter_results``).
-
-    Both shapes, because numba compiles (and caches) one specialisation per array layout, and a
-    single file's arrays and a batch of segments' arrays have different layouts.
-    """
-    rng = np.random.default_rng(0)
-    probe = (0.1 * rng.standard_normal((2, settings.sr // 2))).astype(np.float32)
-    sets = resolve_feature_sets(list(settings.features))
-    for signals in (probe[:1], probe):
-        try:
-            _compute_sets(sets, signals, settings.sr)
-        except Exception:  # noqa: BLE001 - a failing set reports its errors per file later
-            pass
-
-
 def _iter_results(
     todo: Iterable[AudioItem],
     n_todo: int,
@@ -280,10 +150,12 @@ def _iter_results(
     # previous warm-up left the caches complete and unchanged (see featurelab.jit_cache).
     from .jit_cache import is_warm, mark_warm
 
-    warm_key = repr((settings.features, settings.sr))
-    if not is_warm(warm_key):
+    # A pool started ahead (prestart_workers: while this process planned, the caches being warm)
+    # is reused by the Parallel call below.
+    key = warm_key(settings)
+    if not wait_for_prestart(key) and not is_warm(key):
         _warm_up(settings)
-        mark_warm(warm_key)
+        mark_warm(key)
 
     # Files go out lazily (on Dask in automatically sized batches of ~0.2-1 s of work) and at most
     # 2 x workers tasks are in flight, so memory is bounded by the work in flight, not the corpus.
@@ -371,6 +243,9 @@ def _plan(
     n_jobs = resolve_n_jobs(n_jobs)
     sets = resolve_feature_sets(list(settings.features))
     items, problems = discover(source, manifest=manifest)
+    if len(items) > 1:
+        # Workers start (and load the feature code) while this process prepares the run.
+        prestart_workers(settings, min(n_jobs, len(items)))
     return _Plan(settings, sets, kinds, items, problems, ResultCache(cache), n_jobs)
 
 

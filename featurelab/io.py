@@ -14,11 +14,14 @@ import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .exceptions import AudioLoadError, ParameterError, TableError
+
+if TYPE_CHECKING:  # pragma: no cover - pandas is imported where a table is read (decoding needs none)
+    import pandas as pd
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -385,6 +388,8 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     if not path.is_file():
         raise TableError(f"Feature table {str(path)!r} does not exist. Create one with `featurelab extract`.")
     fmt = table_format(path)
+    import pandas as pd
+
     try:
         if fmt == "csv":
             return pd.read_csv(path)
