@@ -289,29 +289,40 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         )
     chroma = np.concatenate(chroma_blocks, axis=-1)  # (k, 12, T)
 
-    rows: list[Mapping[str, float]] = []
+    tempos, mfccs = [], []
     for i in range(k):
         log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
         onset_env = librosa.onset.onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
-        tempo = _tempo(onset_env, sr, block_frames)
-        mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
-        columns = (
-            ("chroma_stft", chroma[i].reshape(-1)),
-            ("rms", stats["rms"][i]),
-            ("spectral_centroid", stats["spectral_centroid"][i]),
-            ("spectral_bandwidth", stats["spectral_bandwidth"][i]),
-            ("rolloff", stats["rolloff"][i]),
-            ("zero_crossing_rate", stats["zcr"][i]),
-            ("harmony", harmonic[i]),
-            ("perceptr", percussive[i]),
-        )
+        tempos.append(_tempo(onset_env, sr, block_frames))
+        mfccs.append(librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC))
+    columns = (
+        ("chroma_stft", chroma.reshape(k, -1)),
+        ("rms", stats["rms"]),
+        ("spectral_centroid", stats["spectral_centroid"]),
+        ("spectral_bandwidth", stats["spectral_bandwidth"]),
+        ("rolloff", stats["rolloff"]),
+        ("zero_crossing_rate", stats["zcr"]),
+        ("harmony", harmonic),
+        ("perceptr", percussive),
+    )
+    # Mean and variance of every row at once: a reduction along the contiguous axis of a C-ordered
+    # array sums each row in the same (pairwise) order as np.mean / np.var of that row alone, so
+    # the values are the same (a reduction along a strided axis would sum in another order).
+    moments = {}
+    for name, values in columns:
+        values = np.ascontiguousarray(values)
+        moments[name] = np.mean(values, axis=-1), np.var(values, axis=-1)
+    mfcc = np.stack(mfccs)  # (k, N_MFCC, T), C-contiguous
+    mfcc_moments = np.mean(mfcc, axis=-1), np.var(mfcc, axis=-1)
+    rows: list[Mapping[str, float]] = []
+    for i in range(k):
         row: dict[str, float] = {}
-        for name, values in columns:
-            row[f"{name}_mean"] = float(np.mean(values))
-            row[f"{name}_var"] = float(np.var(values))
-        row["tempo"] = tempo
+        for name, (means, variances) in moments.items():
+            row[f"{name}_mean"] = float(means[i])
+            row[f"{name}_var"] = float(variances[i])
+        row["tempo"] = tempos[i]
         for j in range(N_MFCC):
-            row[f"mfcc{j + 1}_mean"] = float(np.mean(mfcc[j]))
-            row[f"mfcc{j + 1}_var"] = float(np.var(mfcc[j]))
+            row[f"mfcc{j + 1}_mean"] = float(mfcc_moments[0][i, j])
+            row[f"mfcc{j + 1}_var"] = float(mfcc_moments[1][i, j])
         rows.append(row)
     return rows
