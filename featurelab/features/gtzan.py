@@ -8,8 +8,8 @@ median filters use a sliding-window median (:mod:`featurelab.features.hpss`). Wh
 full-size temporaries around a small computation (the HPSS soft mask times the phase, the rolloff,
 the spectral peaks behind the tuning estimate, the zero-crossing count), small compiled kernels do
 the same arithmetic in one pass (:mod:`~featurelab.features.hpss`, :mod:`~featurelab.features.spectral`,
-:mod:`~featurelab.features.pitch`, :mod:`~featurelab.features.temporal`; tested equal to librosa in
-``tests/test_kernels.py``).
+:mod:`~featurelab.features.pitch`, :mod:`~featurelab.features.temporal`,
+:mod:`~featurelab.features.inverse`; tested equal to librosa in ``tests/test_kernels.py``).
 
 Memory is bounded by the block, not by the signal: frames are processed in blocks of
 ``block_frames`` with just enough context on each side (15 frames for the harmonic median filter,
@@ -32,6 +32,7 @@ import numpy as np
 
 from ._signal import quiet_edge_warnings
 from .hpss import harmonic_stft, median_filter_1d
+from .inverse import istft
 from .pitch import piptrack_peaks
 from .spectral import centroid_bandwidth, melspectrogram, rolloff
 from .temporal import zero_crossing_rate
@@ -254,9 +255,8 @@ def _batch(Y: np.ndarray, sr: int, block_frames: int) -> list[Mapping[str, float
         perc = median_filter_1d(S_mid, HPSS_KERNEL, axis=-2)
         D_harm = harmonic_stft(D_ext[..., ia:ib], S_mid, harm, perc)  # librosa's mask x phase
         del harm, perc, S_ext, S_mid, D_ext
-        wave = librosa.istft(
-            D_harm, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False, dtype=np.float32
-        )  # (k, samples) starting at padded sample (ea + ia) * hop
+        wave = istft(D_harm, n_fft=N_FFT, hop_length=HOP_LENGTH)  # = librosa.istft(center=False)
+        # (k, samples) starting at padded sample (ea + ia) * hop
         del D_harm
         first = (ea + ia) * HOP_LENGTH
         lo = a * HOP_LENGTH
