@@ -125,8 +125,15 @@ def corpus_folder(files: list[Path], workdir: Path) -> Path:
     return root
 
 
-def run_cli(root: Path, out: Path, jobs: int, pythonpath: str) -> tuple[float, float]:
-    """Wall time and process-tree peak RSS (MB) of one ``featurelab extract`` writing both tables."""
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes of this process, and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cli(root: Path, out: Path, jobs: int, pythonpath: str) -> tuple[float, float, float]:
+    """Wall time, CPU seconds (the process and its workers) and process-tree peak RSS (MB) of one
+    ``featurelab extract`` writing both tables."""
     import shutil
 
     for name in ("seg.csv", "tracks.csv"):
@@ -137,6 +144,7 @@ def run_cli(root: Path, out: Path, jobs: int, pythonpath: str) -> tuple[float, f
         "--segment", "3", "--track-out", str(out / "tracks.csv"), "--jobs", str(jobs), "--quiet",
     ]  # fmt: skip
     env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": pythonpath}
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
     with TreeMemory(proc.pid) as memory:
@@ -144,7 +152,7 @@ def run_cli(root: Path, out: Path, jobs: int, pythonpath: str) -> tuple[float, f
     elapsed = time.perf_counter() - started
     if proc.returncode:
         raise SystemExit(f"featurelab extract failed with exit code {proc.returncode}")
-    return elapsed, memory.peak
+    return elapsed, children_cpu() - cpu, memory.peak
 
 
 def run_naive(files: list[Path], out: Path) -> dict:
@@ -266,6 +274,7 @@ def main() -> None:
     )
     results = {}
     for mode in modes:
+        cpu = children_cpu()
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -287,6 +296,7 @@ def main() -> None:
             raise SystemExit(f"{mode} failed with exit code {proc.returncode}")
         results[mode] = json.loads(stdout.strip().splitlines()[-1])
         r = results[mode]
+        r["cpu"] = children_cpu() - cpu  # the whole child process: imports, decoding, writing
         r["peak_rss_mb"] = max(r["peak_rss_mb"], memory.peak)
         print(
             f"{mode:12s} {r['seconds']:8.1f} s audio  {r['elapsed']:7.1f} s  {r['seconds'] / r['elapsed']:6.1f}x realtime  peak RSS (process tree) {r['peak_rss_mb']:6.0f} MB",
@@ -312,6 +322,7 @@ def main() -> None:
     if args.compare_with:
         checkouts["other"] = str(Path(args.compare_with).resolve())
     times: dict[tuple[str, int], list[float]] = {}
+    cpus: dict[tuple[str, int], list[float]] = {}
     peaks: dict[tuple[str, int], float] = {}
     tiny = corpus_folder(files[:2], work / "warm")  # compiles/loads each checkout's numba caches
     for path in checkouts.values():
@@ -319,8 +330,9 @@ def main() -> None:
     for _ in range(args.repeat):
         for jobs in (1, 2):
             for name, path in checkouts.items():
-                elapsed, peak = run_cli(root, work, jobs, path)
+                elapsed, cpu, peak = run_cli(root, work, jobs, path)
                 times.setdefault((name, jobs), []).append(elapsed)
+                cpus.setdefault((name, jobs), []).append(cpu)
                 peaks[name, jobs] = max(peak, peaks.get((name, jobs), 0.0))
                 for table in ("seg", "tracks"):
                     (work / f"{table}.csv").replace(work / f"{table}-{name}{jobs}.csv")
@@ -332,6 +344,12 @@ def main() -> None:
             f"  --jobs {jobs} {label}: median {median:.2f} s (min {min(values):.2f}, max {max(values):.2f}), "
             f"{seconds / median:.0f}x realtime, {naive / median:.1f}x the naive loop "
             f"({naive / max(values):.1f}-{naive / min(values):.1f}x), peak RSS {peaks[name, jobs]:.0f} MB"
+        )
+        cpu = float(np.median(cpus[name, jobs]))
+        print(
+            f"    CPU {cpu:.1f} s (the naive process: {results['naive']['cpu']:.1f} s), "
+            f"{results['naive']['cpu'] / cpu:.1f}x less work; on {jobs} idle cores at least "
+            f"{results['naive']['cpu'] / (cpu / jobs):.1f}x faster"
         )
     tables = {
         key: tuple((work / f"{table}-{key[0]}{key[1]}.csv").read_bytes() for table in ("seg", "tracks"))
