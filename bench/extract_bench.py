@@ -347,9 +347,9 @@ def main() -> None:
         )
         cpu = float(np.median(cpus[name, jobs]))
         print(
-            f"    CPU {cpu:.1f} s (the naive process: {results['naive']['cpu']:.1f} s), "
-            f"{results['naive']['cpu'] / cpu:.1f}x less work; on {jobs} idle cores at least "
-            f"{results['naive']['cpu'] / (cpu / jobs):.1f}x faster"
+            f"    CPU {cpu:.1f} s (the naive process: {results['naive']['cpu']:.1f} s): "
+            f"{results['naive']['cpu'] / cpu:.1f}x less work; spread perfectly over {jobs} idle "
+            f"core(s), {results['naive']['cpu'] / (cpu / jobs):.1f}x the naive loop (load-independent)"
         )
     tables = {
         key: tuple((work / f"{table}-{key[0]}{key[1]}.csv").read_bytes() for table in ("seg", "tracks"))
