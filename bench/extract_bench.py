@@ -13,10 +13,19 @@ and the featurelab tables. Uses ../shared/data/gtzan-excerpts when present, synt
     python bench/extract_bench.py --per-genre 10  # all 100 excerpts
     python bench/extract_bench.py --long          # also: peak RSS of one 10-minute file
     python bench/extract_bench.py --long 10,20,40 --long-only   # peak RSS per file length only
+    python bench/extract_bench.py --tracks 36     # 36 synthesized 30 s tracks instead
+    python bench/extract_bench.py --cli-only --compare-with ../main   # the CLI of another checkout too
+
+Besides featurelab's in-process time (``extract_tables``, after its imports), the bench times the
+whole command ``featurelab extract CORPUS -o seg.csv --segment 3 --track-out tracks.csv --jobs N``
+as a new process (start-up, imports, worker start and the CSV writing included; median of
+``--repeat`` runs) and prints its ratio to the naive loop, whose time counts its loop only (decoding
+included, imports excluded) and runs with one BLAS thread.
 
 ``--long`` runs ``featurelab extract DIR -o seg.csv --segment 3 --track-out tracks.csv --jobs 1`` on
 a folder holding one synthesized file of each length (a new process each; peak RSS: the kernel's
-high-water mark of that process, or the sampled sum of its process tree if larger); run it with ``PYTHONPATH=<other checkout>`` to measure another version's CLI.
+high-water mark of that process, or the sampled sum of its process tree if larger); run it with
+``PYTHONPATH=<other checkout>`` to measure another version's CLI.
 """
 
 from __future__ import annotations
@@ -79,7 +88,9 @@ class TreeMemory:
         self._thread.join()
 
 
-def pick_files(per_genre: int, workdir: Path) -> list[Path]:
+def pick_files(per_genre: int, workdir: Path, tracks: int = 0) -> list[Path]:
+    if tracks:
+        return synthesized_tracks(tracks, workdir)
     if DATA.is_dir():
         files = []
         for genre in sorted(p for p in DATA.iterdir() if p.is_dir()):
@@ -91,8 +102,70 @@ def pick_files(per_genre: int, workdir: Path) -> list[Path]:
     return [Path(p) for p in frame["path"]]
 
 
+def synthesized_tracks(n: int, workdir: Path) -> list[Path]:
+    """``n`` synthesized 30 s tracks (GTZAN layout, styles in turn), cached under ``workdir``."""
+    from featurelab.synthetic import SYNTHETIC_STYLES, make_synthetic_corpus
+
+    root = workdir / f"synthetic30-{n}"
+    files = []
+    for index, style in enumerate(SYNTHETIC_STYLES):
+        count = n // len(SYNTHETIC_STYLES) + (index < n % len(SYNTHETIC_STYLES))
+        if not count:
+            continue
+        existing = sorted((root / style).glob("*.wav"))
+        if len(existing) != count:
+            make_synthetic_corpus(root, n_per_class=count, duration=30.0, seed=0, styles=style)
+            existing = sorted((root / style).glob("*.wav"))
+        files += existing
+    return files
+
+
+def corpus_folder(files: list[Path], workdir: Path) -> Path:
+    """A GTZAN-layout folder of links to ``files`` (the CLI's input)."""
+    root = workdir / "corpus"
+    for path in files:
+        link = root / path.parent.name / path.name
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(path.resolve())
+    return root
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + system) of the finished child processes of this process, and theirs."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_cli(root: Path, out: Path, jobs: int, pythonpath: str) -> tuple[float, float, float]:
+    """Wall time, CPU seconds (the process and its workers) and process-tree peak RSS (MB) of one
+    ``featurelab extract`` writing both tables."""
+    import shutil
+
+    for name in ("seg.csv", "tracks.csv"):
+        (out / name).unlink(missing_ok=True)
+    shutil.rmtree(out / "seg.featurelab-cache", ignore_errors=True)  # the default resume cache
+    command = [
+        sys.executable, "-m", "featurelab", "extract", str(root), "-o", str(out / "seg.csv"),
+        "--segment", "3", "--track-out", str(out / "tracks.csv"), "--jobs", str(jobs), "--quiet",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": pythonpath}
+    cpu = children_cpu()
+    started = time.perf_counter()
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
+    with TreeMemory(proc.pid) as memory:
+        proc.wait()
+    elapsed = time.perf_counter() - started
+    if proc.returncode:
+        raise SystemExit(f"featurelab extract failed with exit code {proc.returncode}")
+    return elapsed, children_cpu() - cpu, memory.peak
+
+
 def run_naive(files: list[Path], out: Path) -> dict:
     import librosa
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)  # the naive loop: one process, one BLAS thread
 
     from featurelab.datasets import segment_name
     from featurelab.extraction import segment_bounds
@@ -198,6 +271,22 @@ def main() -> None:
         help="also measure one file of each length (minutes, comma-separated; default 10)",
     )
     parser.add_argument("--long-only", action="store_true", help="only the --long measurements")
+    parser.add_argument(
+        "--tracks",
+        type=int,
+        default=0,
+        help="use this many synthesized 30 s tracks instead of GTZAN excerpts",
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each CLI command (median)")
+    parser.add_argument("--cli-only", action="store_true", help="skip the in-process featurelab modes")
+    parser.add_argument(
+        "--compare-with",
+        metavar="CHECKOUT",
+        help="also time the CLI of another featurelab checkout (e.g. main), interleaved with this one",
+    )
+    parser.add_argument(
+        "--workdir", help="keep the synthesized tracks here (default: a new temporary folder)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--files", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -212,11 +301,12 @@ def main() -> None:
     if args.long_only:
         print_long(lengths, work)
         return
-    files = pick_files(args.per_genre, work)
+    files = pick_files(args.per_genre, Path(args.workdir) if args.workdir else work, args.tracks)
     (work / "files.json").write_text(json.dumps([str(f) for f in files]))
-    modes = ["naive", "featurelab1", "featurelab2"]
+    modes = ["naive"] + ([] if args.cli_only else ["featurelab1", "featurelab2"])
     results = {}
     for mode in modes:
+        cpu = children_cpu()
         proc = subprocess.Popen(
             [
                 sys.executable,
@@ -238,6 +328,7 @@ def main() -> None:
             raise SystemExit(f"{mode} failed with exit code {proc.returncode}")
         results[mode] = json.loads(stdout.strip().splitlines()[-1])
         r = results[mode]
+        r["cpu"] = children_cpu() - cpu  # the whole child process: imports, decoding, writing
         r["peak_rss_mb"] = max(r["peak_rss_mb"], memory.peak)
         print(
             f"{mode:12s} {r['seconds']:8.1f} s audio  {r['elapsed']:7.1f} s  {r['seconds'] / r['elapsed']:6.1f}x realtime  peak RSS (process tree) {r['peak_rss_mb']:6.0f} MB",
@@ -245,13 +336,64 @@ def main() -> None:
         )
 
     naive = results["naive"]["elapsed"]
-    print(
-        f"\nsource: {'GTZAN excerpts' if DATA.is_dir() else 'synthesized'}, {len(files)} files, track + 3 s segment tables"
+    seconds = results["naive"]["seconds"]
+    source = (
+        "synthesized 30 s tracks" if args.tracks else "GTZAN excerpts" if DATA.is_dir() else "synthesized"
     )
-    for jobs in (1, 2):
+    print(f"\nsource: {source}, {len(files)} files, {seconds:.0f} s of audio, track + 3 s segment tables")
+    if not args.cli_only:
+        for jobs in (1, 2):
+            print(
+                f"speed-up featurelab --jobs {jobs} (in process, after imports) vs naive loop: "
+                f"{naive / results[f'featurelab{jobs}']['elapsed']:.1f}x"
+            )
+
+    # The whole command, start-up included, each run a new process; checkouts interleaved.
+    root = corpus_folder(files, work)
+    checkouts = {"this": str(HERE.parent)}
+    if args.compare_with:
+        checkouts["other"] = str(Path(args.compare_with).resolve())
+    times: dict[tuple[str, int], list[float]] = {}
+    cpus: dict[tuple[str, int], list[float]] = {}
+    peaks: dict[tuple[str, int], float] = {}
+    tiny = corpus_folder(files[:2], work / "warm")  # compiles/loads each checkout's numba caches
+    for path in checkouts.values():
+        run_cli(tiny, work / "warm", 2, path)
+    for _ in range(args.repeat):
+        for jobs in (1, 2):
+            for name, path in checkouts.items():
+                elapsed, cpu, peak = run_cli(root, work, jobs, path)
+                times.setdefault((name, jobs), []).append(elapsed)
+                cpus.setdefault((name, jobs), []).append(cpu)
+                peaks[name, jobs] = max(peak, peaks.get((name, jobs), 0.0))
+                for table in ("seg", "tracks"):
+                    (work / f"{table}.csv").replace(work / f"{table}-{name}{jobs}.csv")
+    print("\nfeaturelab extract CORPUS -o seg.csv --segment 3 --track-out tracks.csv --jobs N (new process):")
+    for (name, jobs), values in times.items():
+        median = float(np.median(values))
+        label = "this checkout" if name == "this" else checkouts[name]
         print(
-            f"speed-up featurelab --jobs {jobs} vs naive loop: {naive / results[f'featurelab{jobs}']['elapsed']:.1f}x"
+            f"  --jobs {jobs} {label}: median {median:.2f} s (min {min(values):.2f}, max {max(values):.2f}), "
+            f"{seconds / median:.0f}x realtime, {naive / median:.1f}x the naive loop "
+            f"({naive / max(values):.1f}-{naive / min(values):.1f}x), peak RSS {peaks[name, jobs]:.0f} MB"
         )
+        cpu = float(np.median(cpus[name, jobs]))
+        print(
+            f"    CPU {cpu:.1f} s (the naive process: {results['naive']['cpu']:.1f} s): "
+            f"{results['naive']['cpu'] / cpu:.1f}x less work; spread perfectly over {jobs} idle "
+            f"core(s), {results['naive']['cpu'] / (cpu / jobs):.1f}x the naive loop (load-independent)"
+        )
+    tables = {
+        key: tuple((work / f"{table}-{key[0]}{key[1]}.csv").read_bytes() for table in ("seg", "tracks"))
+        for key in times
+    }
+    print(
+        "  tables (segment, track) byte-identical across --jobs"
+        + (" and checkouts" if len(checkouts) > 1 else "")
+        + f": {len(set(tables.values())) == 1}"
+    )
+    if args.cli_only:
+        return
     for kind in ("track", "segment"):
         dev = deviations(
             pd.read_parquet(work / f"naive_{kind}.parquet"),

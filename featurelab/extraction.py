@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import math
 import os
 import time
 import warnings
@@ -32,11 +31,22 @@ import numpy as np
 
 from .cache import ResultCache, file_identity
 from .datasets import AudioItem, discover
-from .exceptions import AudioLoadError, ParameterError
+from .exceptions import ParameterError
 from .features.registry import FeatureSet, resolve_feature_sets
-from .parallel import DEFAULT_N_JOBS, exit_with_parent, resolve_n_jobs
+from .parallel import DEFAULT_N_JOBS, local_pool_options, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
 from .settings import SEGMENT_MODES, ExtractionSettings, TableKind
+from .worker import (  # noqa: F401 - BATCH_UNITS and process_item: re-exported
+    BATCH_UNITS,
+    _compute_sets,
+    _warm_up,
+    _worker,
+    prestart_workers,
+    process_item,
+    segment_bounds,
+    wait_for_prestart,
+    warm_key,
+)
 
 if TYPE_CHECKING:  # imported where tables are built: `import featurelab` stays light
     import pandas as pd
@@ -53,15 +63,6 @@ __all__ = [
     "default_jobs",
     "SEGMENT_MODES",
 ]
-
-#: Segments computed together by a feature set's batch function (bounds memory for long files).
-BATCH_UNITS = 16
-
-#: Files longer than this (seconds) are decoded block by block, never whole, when that gives the
-#: same rows: the GTZAN set alone, without augmentation or loudness normalisation, from a format
-#: with exact lengths (:func:`featurelab.io.open_audio_stream`). Shorter files are decoded whole, as
-#: before (their rows byte-identical to earlier versions).
-STREAM_SECONDS = 300.0
 
 #: A source of audio: a folder, a manifest CSV, one file or a list of files.
 Source = str | os.PathLike | Sequence[str | os.PathLike]
@@ -125,214 +126,7 @@ def default_jobs() -> int:
     return resolve_n_jobs(-1)
 
 
-def segment_bounds(
-    n: int, sr: int, segment: float, hop: float | None = None, mode: str = "gtzan"
-) -> list[tuple[int, int]]:
-    """Sample bounds ``[(start, stop), ...]`` of the consecutive segments of an ``n``-sample signal.
-
-    Segment ``i`` starts at ``i * hop`` samples; windows that do not fit entirely are dropped. In
-    ``"gtzan"`` mode each segment stops one sample short (``y[i*66150 : i*66150 + 66149]`` for 3 s at
-    22050 Hz), reproducing the published ``features_3_sec.csv``.
-
-    Examples
-    --------
-    >>> segment_bounds(661794, 22050, 3.0)[:2]
-    [(0, 66149), (66150, 132299)]
-    >>> len(segment_bounds(661794, 22050, 3.0))
-    10
-    """
-    win = int(round(segment * sr))
-    step = int(round((hop or segment) * sr))
-    if win < 1 or step < 1:
-        raise ParameterError(
-            f"segment and segment_hop must be at least one sample at sr={sr}. Got {segment} s / {hop} s."
-        )
-    length = win - 1 if mode == "gtzan" else win
-    if length < 1:
-        raise ParameterError("A gtzan-mode segment must be at least two samples long.")
-    count = 0 if n < win else (n - win) // step + 1
-    return [(i * step, i * step + length) for i in range(count)]
-
-
-# ----------------------------------------------------------------------------- worker side
-def _compute_sets(sets: Sequence[FeatureSet], y_units: np.ndarray, sr: int) -> list[dict[str, float]]:
-    """Compute every feature set on each row of ``y_units`` (shape (k, n)); merged rows."""
-    rows: list[dict[str, float]] = [{} for _ in range(len(y_units))]
-    for feature_set in sets:
-        batch = feature_set.load_batch()
-        if batch is not None and len(y_units) > 1:
-            # Chunks of equal-length units: memory stays bounded for files with many segments.
-            results = [
-                row
-                for start in range(0, len(y_units), BATCH_UNITS)
-                for row in batch(y_units[start : start + BATCH_UNITS], sr, **feature_set.defaults)
-            ]
-        else:
-            compute = feature_set.load()
-            results = [compute(unit, sr, **feature_set.defaults) for unit in y_units]
-        for row, result in zip(rows, results, strict=True):
-            for key, value in result.items():
-                if key in row:
-                    raise ParameterError(f"Feature sets produce the column {key!r} twice.")
-                row[key] = float(value)
-    for row in rows:
-        bad = [key for key, value in row.items() if not math.isfinite(value)]
-        if bad:
-            raise ValueError(f"non-finite feature values in {', '.join(bad[:5])}")
-    return rows
-
-
-def _describe_error(error: BaseException) -> str:
-    if isinstance(error, AudioLoadError):
-        return error.reason
-    text = str(error).strip() or type(error).__name__
-    return f"{type(error).__name__}: {text}" if not isinstance(error, (ValueError, OSError)) else text
-
-
-def process_item(
-    item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]
-) -> dict[str, Any]:
-    """Decode one item once and compute its rows for each requested table kind.
-
-    Never raises for bad input: failures come back as ``{"error": reason}`` per kind.
-
-    Returns
-    -------
-    dict
-        ``{kind: {"rows": [...], "error": str | None}}`` and ``"seconds"`` (audio duration).
-    """
-    from .io import load_audio
-
-    out: dict[str, Any] = {"seconds": 0.0}
-    y: np.ndarray | None = None
-    try:
-        sets = resolve_feature_sets(list(settings.features))
-        stream = _open_stream(item, settings, kinds)
-        if stream is None:
-            y, sr = load_audio(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
-            n = len(y)
-        else:
-            sr, n = stream.sr, stream.n_samples
-        if item.duration is not None:
-            expected = int(round(item.duration * sr))
-            if n < expected - max(1, sr // 100):
-                got = (item.start or 0.0) + n / sr
-                raise AudioLoadError(
-                    item.path,
-                    f"clip end {item.end:g} s is beyond the end of the file ({got:.3f} s)",
-                )
-    except Exception as error:  # noqa: BLE001 - reported, never raised
-        reason = _describe_error(error)
-        return {**out, **{kind: {"rows": [], "error": reason} for kind in kinds}}
-    out["seconds"] = n / sr
-    for kind in kinds:
-        try:
-            if y is None:  # a long file, decoded block by block
-                out[kind] = {"rows": _streamed_rows(stream, settings, kind), "error": None}
-                continue
-            if not isinstance(kind, str):  # an array product (featurelab.arrays)
-                out[kind] = kind.compute(y, sr, settings)
-                continue
-            # The units of the rows (whole file, windows, short clips, augmented copies, loudness):
-            # featurelab.units; each row gets its extra columns ("length", "augmented").
-            from .units import table_units
-
-            rows = []
-            for units, extras in table_units(y, sr, settings, kind, name=item.name):
-                for row, extra in zip(_compute_sets(sets, units, sr), extras, strict=True):
-                    rows.append(row | extra)
-            out[kind] = {"rows": rows, "error": None}
-        except Exception as error:  # noqa: BLE001
-            out[kind] = {"rows": [], "error": _describe_error(error)}
-    return out
-
-
-def _open_stream(item: AudioItem, settings: ExtractionSettings, kinds: tuple[Any, ...]) -> Any:
-    """Return the stream of a long file whose rows can be computed block by block, else ``None``.
-
-    ``None``: decode the file whole (:func:`featurelab.io.load_audio`).
-    """
-    from .io import open_audio_stream
-
-    if (
-        tuple(settings.features) != ("gtzan",)
-        or settings.augment is not None
-        or settings.normalize != "none"
-        or not all(isinstance(kind, str) for kind in kinds)
-    ):
-        return None
-    stream = open_audio_stream(item.path, sr=settings.sr, offset=item.start or 0.0, duration=item.duration)
-    if stream is None or stream.duration <= STREAM_SECONDS:
-        return None
-    return stream
-
-
-def _checked(rows: list[dict[str, float]]) -> list[dict[str, float]]:
-    for row in rows:
-        bad = [key for key, value in row.items() if not math.isfinite(value)]
-        if bad:
-            raise ValueError(f"non-finite feature values in {', '.join(bad[:5])}")
-    return rows
-
-
-def _streamed_rows(stream: Any, settings: ExtractionSettings, kind: TableKind) -> list[dict[str, float]]:
-    """Return the rows of a long file (see :func:`_open_stream`), decoding it block by block.
-
-    Equal to the rows of the whole decoded signal: segment rows exactly (each window's samples are
-    the same, computed in the same batches of :data:`BATCH_UNITS`); the track row within float32
-    rounding (:func:`featurelab.features.gtzan.gtzan_features_streamed`).
-    """
-    from .features.gtzan import gtzan_features_batch, gtzan_features_streamed
-    from .io import StreamedSignal
-
-    sr, n = stream.sr, stream.n_samples
-    if kind == "track":
-        features = gtzan_features_streamed(StreamedSignal(stream), sr)
-        row = {key: float(value) for key, value in features.items()}
-        return _checked([row | {"length": n}])
-    assert settings.segment is not None
-    bounds = segment_bounds(n, sr, settings.segment, settings.segment_hop, settings.segment_mode)
-    if not bounds:  # pragma: no cover - streamed files are longer than any segment
-        raise ValueError(f"shorter than one {settings.segment:g} s segment: no segment rows")
-    rows: list[dict[str, float]] = []
-    signal = StreamedSignal(stream)
-    for first in range(0, len(bounds), BATCH_UNITS):
-        batch = bounds[first : first + BATCH_UNITS]
-        units = np.stack([signal[:, a:b][0] for a, b in batch])
-        # gtzan_features(y) is gtzan_features_batch(y[np.newaxis]): a lone last unit is no different.
-        results = gtzan_features_batch(units, sr)
-        rows += [
-            {key: float(value) for key, value in result.items()} | {"length": b - a}
-            for result, (a, b) in zip(results, batch, strict=True)
-        ]
-    return _checked(rows)
-
-
-def _worker(item: AudioItem, settings: ExtractionSettings, kinds: tuple[TableKind, ...]) -> dict[str, Any]:
-    """Entry point in a worker process: one BLAS/OpenMP thread, so workers never oversubscribe."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1):
-        return process_item(item, settings, kinds)
-
-
 # ----------------------------------------------------------------------------- driver side
-def _warm_up(settings: ExtractionSettings) -> None:
-    """Run every feature set in this process on one signal and on a batch (see ``_iter_results``).
-
-    Both shapes, because numba compiles (and caches) one specialisation per array layout, and a
-    single file's arrays and a batch of segments' arrays have different layouts.
-    """
-    rng = np.random.default_rng(0)
-    probe = (0.1 * rng.standard_normal((2, settings.sr // 2))).astype(np.float32)
-    sets = resolve_feature_sets(list(settings.features))
-    for signals in (probe[:1], probe):
-        try:
-            _compute_sets(sets, signals, settings.sr)
-        except Exception:  # noqa: BLE001 - a failing set reports its errors per file later
-            pass
-
-
 def _iter_results(
     todo: Iterable[AudioItem],
     n_todo: int,
@@ -358,15 +152,17 @@ def _iter_results(
     # previous warm-up left the caches complete and unchanged (see featurelab.jit_cache).
     from .jit_cache import is_warm, mark_warm
 
-    warm_key = repr((settings.features, settings.sr))
-    if not is_warm(warm_key):
+    # A pool started ahead (prestart_workers: while this process planned, the caches being warm)
+    # is reused by the Parallel call below.
+    key = warm_key(settings)
+    if not wait_for_prestart(key) and not is_warm(key):
         _warm_up(settings)
-        mark_warm(warm_key)
+        mark_warm(key)
 
     # Files go out lazily (on Dask in automatically sized batches of ~0.2-1 s of work) and at most
     # 2 x workers tasks are in flight, so memory is bounded by the work in flight, not the corpus.
     # Local workers end with the driver, even one killed with kill -9 (Dask's end with their nanny).
-    watchdog = {} if on_dask else {"initializer": exit_with_parent, "initargs": (os.getpid(),)}
+    watchdog = {} if on_dask else local_pool_options()
     parallel = Parallel(
         n_jobs=-1 if on_dask else min(n_jobs, n_todo),
         return_as="generator",
@@ -452,6 +248,9 @@ def _plan(
     n_jobs = resolve_n_jobs(n_jobs)
     sets = resolve_feature_sets(list(settings.features))
     items, problems = discover(source, manifest=manifest)
+    if len(items) > 1:
+        # Workers start (and load the feature code) while this process prepares the run.
+        prestart_workers(settings, min(n_jobs, len(items)))
     return _Plan(settings, sets, kinds, items, problems, ResultCache(cache), n_jobs)
 
 

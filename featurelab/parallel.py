@@ -14,7 +14,7 @@ import threading
 
 from .exceptions import ParameterError
 
-__all__ = ["DEFAULT_N_JOBS", "usable_cpus", "resolve_n_jobs", "exit_with_parent"]
+__all__ = ["DEFAULT_N_JOBS", "usable_cpus", "resolve_n_jobs", "local_pool_options", "exit_with_parent"]
 
 #: The default of every ``n_jobs`` argument and ``--jobs`` option: all usable cores.
 DEFAULT_N_JOBS = -1
@@ -69,6 +69,15 @@ def resolve_n_jobs(n_jobs: int | None = DEFAULT_N_JOBS, *, limit: int | None = N
     if limit is not None:
         n_jobs = max(1, min(n_jobs, int(limit)))
     return n_jobs
+
+
+def local_pool_options() -> dict[str, object]:
+    """Return the ``Parallel`` options of a local (loky) worker pool: its workers end with this process.
+
+    Every local pool of a run passes the same options, so joblib reuses one executor (a pool
+    started ahead, :func:`featurelab.worker.prestart_workers`, is the run's pool).
+    """
+    return {"initializer": exit_with_parent, "initargs": (os.getpid(),)}
 
 
 def exit_with_parent(parent: int, interval: float = 0.5) -> None:

@@ -37,9 +37,9 @@ from typing import Any
 import numpy as np
 
 from .exceptions import ParameterError
-from .extraction import segment_bounds
 from .loudness import normalize_units
 from .settings import SHORT_CLIP_POLICIES, ExtractionSettings
+from .worker import segment_bounds
 
 __all__ = ["table_units", "window_samples", "fit_to_window"]
 

@@ -18,8 +18,8 @@ import pytest
 import soundfile as sf
 from conftest import SR, music_like
 
-import featurelab.extraction as extraction
 import featurelab.io as fio
+import featurelab.worker as worker
 from featurelab.datasets import AudioItem
 from featurelab.exceptions import AudioLoadError
 from featurelab.features.gtzan import gtzan_features, gtzan_features_streamed
@@ -167,15 +167,15 @@ def test_a_long_file_is_never_decoded_whole_and_gives_the_same_rows(
     settings = ExtractionSettings(segment=3.0)
     kinds = ("track", "segment")
 
-    monkeypatch.setattr(extraction, "STREAM_SECONDS", 10.0)  # 14 s is "long" here
+    monkeypatch.setattr(worker, "STREAM_SECONDS", 10.0)  # 14 s is "long" here
     monkeypatch.setattr(fio, "STREAM_BLOCK_SAMPLES", 20_000)
     monkeypatch.setattr(fio, "load_audio", lambda *a, **k: pytest.fail("decoded whole"))
-    streamed = extraction.process_item(item, settings, kinds)
+    streamed = worker.process_item(item, settings, kinds)
     assert read_sizes and max(read_sizes) <= 20_000
     monkeypatch.undo()
 
-    monkeypatch.setattr(extraction, "STREAM_SECONDS", math.inf)
-    whole = extraction.process_item(item, settings, kinds)
+    monkeypatch.setattr(worker, "STREAM_SECONDS", math.inf)
+    whole = worker.process_item(item, settings, kinds)
     assert streamed["seconds"] == whole["seconds"] == pytest.approx(14.0, abs=1e-3)
     assert streamed["segment"] == whole["segment"]  # every segment row exactly
     assert len(whole["segment"]["rows"]) == 4
@@ -192,10 +192,10 @@ def test_a_long_file_is_never_decoded_whole_and_gives_the_same_rows(
 def test_long_files_with_whole_signal_settings_are_decoded_whole(tmp_path, monkeypatch, options):
     path = tmp_path / "long.wav"
     sf.write(path, music_like(2.0), SR)
-    monkeypatch.setattr(extraction, "STREAM_SECONDS", 1.0)
+    monkeypatch.setattr(worker, "STREAM_SECONDS", 1.0)
     settings = ExtractionSettings(segment=1.0, **options)
-    assert extraction._open_stream(AudioItem(path, path.name), settings, ("segment",)) is None
+    assert worker._open_stream(AudioItem(path, path.name), settings, ("segment",)) is None
     assert (
-        extraction._open_stream(AudioItem(path, path.name), ExtractionSettings(segment=1.0), ("segment",))
+        worker._open_stream(AudioItem(path, path.name), ExtractionSettings(segment=1.0), ("segment",))
         is not None
     )

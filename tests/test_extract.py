@@ -397,3 +397,42 @@ def test_cli_generalization_usage_errors(tiny_corpus, tmp_path, capsys):
     assert "range 0:-6 is reversed" in capsys.readouterr().err
     assert main(["extract", str(tiny_corpus), "-o", out, "--normalize", "loud", "-q"]) == 2
     assert "'normalize' parameter" in capsys.readouterr().err
+
+
+def test_a_worker_imports_no_pandas_or_sklearn(tmp_path, write_wav):
+    """Workers unpickle featurelab.worker._worker and its arguments: that must not import the
+    table or model stack (each worker would pay their import time)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from featurelab.datasets import AudioItem
+    from featurelab.settings import ExtractionSettings
+
+    path = write_wav("a.wav", music_like(3.5))
+    task = pickle.dumps((AudioItem(path=path, label="", name="a.wav"), ExtractionSettings(segment=3.0)))
+    (tmp_path / "task.pkl").write_bytes(task)
+    code = (
+        "import pickle, sys; from featurelab.worker import _worker; "
+        f"item, settings = pickle.loads(open({str(tmp_path / 'task.pkl')!r}, 'rb').read()); "
+        "out = _worker(item, settings, ('segment', 'track')); "
+        "assert len(out['segment']['rows']) == 1 and len(out['track']['rows']) == 1, out; "
+        "heavy = ('pandas', 'sklearn', 'pyarrow', 'matplotlib', 'torch'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=checkout_env(), capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_prestart_workers_only_for_a_local_pool():
+    from joblib import parallel_config
+
+    from featurelab.settings import ExtractionSettings
+    from featurelab.worker import prestart_workers
+
+    settings = ExtractionSettings()
+    assert not prestart_workers(settings, 1)  # one worker: the driver runs in process
+    with parallel_config(backend="threading"):
+        assert not prestart_workers(settings, 2)  # not a loky pool (e.g. Dask): nothing to start

@@ -136,3 +136,28 @@ def test_zero_crossing_rate_equals_librosa(rng, dtype, frame_length, hop_length)
     _equal(zero_crossing_rate(y, frame_length=frame_length, hop_length=hop_length), expected)
     with pytest.raises(ValueError, match="at least frame_length"):
         zero_crossing_rate(y[:, :100], frame_length=frame_length)
+
+
+@pytest.mark.parametrize("k, n", [(1, 30 * SR), (3, 3 * SR - 1), (2, 4096), (1, 2048)])
+def test_istft_equals_librosa(k, n):
+    from featurelab.features.inverse import istft
+
+    rng = np.random.default_rng(k * n)
+    signals = [music_like(n / SR + 1, seed=i)[:n] if n > 4096 else rng.standard_normal(n) for i in range(k)]
+    y = np.stack(signals)
+    D = librosa.stft(y.astype(np.float32), n_fft=2048, hop_length=512, center=False)
+    D[..., ::7] *= np.float32(0.25)  # not a plain STFT: the normalisation must not undo everything
+    expected = librosa.istft(D, n_fft=2048, hop_length=512, center=False, dtype=np.float32)
+    got = istft(D, n_fft=2048, hop_length=512)
+    assert got.dtype == np.float32 and got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)  # bit for bit
+    np.testing.assert_array_equal(istft(D[0], n_fft=2048, hop_length=512), expected[0])  # 2-D input
+
+
+def test_istft_validates():
+    from featurelab.features.inverse import istft
+
+    with pytest.raises(ValueError, match="complex64 STFT"):
+        istft(np.zeros((1025, 3)), n_fft=2048, hop_length=512)
+    with pytest.raises(ValueError, match="hop_length"):
+        istft(np.zeros((1025, 3), np.complex64), n_fft=2048, hop_length=0)

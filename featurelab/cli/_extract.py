@@ -179,7 +179,6 @@ def extract(
 
     * `featurelab extract music/ -o train.csv --segment 3 --normalize rms --augment shift --copies 2`
     """
-    from ..extraction import extract_to_files
     from ..io import check_writable, table_format
     from ..settings import ExtractionSettings
 
@@ -208,6 +207,13 @@ def extract(
         manifest=True if manifest else None,
         progress=show_progress(quiet),
     )
+    if scheduler is None and (len(inputs) > 1 or manifest or inputs[0].is_dir()):
+        from ..parallel import resolve_n_jobs
+        from ..worker import prestart_workers
+
+        prestart_workers(settings, resolve_n_jobs(jobs))  # workers start while the driver imports
+    from ..extraction import extract_to_files
+
     if scheduler is not None:
         from ..distributed import dask_backend
 

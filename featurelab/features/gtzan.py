@@ -8,8 +8,8 @@ median filters use a sliding-window median (:mod:`featurelab.features.hpss`). Wh
 full-size temporaries around a small computation (the HPSS soft mask times the phase, the rolloff,
 the spectral peaks behind the tuning estimate, the zero-crossing count), small compiled kernels do
 the same arithmetic in one pass (:mod:`~featurelab.features.hpss`, :mod:`~featurelab.features.spectral`,
-:mod:`~featurelab.features.pitch`, :mod:`~featurelab.features.temporal`; tested equal to librosa in
-``tests/test_kernels.py``).
+:mod:`~featurelab.features.pitch`, :mod:`~featurelab.features.temporal`,
+:mod:`~featurelab.features.inverse`; tested equal to librosa in ``tests/test_kernels.py``).
 
 Memory is bounded by the block, not by the signal: frames are processed in blocks of
 ``block_frames`` with just enough context on each side (15 frames for the harmonic median filter,
@@ -35,6 +35,7 @@ import numpy as np
 
 from ._signal import quiet_edge_warnings
 from .hpss import harmonic_stft, median_filter_1d
+from .inverse import istft
 from .pitch import piptrack_peaks
 from .spectral import centroid_bandwidth, melspectrogram, rolloff
 from .temporal import zero_crossing_rate
@@ -363,9 +364,8 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
         perc = median_filter_1d(S_mid, HPSS_KERNEL, axis=-2)
         D_harm = harmonic_stft(D_ext[..., ia:ib], S_mid, harm, perc)  # librosa's mask x phase
         del harm, perc, S_ext, S_mid, D_ext
-        wave = librosa.istft(
-            D_harm, n_fft=N_FFT, hop_length=HOP_LENGTH, center=False, dtype=np.float32
-        )  # (k, samples) starting at padded sample (ea + ia) * hop
+        wave = istft(D_harm, n_fft=N_FFT, hop_length=HOP_LENGTH)  # = librosa.istft(center=False)
+        # (k, samples) starting at padded sample (ea + ia) * hop
         del D_harm
         first = (ea + ia) * HOP_LENGTH
         lo = a * HOP_LENGTH
@@ -406,8 +406,8 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
         )
     chroma = np.concatenate(chroma_blocks, axis=-1)  # (k, 12, T)
 
-    rows: list[Mapping[str, float]] = []
     del peaks
+    tempos, mfccs = [], []
     for i in range(k):
         if streamed:  # block by block, in place: no full-size temporaries
             onset_env, mfcc = _onset_mfcc_in_place(mel[i], sr, block_frames)
@@ -417,27 +417,40 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
                 S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
             )
             mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
-        tempo = _tempo(onset_env, sr, block_frames, averaged=streamed)
-        columns = (
-            ("chroma_stft", chroma[i].reshape(-1)),
-            ("rms", stats["rms"][i]),
-            ("spectral_centroid", stats["spectral_centroid"][i]),
-            ("spectral_bandwidth", stats["spectral_bandwidth"][i]),
-            ("rolloff", stats["rolloff"][i]),
-            ("zero_crossing_rate", stats["zcr"][i]),
-            ("harmony", waves["harmony"] if streamed else waves["harmony"][i]),
-            ("perceptr", waves["perceptr"] if streamed else waves["perceptr"][i]),
-        )
+        tempos.append(_tempo(onset_env, sr, block_frames, averaged=streamed))
+        mfccs.append(mfcc)
+    columns = (
+        ("chroma_stft", chroma.reshape(k, -1)),
+        ("rms", stats["rms"]),
+        ("spectral_centroid", stats["spectral_centroid"]),
+        ("spectral_bandwidth", stats["spectral_bandwidth"]),
+        ("rolloff", stats["rolloff"]),
+        ("zero_crossing_rate", stats["zcr"]),
+        ("harmony", waves["harmony"]),
+        ("perceptr", waves["perceptr"]),
+    )
+    # Mean and variance of every row at once: a reduction along the contiguous axis of a C-ordered
+    # array sums each row in the same (pairwise) order as np.mean / np.var of that row alone, so
+    # the values are the same (a reduction along a strided axis would sum in another order).
+    moments = {}
+    for name, values in columns:
+        if isinstance(values, _MeanVar):  # streamed (k == 1): accumulated block by block
+            mean, var = values.result()
+            moments[name] = np.array([mean]), np.array([var])
+            continue
+        values = np.ascontiguousarray(values)
+        moments[name] = np.mean(values, axis=-1), np.var(values, axis=-1)
+    mfcc = np.stack(mfccs)  # (k, N_MFCC, T), C-contiguous
+    mfcc_moments = np.mean(mfcc, axis=-1), np.var(mfcc, axis=-1)
+    rows: list[Mapping[str, float]] = []
+    for i in range(k):
         row: dict[str, float] = {}
-        for name, values in columns:
-            if isinstance(values, _MeanVar):
-                row[f"{name}_mean"], row[f"{name}_var"] = values.result()
-                continue
-            row[f"{name}_mean"] = float(np.mean(values))
-            row[f"{name}_var"] = float(np.var(values))
-        row["tempo"] = tempo
+        for name, (means, variances) in moments.items():
+            row[f"{name}_mean"] = float(means[i])
+            row[f"{name}_var"] = float(variances[i])
+        row["tempo"] = tempos[i]
         for j in range(N_MFCC):
-            row[f"mfcc{j + 1}_mean"] = float(np.mean(mfcc[j]))
-            row[f"mfcc{j + 1}_var"] = float(np.var(mfcc[j]))
+            row[f"mfcc{j + 1}_mean"] = float(mfcc_moments[0][i, j])
+            row[f"mfcc{j + 1}_var"] = float(mfcc_moments[1][i, j])
         rows.append(row)
     return rows
