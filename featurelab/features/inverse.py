@@ -76,6 +76,7 @@ def istft(D: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     np.ndarray [shape=(..., n_fft + hop_length * (t - 1)), dtype=float32]
     """
     import librosa
+    import scipy.fft
 
     if D.dtype != np.complex64 or D.ndim < 2 or D.shape[-2] != 1 + n_fft // 2:
         raise ValueError(f"D must be a complex64 STFT of n_fft={n_fft}. Got {D.dtype} {D.shape} instead.")
@@ -85,7 +86,10 @@ def istft(D: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     # Frames along the contiguous axis: the FFT then reads each frame in place (the same transform,
     # so the same values, as along a strided axis, ~3x faster) and the loop below reads it in order.
     frames_first = np.ascontiguousarray(np.swapaxes(D.reshape(-1, *D.shape[-2:]), -1, -2))
-    frames = librosa.get_fftlib().irfft(frames_first, n=n_fft, axis=-1)
+    # The FFT library librosa.istft uses: librosa < 1.0 has a settable one (numpy.fft by default),
+    # librosa 1.0 calls scipy.fft.
+    fft = librosa.get_fftlib() if hasattr(librosa, "get_fftlib") else scipy.fft
+    frames = fft.irfft(frames_first, n=n_fft, axis=-1)
     del frames_first
     out = np.zeros((frames.shape[0], n_fft + hop_length * (n_frames - 1)), dtype=np.float32)
     norm = _norm(n_frames, n_fft, hop_length)
