@@ -99,3 +99,28 @@ def tiny_corpus(tmp_path: Path, write_wav: Callable[..., Path]) -> Path:
                 y = music_like(2.2, seed=li * 10 + i)
             write_wav(f"corpus/{label}/{label}.{i:05d}.wav", np.clip(y, -1, 1))
     return root
+
+
+#: Test instrumentation for interrupted runs, imported at start-up by the run's processes (as
+#: ``sitecustomize`` or a Dask worker preload): decoding ``gate.wav`` says so (``<gate>.waiting``)
+#: and waits until the file named by ``FEATURELAB_TEST_GATE`` exists, so a run cannot finish (or
+#: pass a point) before the test says so, whatever the machine's speed.
+GATE_HOOK = """
+import os, time
+import featurelab.io
+
+# Dask may run a preload more than once in a worker: wrap the original function only.
+ungated = featurelab.io.__dict__.setdefault("_ungated_load_audio", featurelab.io.load_audio)
+
+
+def load_audio(path, *args, **kwargs):
+    if os.path.basename(os.fspath(path)) == "gate.wav":
+        open(os.environ["FEATURELAB_TEST_GATE"] + ".waiting", "w").close()
+        deadline = time.monotonic() + 300  # bounds a failing test only
+        while not os.path.exists(os.environ["FEATURELAB_TEST_GATE"]) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return ungated(path, *args, **kwargs)
+
+
+featurelab.io.load_audio = load_audio
+"""

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import checkout_env, music_like
+from conftest import GATE_HOOK, checkout_env, music_like
 from models_helpers import track_table
 
 from featurelab.cli import main
@@ -265,28 +265,6 @@ def test_killing_a_worker_mid_extraction_loses_and_duplicates_nothing(client, co
     assert killed[0] not in client.run(os.getpid).values()
 
 
-#: A Dask worker preload (test instrumentation): the workers hold the decoding of ``gate.wav`` until
-#: the file named by ``FEATURELAB_TEST_GATE`` exists, so a run cannot finish before the test says so.
-GATE = """
-import os, time
-import featurelab.io
-
-# Dask may run a preload more than once in a worker: wrap the original function only.
-ungated = featurelab.io.__dict__.setdefault("_ungated_load_audio", featurelab.io.load_audio)
-
-
-def load_audio(path, *args, **kwargs):
-    if os.path.basename(os.fspath(path)) == "gate.wav":
-        deadline = time.monotonic() + 300  # bounds a failing test only
-        while not os.path.exists(os.environ["FEATURELAB_TEST_GATE"]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    return ungated(path, *args, **kwargs)
-
-
-featurelab.io.load_audio = load_audio
-"""
-
-
 @pytest.mark.slow
 def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path, capsys):
     import psutil
@@ -298,7 +276,7 @@ def test_kill_9_of_a_dask_run_then_resume_equals_uninterrupted(client, tmp_path,
     n_inputs = 26  # 24 files, broken.wav, gate.wav
     out = tmp_path / "run" / "t.csv"
     cache = tmp_path / "run" / "t.featurelab-cache"
-    (tmp_path / "gate.py").write_text(GATE)
+    (tmp_path / "gate.py").write_text(GATE_HOOK)
     release = tmp_path / "release"
     env = {
         **checkout_env(),

@@ -12,7 +12,7 @@ import time
 
 import pandas as pd
 import pytest
-from conftest import checkout_env, music_like
+from conftest import GATE_HOOK, checkout_env, music_like
 
 from featurelab.cli import main
 
@@ -69,29 +69,6 @@ def test_kill_9_then_resume_equals_uninterrupted_run(tmp_path, write_wav, capsys
     pd.testing.assert_frame_equal(resumed, uninterrupted)
 
 
-#: Test instrumentation, imported at start-up by every Python process of the run (``sitecustomize``):
-#: decoding ``gate.wav`` says so (``<gate>.waiting``) and waits until the file named by
-#: ``FEATURELAB_TEST_GATE`` exists.
-GATE = """
-import os, time
-import featurelab.io
-
-ungated = featurelab.io.load_audio
-
-
-def load_audio(path, *args, **kwargs):
-    if os.path.basename(os.fspath(path)) == "gate.wav":
-        open(os.environ["FEATURELAB_TEST_GATE"] + ".waiting", "w").close()
-        deadline = time.monotonic() + 300  # bounds a failing test only
-        while not os.path.exists(os.environ["FEATURELAB_TEST_GATE"]) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    return ungated(path, *args, **kwargs)
-
-
-featurelab.io.load_audio = load_audio
-"""
-
-
 @pytest.mark.slow
 def test_kill_9_of_the_driver_ends_its_workers(tmp_path, write_wav):
     psutil = pytest.importorskip("psutil")
@@ -102,7 +79,7 @@ def test_kill_9_of_the_driver_ends_its_workers(tmp_path, write_wav):
     # The first input stays undecoded until the release, so the driver (which adds rows in input
     # order) is still running when killed, however fast or slow the machine.
     (tmp_path / "gate").mkdir()
-    (tmp_path / "gate" / "sitecustomize.py").write_text(GATE)
+    (tmp_path / "gate" / "sitecustomize.py").write_text(GATE_HOOK)
     release = tmp_path / "release"
     env = checkout_env()
     env.update(
