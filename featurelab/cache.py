@@ -106,27 +106,11 @@ class ResultCache:
         list of Path
             The removed files (none when the cache is disabled or has no such file).
         """
-        from .io import _try_lock
+        from .io import remove_unheld
 
         if self.directory is None:
             return []
-        removed = []
-        for tmp in sorted(self.directory.glob(f"*/{_TMP_PREFIX}*{_TMP_SUFFIX}")):
-            try:
-                if not tmp.is_file() or tmp.is_symlink():
-                    continue
-                fd = os.open(tmp, os.O_RDONLY)
-            except OSError:
-                continue
-            try:
-                if _try_lock(fd):  # no writer holds it: stale
-                    os.unlink(tmp)
-                    removed.append(tmp)
-            except OSError:
-                pass
-            finally:
-                os.close(fd)
-        return removed
+        return remove_unheld(sorted(self.directory.glob(f"*/{_TMP_PREFIX}*{_TMP_SUFFIX}")))
 
 
 #: Key of a JSON entry listing the arrays stored in its ``.npz`` file.

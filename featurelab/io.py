@@ -15,7 +15,7 @@ import math
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +37,7 @@ __all__ = [
     "write_table",
     "atomic_path",
     "remove_stale_temporaries",
+    "remove_unheld",
     "table_format",
     "check_writable",
 ]
@@ -544,21 +545,42 @@ def remove_stale_temporaries(path: str | os.PathLike) -> list[Path]:
     path = Path(path)
     pattern = _temporary_pattern(path)
     try:
-        entries = [entry for entry in os.scandir(path.parent) if pattern.fullmatch(entry.name)]
+        entries = [entry.path for entry in os.scandir(path.parent) if pattern.fullmatch(entry.name)]
     except OSError:  # no folder (yet), or not readable: nothing to clean
         return []
+    return remove_unheld(entries)
+
+
+def remove_unheld(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Remove each of ``paths`` that is a regular file (not a link) no running process holds locked.
+
+    The temporaries of :func:`atomic_path` and of the resume cache stay locked by their writer
+    until they are renamed or removed, so one whose lock is free was left by a killed process.
+
+    Parameters
+    ----------
+    paths : iterable of str or path-like
+        Candidate files; anything else (a folder, a link, a file gone meanwhile) is left alone.
+
+    Returns
+    -------
+    list of Path
+        The removed files.
+    """
+    import stat
+
     removed = []
-    for entry in entries:
+    for candidate in paths:
         try:
-            if not entry.is_file(follow_symlinks=False):
+            if not stat.S_ISREG(os.lstat(candidate).st_mode):
                 continue
-            fd = os.open(entry.path, os.O_RDONLY)
+            fd = os.open(candidate, os.O_RDONLY)
         except OSError:
             continue
         try:
-            if _try_lock(fd):
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
+            if _try_lock(fd):  # no writer holds it: stale
+                os.unlink(candidate)
+                removed.append(Path(candidate))
         except OSError:
             pass
         finally:
