@@ -155,10 +155,8 @@ def _kernel_folders() -> list[Path]:
 
 def _has_locator(folder: Path, user_wide: Path) -> bool:
     """Whether one of numba's cache locators works for the modules in ``folder`` (numba's order)."""
-    import hashlib as _hashlib
-
     path = os.path.abspath(folder)
-    subpath = f"{os.path.basename(path)}_{_hashlib.sha1(path.encode()).hexdigest()}"
+    subpath = f"{os.path.basename(path)}_{hashlib.sha1(path.encode()).hexdigest()}"
     custom = os.environ.get("NUMBA_CACHE_DIR")
     if custom and _writable(Path(custom) / subpath):
         return True
