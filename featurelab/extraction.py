@@ -36,13 +36,11 @@ from .features.registry import FeatureSet, resolve_feature_sets
 from .parallel import DEFAULT_N_JOBS, local_pool_options, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
 from .settings import SEGMENT_MODES, ExtractionSettings, TableKind
-from .worker import (  # noqa: F401 - BATCH_UNITS and process_item: re-exported
-    BATCH_UNITS,
+from .worker import (
     _compute_sets,
     _warm_up,
     _worker,
     prestart_workers,
-    process_item,
     segment_bounds,
     wait_for_prestart,
     warm_key,
