@@ -34,6 +34,9 @@ from typing import Any
 import numpy as np
 
 from ._signal import quiet_edge_warnings
+from .chroma import chroma_stft, pitch_tuning
+from .filters import fft_frequencies
+from .frames import rms, stft
 from .hpss import harmonic_stft, median_filter_1d
 from .inverse import istft
 from .pitch import piptrack_peaks
@@ -215,19 +218,15 @@ class _Blocks:
         return _padded_slice(self.Y, a * HOP_LENGTH, (b - 1) * HOP_LENGTH + N_FFT, mode)
 
     def stft(self, a: int, b: int) -> np.ndarray:
-        import librosa
-
-        return librosa.stft(self.samples(a, b), n_fft=N_FFT, hop_length=HOP_LENGTH, center=False)
+        return stft(self.samples(a, b), n_fft=N_FFT, hop_length=HOP_LENGTH)
 
 
 def _tuning(pitches: list[np.ndarray], mags: list[np.ndarray]) -> float:
     """librosa.estimate_tuning from the piptrack peaks of all blocks (order-independent steps)."""
-    import librosa
-
     pitch = np.concatenate(pitches) if pitches else np.zeros(0, np.float32)
     mag = np.concatenate(mags) if mags else np.zeros(0, np.float32)
     threshold = np.median(mag) if pitch.size else 0.0
-    return float(librosa.pitch_tuning(pitch[mag >= threshold], bins_per_octave=12))
+    return float(pitch_tuning(pitch[mag >= threshold], bins_per_octave=12))
 
 
 def _tempo(onset_env: np.ndarray, sr: int, block_frames: int, *, averaged: bool = False) -> float:
@@ -308,7 +307,7 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
     import librosa
 
     k, n = Y.shape
-    freq = librosa.fft_frequencies(sr=sr, n_fft=N_FFT)
+    freq = fft_frequencies(sr=sr, n_fft=N_FFT)
     blocks = _Blocks(Y, block_frames)
     T = blocks.n_frames
     frame_stats: dict[str, list[np.ndarray]] = {
@@ -336,11 +335,7 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
         frame_stats["spectral_centroid"].append(centroid[:, 0])
         frame_stats["spectral_bandwidth"].append(bandwidth[:, 0])
         frame_stats["rolloff"].append(rolloff(S, freq, ROLL_PERCENT)[:, 0])
-        frame_stats["rms"].append(
-            librosa.feature.rms(
-                y=blocks.samples(a, b), frame_length=N_FFT, hop_length=HOP_LENGTH, center=False
-            )[:, 0]
-        )
+        frame_stats["rms"].append(rms(blocks.samples(a, b), frame_length=N_FFT, hop_length=HOP_LENGTH)[:, 0])
         frame_stats["zcr"].append(
             zero_crossing_rate(blocks.samples(a, b, mode="edge"), frame_length=N_FFT, hop_length=HOP_LENGTH)[
                 :, 0
@@ -397,12 +392,7 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
     for index, (a, b) in enumerate(blocks.bounds):
         power = kept_power[index] if kept_power is not None else np.abs(blocks.stft(a, b)) ** 2
         chroma_blocks.append(
-            np.stack(
-                [
-                    librosa.feature.chroma_stft(S=power[i], sr=sr, n_fft=N_FFT, tuning=tunings[i])
-                    for i in range(k)
-                ]
-            )
+            np.stack([chroma_stft(power[i], sr=sr, n_fft=N_FFT, tuning=tunings[i]) for i in range(k)])
         )
     chroma = np.concatenate(chroma_blocks, axis=-1)  # (k, 12, T)
 

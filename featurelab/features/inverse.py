@@ -12,10 +12,10 @@ order), so its output equals librosa's bit for bit (``tests/test_kernels.py``).
 
 from __future__ import annotations
 
-import functools
-
 import numba
 import numpy as np
+
+from .filters import hann_window, window_sumsquare
 
 __all__ = ["istft"]
 
@@ -40,27 +40,6 @@ def _overlap_add(frames, window, hop, norm, tiny, out):  # noqa: ANN001, ANN202 
     return out
 
 
-@functools.lru_cache(maxsize=8)
-def _window(n_fft: int) -> np.ndarray:
-    import librosa
-
-    return np.ascontiguousarray(librosa.filters.get_window("hann", n_fft, fftbins=True), dtype=np.float64)
-
-
-@functools.lru_cache(maxsize=8)
-def _norm(n_frames: int, n_fft: int, hop_length: int) -> np.ndarray:
-    import librosa
-
-    return librosa.filters.window_sumsquare(
-        window="hann",
-        n_frames=n_frames,
-        win_length=n_fft,
-        n_fft=n_fft,
-        hop_length=hop_length,
-        dtype=np.float32,
-    )
-
-
 def istft(D: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     """Inverse STFT, bit for bit :func:`librosa.istft` with ``center=False, dtype=np.float32``.
 
@@ -75,9 +54,6 @@ def istft(D: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     -------
     np.ndarray [shape=(..., n_fft + hop_length * (t - 1)), dtype=float32]
     """
-    import librosa
-    import scipy.fft
-
     if D.dtype != np.complex64 or D.ndim < 2 or D.shape[-2] != 1 + n_fft // 2:
         raise ValueError(f"D must be a complex64 STFT of n_fft={n_fft}. Got {D.dtype} {D.shape} instead.")
     if not 0 < hop_length <= n_fft:
@@ -86,13 +62,12 @@ def istft(D: np.ndarray, *, n_fft: int, hop_length: int) -> np.ndarray:
     # Frames along the contiguous axis: the FFT then reads each frame in place (the same transform,
     # so the same values, as along a strided axis, ~3x faster) and the loop below reads it in order.
     frames_first = np.ascontiguousarray(np.swapaxes(D.reshape(-1, *D.shape[-2:]), -1, -2))
-    # The FFT library librosa.istft uses: librosa < 1.0 has a settable one (numpy.fft by default),
-    # librosa 1.0 calls scipy.fft.
-    fft = librosa.get_fftlib() if hasattr(librosa, "get_fftlib") else scipy.fft
-    frames = fft.irfft(frames_first, n=n_fft, axis=-1)
+    # numpy's pocketfft: the same transform, so the same values, as the scipy.fft librosa calls.
+    frames = np.fft.irfft(frames_first, n=n_fft, axis=-1)
     del frames_first
     out = np.zeros((frames.shape[0], n_fft + hop_length * (n_frames - 1)), dtype=np.float32)
-    norm = _norm(n_frames, n_fft, hop_length)
+    norm = window_sumsquare(n_frames=n_frames, n_fft=n_fft, hop_length=hop_length)
     tiny = np.float32(np.finfo(np.float32).tiny)
-    _overlap_add(np.ascontiguousarray(frames, dtype=np.float32), _window(n_fft), hop_length, norm, tiny, out)
+    frames = np.ascontiguousarray(frames, dtype=np.float32)
+    _overlap_add(frames, hann_window(n_fft), hop_length, norm, tiny, out)
     return out.reshape(*lead, out.shape[-1])

@@ -13,6 +13,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .filters import fft_frequencies
+
 __all__ = ["piptrack_peaks"]
 
 
@@ -85,9 +87,7 @@ def piptrack_peaks(
     S = np.asarray(S)
     if S.ndim != 2 or S.dtype not in (np.float32, np.float64):
         raise ValueError(f"S must be a 2-D float32/float64 array. Got {S.dtype} {S.shape} instead.")
-    import librosa
-
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=n_fft)
+    freqs = fft_frequencies(sr=sr, n_fft=n_fft)
     inside = np.nonzero((max(fmin, 0.0) <= freqs) & (freqs < min(fmax, float(sr) / 2)))[0]
     # The stencils need both neighbours; librosa's edges (bins 0 and d - 1) are never peaks here
     # because fmin > 0 and fmax <= sr / 2 keep them out of the range.

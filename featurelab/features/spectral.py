@@ -11,10 +11,10 @@ the centroid and bandwidth sum in a different order than NumPy (~1e-15 relative)
 
 from __future__ import annotations
 
-import functools
-
 import numba
 import numpy as np
+
+from .filters import mel_filter
 
 __all__ = ["centroid_bandwidth", "rolloff", "mel_basis", "melspectrogram"]
 
@@ -122,14 +122,9 @@ def rolloff(S: np.ndarray, freq: np.ndarray, roll_percent: float = 0.85) -> np.n
     return out.reshape(*S.shape[:-2], 1, S.shape[-1])
 
 
-@functools.lru_cache(maxsize=8)
 def mel_basis(sr: int, n_fft: int) -> np.ndarray:
     """Return librosa's default mel filter bank (128 bands), built once per ``(sr, n_fft)``, read-only."""
-    import librosa
-
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft)
-    basis.setflags(write=False)
-    return basis
+    return mel_filter(sr=sr, n_fft=n_fft)
 
 
 def melspectrogram(S: np.ndarray, sr: int, n_fft: int) -> np.ndarray:
