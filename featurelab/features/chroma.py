@@ -35,15 +35,17 @@ def chroma_stft(S: np.ndarray, *, sr: int, n_fft: int, tuning: float, n_chroma: 
     return normalize(raw, norm=np.inf, axis=-2)
 
 
-def pitch_tuning(frequencies: np.ndarray, *, resolution: float = 0.01, bins_per_octave: int = 12) -> float:
+def pitch_tuning(
+    frequencies: np.ndarray, *, resolution: float = 0.01, bins_per_octave: int = 12
+) -> np.floating | float:
     """Most frequent deviation of ``frequencies`` from the A440 grid, in fractions of a bin.
 
     ``0.0`` when no frequency is positive (librosa warns there; the engine documents it instead).
 
     Examples
     --------
-    >>> pitch_tuning(np.array([440.0, 440.0 * 2 ** (0.25 / 12)]))
-    0.0
+    >>> round(float(pitch_tuning(440.0 * 2 ** (np.array([0.2, 0.21, 0.2]) / 12))), 2)
+    0.2
     """
     frequencies = np.atleast_1d(frequencies)
     frequencies = frequencies[frequencies > 0]
