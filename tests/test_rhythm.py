@@ -24,7 +24,7 @@ def assert_identical(ours, theirs):
     assert np.array_equal(ours, theirs)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _clicks(bpm, seconds=12.0):
     """Log-mel spectrogram (float32, as gtzan's) of a click track at ``bpm`` plus faint noise."""
     rng = np.random.default_rng(int(bpm))
@@ -118,7 +118,7 @@ def _envelopes(click_envelopes):
 @pytest.mark.parametrize("center", [True, False])
 @pytest.mark.parametrize("win_length", [WIN, 384, 7, 1])
 def test_tempogram_and_tempo(click_envelopes, center, win_length):
-    for name, env in _envelopes(click_envelopes).items():
+    for env in _envelopes(click_envelopes).values():
         if not center and env.shape[-1] < win_length:
             continue
         kwargs = dict(onset_envelope=env, sr=SR, hop_length=HOP, win_length=win_length, center=center)
