@@ -166,11 +166,13 @@ def test_tempo_frequencies(n_bins):
 
 
 @pytest.mark.parametrize("max_size", [None, 1, 5, 10_000])
-def test_autocorrelate(max_size):
-    x = np.random.default_rng(2).random((6, 37))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("axis", [-1, 0])
+def test_autocorrelate(max_size, dtype, axis):
+    x = np.random.default_rng(2).random((6, 37)).astype(dtype)
     assert_identical(
-        rhythm.autocorrelate(x, max_size=max_size, axis=-1),
-        librosa.autocorrelate(x, max_size=max_size, axis=-1),
+        rhythm.autocorrelate(x, max_size=max_size, axis=axis),
+        librosa.autocorrelate(x, max_size=max_size, axis=axis),
     )
 
 

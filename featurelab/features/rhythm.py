@@ -117,9 +117,14 @@ def autocorrelate(y: np.ndarray, *, max_size: int | None = None, axis: int = -1)
     max_size = int(min(max_size, y.shape[axis]))
     n_pad = scipy.fft.next_fast_len(2 * y.shape[axis] - 1, real=True)
     spectrum = scipy.fft.rfft(y, n=n_pad, axis=axis)
-    powspec = np.square(spectrum.real)  # librosa's numba abs2: re**2 + im**2, in that order
-    powspec += np.square(spectrum.imag)
-    autocorr = scipy.fft.irfft(powspec, n=n_pad, axis=axis)
+    # librosa: irfft(abs2(spectrum)) with abs2 = re**2 + im**2 (a numba ufunc), which irfft turns
+    # into the complex array ``abs2 + 0j``. The same values, made in place in the spectrum:
+    re, im = spectrum.real, spectrum.imag
+    np.square(re, out=re)
+    np.square(im, out=im)
+    re += im  # never -0.0, so adding +0j would not change it either
+    im[...] = 0.0
+    autocorr = scipy.fft.irfft(spectrum, n=n_pad, axis=axis)
     subslice = [slice(None)] * autocorr.ndim
     subslice[axis] = slice(max_size)
     return autocorr[tuple(subslice)]
