@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from featurelab.exceptions import ParameterError
-from featurelab.features import cepstrum, rhythm
+from featurelab.features import cepstrum, filters, rhythm
 
 librosa = pytest.importorskip("librosa")
 scipy_signal = pytest.importorskip("scipy.signal")
@@ -60,7 +60,7 @@ def click_envelopes():
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 344, 383, 384, 2048])
 def test_hann_window_is_scipys(n):
-    assert_identical(rhythm.hann_window(n), scipy_signal.get_window("hann", n, fftbins=True))
+    assert_identical(filters.hann_window(n), scipy_signal.get_window("hann", n, fftbins=True))
 
 
 @pytest.mark.parametrize("name", sorted(MELS))

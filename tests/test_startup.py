@@ -54,8 +54,9 @@ def test_extract_one_file_imports_no_model_library(tmp_path, write_wav):
     code = "from featurelab.cli import main\nassert main(['extract', 'one.wav', '-o', 't.csv', '-q']) == 0\n"
     imported = _imported(code, tmp_path)
     assert (tmp_path / "t.csv").is_file()
-    assert not imported & {"sklearn", "torch", "matplotlib", "skops.io"}, imported
-    assert "librosa" in imported  # the check sees what the command really imports
+    # The GTZAN engine does not import librosa (seconds of scipy.signal/scipy.stats/numba wrappers).
+    assert not imported & {"sklearn", "torch", "matplotlib", "skops.io", "librosa"}, imported
+    assert "numba" in imported  # the check sees what the command really imports
 
 
 def _svm_run(tmp_path):

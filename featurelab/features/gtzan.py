@@ -34,12 +34,15 @@ from typing import Any
 import numpy as np
 
 from ._signal import quiet_edge_warnings
+from .cepstrum import mfcc as cepstrum_mfcc
+from .cepstrum import power_to_db
 from .chroma import chroma_stft, pitch_tuning
 from .filters import fft_frequencies
 from .frames import rms, stft
 from .hpss import harmonic_stft, median_filter_1d
 from .inverse import istft
 from .pitch import piptrack_peaks
+from .rhythm import onset_strength, tempo, tempogram, time_to_frames
 from .spectral import centroid_bandwidth, melspectrogram, rolloff
 from .temporal import zero_crossing_rate
 
@@ -237,17 +240,15 @@ def _tempo(onset_env: np.ndarray, sr: int, block_frames: int, *, averaged: bool 
     ``averaged``: only its average over frames is kept (summed per block in float64), not the
     whole tempogram (``8 s x frames`` float64 values; 280 MB for 40 minutes).
     """
-    import librosa
-
     if not onset_env.any():
         return 0.0  # beat_track's answer for an envelope without onsets
-    win = int(librosa.time_to_frames(8.0, sr=sr, hop_length=HOP_LENGTH).item())
+    win = int(time_to_frames(8.0, sr=sr, hop_length=HOP_LENGTH).item())
     n = onset_env.shape[-1]
     padded = np.pad(onset_env, (win // 2, win // 2), mode="linear_ramp", end_values=[0, 0])
     tg = None
     for a in range(0, n, block_frames):
         b = min(n, a + block_frames)
-        part = librosa.feature.tempogram(
+        part = tempogram(
             onset_envelope=padded[a : b - 1 + win],
             sr=sr,
             hop_length=HOP_LENGTH,
@@ -264,7 +265,7 @@ def _tempo(onset_env: np.ndarray, sr: int, block_frames: int, *, averaged: bool 
     if averaged:
         assert tg is not None
         tg = (tg / n)[:, np.newaxis]  # librosa.feature.tempo averages over frames: done here
-    return float(librosa.feature.tempo(tg=tg, sr=sr, hop_length=HOP_LENGTH)[0])
+    return float(tempo(tg=tg, sr=sr, hop_length=HOP_LENGTH)[0])
 
 
 def _onset_mfcc_in_place(mel: np.ndarray, sr: int, block_frames: int) -> tuple[np.ndarray, np.ndarray]:
@@ -276,13 +277,11 @@ def _onset_mfcc_in_place(mel: np.ndarray, sr: int, block_frames: int) -> tuple[n
     frames (one frame of overlap for the onset differences), so that no full-size temporaries are
     made.
     """
-    import librosa
-
     T = mel.shape[-1]
     top = None
     for a in range(0, T, block_frames):
         part = mel[:, a : a + block_frames]
-        part[...] = librosa.power_to_db(part, top_db=None)
+        part[...] = power_to_db(part, top_db=None)
         top = part.max() if top is None else max(top, part.max())
     assert top is not None
     np.maximum(mel, top - 80.0, out=mel)  # power_to_db's top_db floor
@@ -292,10 +291,10 @@ def _onset_mfcc_in_place(mel: np.ndarray, sr: int, block_frames: int) -> tuple[n
     mfcc = np.empty((N_MFCC, T), dtype=mel.dtype)
     for a in range(0, T, block_frames):
         b = min(T, a + block_frames)
-        mfcc[:, a:b] = librosa.feature.mfcc(S=mel[:, a:b], n_mfcc=N_MFCC)
+        mfcc[:, a:b] = cepstrum_mfcc(mel[:, a:b], n_mfcc=N_MFCC)
         if b - a + (b < T) < 2 or a + lead >= T:
             continue
-        diffs = librosa.onset.onset_strength(  # [0, d_a, ..., d_{b'-2}]: the leading zero is lag's
+        diffs = onset_strength(  # [0, d_a, ..., d_{b'-2}]: the leading zero is lag's
             S=mel[:, a : b + 1], sr=sr, hop_length=HOP_LENGTH, aggregate=np.median, center=False
         )[1:]
         stop = min(T, a + lead + len(diffs))
@@ -304,8 +303,6 @@ def _onset_mfcc_in_place(mel: np.ndarray, sr: int, block_frames: int) -> tuple[n
 
 
 def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> list[Mapping[str, float]]:
-    import librosa
-
     k, n = Y.shape
     freq = fft_frequencies(sr=sr, n_fft=N_FFT)
     blocks = _Blocks(Y, block_frames)
@@ -402,11 +399,9 @@ def _batch(Y: Any, sr: int, block_frames: int, *, streamed: bool = False) -> lis
         if streamed:  # block by block, in place: no full-size temporaries
             onset_env, mfcc = _onset_mfcc_in_place(mel[i], sr, block_frames)
         else:
-            log_mel = librosa.power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
-            onset_env = librosa.onset.onset_strength(
-                S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median
-            )
-            mfcc = librosa.feature.mfcc(S=log_mel, n_mfcc=N_MFCC)
+            log_mel = power_to_db(mel[i])  # 80 dB floor relative to this signal's maximum
+            onset_env = onset_strength(S=log_mel, sr=sr, hop_length=HOP_LENGTH, aggregate=np.median)
+            mfcc = cepstrum_mfcc(log_mel, n_mfcc=N_MFCC)
         tempos.append(_tempo(onset_env, sr, block_frames, averaged=streamed))
         mfccs.append(mfcc)
     columns = (

@@ -14,7 +14,6 @@ Not supported (librosa needs scipy.signal / scipy.ndimage for them): onset ``det
 
 from __future__ import annotations
 
-import functools
 import numbers
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,8 @@ import numpy as np
 import scipy.fft
 
 from ..exceptions import ParameterError
+from .filters import hann_window, normalize
+from .frames import frame
 
 __all__ = [
     "onset_strength",
@@ -30,7 +31,6 @@ __all__ = [
     "tempo",
     "tempo_frequencies",
     "time_to_frames",
-    "hann_window",
     "autocorrelate",
 ]
 
@@ -39,43 +39,6 @@ def _check_positive_int(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
         raise ParameterError(f"{name} must be a positive integer. Got {value!r} instead.")
     return int(value)
-
-
-@functools.lru_cache(maxsize=16)
-def _hann(n: int) -> np.ndarray:
-    # scipy.signal.windows.general_cosine(n, [0.5, 0.5], sym=False): n + 1 points, the last dropped.
-    fac = np.linspace(-np.pi, np.pi, n + 1, dtype=np.float64)
-    w = np.zeros(n + 1, dtype=np.float64)
-    for k, a in enumerate((0.5, 0.5)):
-        w += np.float64(a) * np.cos(k * fac)
-    w = w[:-1]
-    w.flags.writeable = False
-    return w
-
-
-def hann_window(n: int) -> np.ndarray:
-    """Periodic Hann window, equal to ``scipy.signal.get_window("hann", n, fftbins=True)``.
-
-    Parameters
-    ----------
-    n : int > 0
-        Window length.
-
-    Returns
-    -------
-    window : np.ndarray [shape=(n,)], float64
-        ``0.5 - 0.5 cos(2 pi k / n)``, computed as scipy computes it (so equal bit for bit); a new,
-        writeable array.
-
-    Examples
-    --------
-    >>> hann_window(4)
-    array([0. , 0.5, 1. , 0.5])
-    """
-    n = _check_positive_int("n", n)
-    if n == 1:
-        return np.ones(1, dtype=np.float64)  # scipy's answer for M <= 1
-    return _hann(n).copy()
 
 
 def autocorrelate(y: np.ndarray, *, max_size: int | None = None, axis: int = -1) -> np.ndarray:
@@ -207,35 +170,6 @@ def onset_strength(
     return onset_env[..., 0, :]
 
 
-def _frame(x: np.ndarray, frame_length: int) -> np.ndarray:
-    """``librosa.util.frame(x, frame_length=frame_length, hop_length=1)`` along the last axis."""
-    x = np.asarray(x)
-    if x.shape[-1] < frame_length:
-        raise ParameterError(
-            f"onset_envelope is too short (n={x.shape[-1]}) for win_length={frame_length} "
-            "without centring; pad it or pass center=True."
-        )
-    strides = x.strides + (x.strides[-1],)
-    shape = x.shape[:-1] + (x.shape[-1] - frame_length + 1, frame_length)
-    xw = np.lib.stride_tricks.as_strided(x, strides=strides, shape=shape, writeable=False)
-    return np.moveaxis(xw, -1, -2)
-
-
-def _normalize_inf(S: np.ndarray) -> np.ndarray:
-    """``librosa.util.normalize(S, norm=np.inf, axis=-2)`` (threshold ``tiny(S)``, ``fill=None``)."""
-    if not np.all(np.isfinite(S)):
-        raise ParameterError("The tempogram input must be finite. Got NaN or infinite values.")
-    dtype = S.dtype if np.issubdtype(S.dtype, np.inexact) else np.dtype(np.float32)
-    threshold = np.finfo(dtype).tiny
-    mag = np.abs(S).astype(float)
-    length = np.max(mag, axis=-2, keepdims=True)
-    small_idx = length < threshold
-    Snorm = np.empty_like(S)
-    length[small_idx] = 1.0  # all-zero (or subnormal) columns stay as they are
-    Snorm[:] = S / length
-    return Snorm
-
-
 def tempogram(
     *,
     onset_envelope: np.ndarray,
@@ -296,14 +230,21 @@ def tempogram(
         padding = [(0, 0) for _ in onset_envelope.shape]
         padding[-1] = (int(win_length // 2),) * 2
         onset_envelope = np.pad(onset_envelope, padding, mode="linear_ramp", end_values=[0, 0])
-    odf_frame = _frame(onset_envelope, int(win_length))
+    if onset_envelope.shape[-1] < win_length:
+        raise ParameterError(
+            f"onset_envelope is too short (n={onset_envelope.shape[-1]}) for win_length={win_length} "
+            "without centring; pad it or pass center=True."
+        )
+    odf_frame = frame(onset_envelope, frame_length=int(win_length), hop_length=1)
     if center:
         odf_frame = odf_frame[..., :n]
     ac_window = ac_window.reshape((1,) * (odf_frame.ndim - 2) + (-1, 1))
     tg = autocorrelate(odf_frame * ac_window, axis=-2)
     if norm is None:
         return tg
-    return _normalize_inf(tg)
+    if not np.all(np.isfinite(tg)):
+        raise ParameterError("The tempogram input must be finite. Got NaN or infinite values.")
+    return normalize(tg, norm=np.inf, axis=-2)
 
 
 def tempo_frequencies(n_bins: int, *, hop_length: int = 512, sr: float = 22050) -> np.ndarray:
