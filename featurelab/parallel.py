@@ -64,6 +64,8 @@ def resolve_n_jobs(n_jobs: int | None = DEFAULT_N_JOBS, *, limit: int | None = N
             f"n_jobs must be an integer (0 or -1 = all usable cores). Got {n_jobs!r} instead."
         )
     n_jobs = int(n_jobs)
+    if limit is not None and int(limit) <= 1:
+        return 1  # one task (a one-file command): no need to count cores (importing joblib)
     if n_jobs < 1:
         n_jobs = max(1, usable_cpus() + 1 + n_jobs) if n_jobs < 0 else usable_cpus()
     if limit is not None:
