@@ -26,15 +26,10 @@ import numpy as np
 if TYPE_CHECKING:  # imported by to_frame only
     import pandas as pd
 
-__all__ = ["TableChunk", "csv_writer"]
+__all__ = ["TableChunk"]
 
 #: A column of a chunk: a 1-D float or integer array, or strings (``None``: missing).
 Column = np.ndarray | Sequence[str | None]
-
-
-def csv_writer(handle: IO[str]) -> Any:
-    """Return the :func:`csv.writer` pandas' ``to_csv`` uses on ``handle`` (opened with ``newline=""``)."""
-    return csv.writer(handle, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL)
 
 
 def _cells(column: Column) -> list[Any]:
@@ -47,7 +42,7 @@ def _cells(column: Column) -> list[Any]:
         if column.dtype.kind in "iu":
             return column.astype(str).tolist()
         raise TypeError(f"A chunk's array columns are float or integer. Got dtype {column.dtype} instead.")
-    return ["" if value is None else value for value in column]
+    return ["" if value is None else value for value in column]  # strings as they are
 
 
 class TableChunk:
@@ -107,7 +102,8 @@ class TableChunk:
         header : bool
             Write the column names first.
         """
-        writer = csv_writer(handle)
+        # the writer pandas' to_csv makes: minimal quoting, os.linesep ends a row
+        writer = csv.writer(handle, lineterminator=os.linesep, quoting=csv.QUOTE_MINIMAL)
         if header:
             writer.writerow(self.names)
         if self.n_rows:
