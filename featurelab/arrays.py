@@ -37,7 +37,7 @@ import pandas as pd
 
 from .datasets import AudioItem, segment_name, track_id
 from .exceptions import ParameterError
-from .extraction import Source, _plan, _run, segment_bounds
+from .extraction import Source, _plan, _run, errors_frame, segment_bounds
 from .parallel import DEFAULT_N_JOBS
 from .progress import ProgressOption
 from .settings import ExtractionSettings
@@ -429,7 +429,7 @@ def extract_arrays(
     return ArrayResult(
         segments=pd.DataFrame(assembler.rows, columns=list(SEGMENT_COLUMNS)),
         arrays=np.concatenate(assembler.blocks) if assembler.blocks else np.zeros(shape, np.float32),
-        errors=stats.errors,
+        errors=errors_frame(stats.failures),
         settings=settings,
         product=product,
         n_cached=stats.n_cached,

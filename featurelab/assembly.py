@@ -3,7 +3,8 @@
 The extraction driver hands each item's rows (``{column: value}`` per row) to a
 :class:`TableAssembler` in input order; it names the rows (``filename``: the item's name, or
 ``<stem>.<i><ext>`` for segment ``i``), adds the label and the manifest columns and hands the rows on
-in chunks of :data:`CHUNK_ROWS` -- to a :class:`~featurelab.table_writer.TableWriter`, or to a list.
+in chunks of :data:`CHUNK_ROWS` (:class:`~featurelab.chunk.TableChunk`, plain columns: no pandas) --
+to a :class:`~featurelab.table_writer.TableWriter`, or to a list.
 
 A table with augmented rows (``extract --augment``) also has an ``augmented`` column (0 for a
 file's own rows, ``c`` for its copy ``c``, named like the row it copies) and a ``group`` column (the
@@ -19,15 +20,15 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .chunk import TableChunk
 from .datasets import AudioItem, segment_name, track_id
 from .settings import TableKind
 
 __all__ = ["TableAssembler", "CHUNK_ROWS", "entry_problem"]
 
 
-#: Rows assembled into one DataFrame chunk before it is handed on (written, or kept).
+#: Rows assembled into one chunk before it is handed on (written, or kept).
 CHUNK_ROWS = 2048
 
 
@@ -109,7 +110,8 @@ class TableAssembler:
     feature_sets : sequence of str
         The feature-set names (the header of a table without rows).
     emit : callable
-        Receives each finished chunk (a DataFrame of up to :data:`CHUNK_ROWS` rows), in order.
+        Receives each finished chunk (a :class:`~featurelab.chunk.TableChunk` of up to
+        :data:`CHUNK_ROWS` rows), in order.
     columns : callable or None
         Returns the columns of every row, in order (``length`` last), or ``None`` when not known;
         called once, when :meth:`check` first needs it.
@@ -125,7 +127,7 @@ class TableAssembler:
         kind: TableKind,
         items: Sequence[AudioItem],
         feature_sets: Sequence[str],
-        emit: Callable[[pd.DataFrame], None],
+        emit: Callable[[TableChunk], None],
         *,
         columns: Callable[[], Sequence[str] | None] | None = None,
         segment_length: int | None = None,
@@ -184,7 +186,7 @@ class TableAssembler:
         return None
 
     def flush(self) -> None:
-        """Hand the queued rows on as one DataFrame chunk."""
+        """Hand the queued rows on as one chunk."""
         if not self._pending:
             return
         chunk = self._frame(self._pending)
@@ -198,7 +200,7 @@ class TableAssembler:
         if self.n_rows == 0:
             self.emit(self._empty())
 
-    def _empty(self) -> pd.DataFrame:
+    def _empty(self) -> TableChunk:
         """Return the table without rows (its header)."""
         columns = ["filename", "length"]
         if self.columns is not None:
@@ -211,14 +213,19 @@ class TableAssembler:
         columns += [name for name, present in self.manifest_cols.items() if present]
         if self.augmented:
             columns.append("augmented")
-        return pd.DataFrame(columns=columns)
+        return TableChunk.empty(columns)
 
-    def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> pd.DataFrame:
+    def _group(self, item: AudioItem) -> str:
+        """Return the ``group`` of ``item``'s rows: the manifest's, else its track when augmented."""
+        return item.group or (track_id(item.name) if self.augmented else "")
+
+    def _frame(self, pending: list[tuple[AudioItem, np.ndarray]]) -> TableChunk:
         assert self.columns is not None
         names: list[str] = []
         owned: list[AudioItem] = []
-        values = pd.DataFrame(np.concatenate([v for _, v in pending]), columns=list(self.columns))
-        copies = values.pop("augmented").to_numpy().astype(np.int64) if self.augmented else None
+        values = np.concatenate([v for _, v in pending])
+        index = {name: i for i, name in enumerate(self.columns)}
+        copies = values[:, index["augmented"]].astype(np.int64) if self.augmented else None
         for item, rows in pending:
             n_rows = len(rows)
             if self.kind == "track":
@@ -228,18 +235,17 @@ class TableAssembler:
                 own = n_rows if copies is None else int(np.count_nonzero(copies[len(names) :][:n_rows] == 0))
                 names.extend(segment_name(item.name, i % own) for i in range(n_rows))
             owned.extend([item] * n_rows)
-        frame: dict[str, Any] = {
-            "filename": names,
-            "length": values.pop("length").to_numpy().astype(np.int64),
-        }
-        frame.update(values.items())
-        frame["label"] = [item.label for item in owned]
+        columns: dict[str, Any] = {"filename": names, "length": values[:, index["length"]].astype(np.int64)}
+        apart = {"length", "augmented"} if self.augmented else {"length"}
+        columns.update((name, values[:, i]) for name, i in index.items() if name not in apart)
+        columns["label"] = [item.label for item in owned]
         if self.manifest_cols["group"]:
-            frame["group"] = [item.group or (track_id(item.name) if self.augmented else "") for item in owned]
+            columns["group"] = [self._group(item) for item in owned]
         if self.manifest_cols["start"]:
-            frame["start"] = [item.start if item.start is not None else 0.0 for item in owned]
+            columns["start"] = np.array([item.start or 0.0 for item in owned], dtype=np.float64)
         if self.manifest_cols["end"]:
-            frame["end"] = [item.end if item.end is not None else float("nan") for item in owned]
+            ends = [np.nan if item.end is None else item.end for item in owned]
+            columns["end"] = np.array(ends, dtype=np.float64)
         if copies is not None:
-            frame["augmented"] = copies
-        return pd.DataFrame(frame)
+            columns["augmented"] = copies
+        return TableChunk(columns)

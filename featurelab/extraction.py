@@ -23,7 +23,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,8 @@ from .worker import (
 
 if TYPE_CHECKING:  # imported where tables are built: `import featurelab` stays light
     import pandas as pd
+
+    from .chunk import TableChunk
 
 __all__ = [
     "ExtractionSettings",
@@ -75,8 +77,10 @@ class ExtractionResult:
     tables : dict
         ``{"track": DataFrame, "segment": DataFrame}`` (only the kinds requested; empty when the
         tables were streamed to disk by :func:`extract_to_files`).
+    failures : list of (str, str)
+        One ``(path, reason)`` per failed input, in input order (duplicates dropped).
     errors : pandas.DataFrame
-        One row per failed input: ``path, reason``.
+        The failures as a table with columns ``path, reason`` (built, importing pandas, when read).
     settings : ExtractionSettings
         The settings of the run (:meth:`ExtractionSettings.for_table` gives each table's).
     n_cached : int
@@ -101,7 +105,7 @@ class ExtractionResult:
     """
 
     tables: dict[str, pd.DataFrame]
-    errors: pd.DataFrame
+    failures: list[tuple[str, str]]
     settings: ExtractionSettings
     n_cached: int = 0
     n_computed: int = 0
@@ -112,6 +116,28 @@ class ExtractionResult:
     n_rows: dict[str, int] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)
     errors_path: Path | None = None
+
+    @functools.cached_property
+    def errors(self) -> pd.DataFrame:
+        """The failed inputs, one row each: ``path, reason`` (see ``failures``)."""
+        return errors_frame(self.failures)
+
+
+#: The columns of the errors table (``<stem>.errors.csv``).
+ERROR_COLUMNS = ("path", "reason")
+
+
+def errors_frame(failures: Sequence[tuple[str, str]]) -> pd.DataFrame:
+    """Return the errors table of ``(path, reason)`` pairs (duplicates dropped, the first kept).
+
+    Examples
+    --------
+    >>> errors_frame([("a.wav", "empty"), ("a.wav", "empty")]).shape
+    (1, 2)
+    """
+    import pandas as pd
+
+    return pd.DataFrame(list(failures), columns=list(ERROR_COLUMNS)).drop_duplicates(ignore_index=True)
 
 
 def default_jobs() -> int:
@@ -262,7 +288,7 @@ def _table_kinds(settings: ExtractionSettings, tables: Sequence[TableKind] | Non
 
 @dataclass
 class _RunStats:
-    errors: pd.DataFrame
+    failures: list[tuple[str, str]]
     n_cached: int
     n_computed: int
     n_damaged: int
@@ -295,7 +321,7 @@ def _run(
     n_cached = sum(cached)
     n_computed = n_damaged = 0
     audio_seconds = 0.0
-    error_rows = [asdict(p) for p in plan.problems]
+    failures = [(p.path, p.reason) for p in plan.problems]
 
     # Workers get absolute paths: a cluster's workers need not share the driver's working folder.
     todo = (item.absolute() for index, item in enumerate(items) if not cached[index])
@@ -329,7 +355,7 @@ def _run(
             for kind in kinds:
                 reason = assemblers[kind].add(item, outcome[kind])
                 if reason is not None:
-                    error_rows.append({"path": str(item.path), "reason": reason})
+                    failures.append((str(item.path), reason))
             if not cached[index]:
                 report.advance()
         if next(outcomes, None) is not None:  # pragma: no cover - a bug, not bad input
@@ -341,10 +367,8 @@ def _run(
             warnings.simplefilter("ignore", UserWarning)
             outcomes.close()
         report.close()
-    import pandas as pd
-
-    errors = pd.DataFrame(error_rows, columns=["path", "reason"]).drop_duplicates(ignore_index=True)
-    return _RunStats(errors, n_cached, n_computed, n_damaged, audio_seconds, time.perf_counter() - started)
+    unique = list(dict.fromkeys(failures))  # an input failing in two tables is one failure
+    return _RunStats(unique, n_cached, n_computed, n_damaged, audio_seconds, time.perf_counter() - started)
 
 
 def extract_tables(
@@ -405,16 +429,16 @@ def extract_tables(
     settings = ExtractionSettings.coerce(settings, caller="extract_tables", **options)
     kinds = _table_kinds(settings, tables)
     plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
-    chunks: dict[TableKind, list[pd.DataFrame]] = {kind: [] for kind in kinds}
+    chunks: dict[TableKind, list[TableChunk]] = {kind: [] for kind in kinds}
     assemblers = {kind: _assembler(kind, plan, chunks[kind].append) for kind in kinds}
     stats = _run(plan, assemblers, progress)
     import pandas as pd
 
-    frames = {kind: pd.concat(chunks[kind], ignore_index=True) for kind in kinds}
+    frames = {kind: pd.concat([c.to_frame() for c in chunks[kind]], ignore_index=True) for kind in kinds}
     return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
 
 
-def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[pd.DataFrame], None]) -> Any:
+def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[TableChunk], None]) -> Any:
     from .assembly import TableAssembler
 
     settings = plan.settings
@@ -445,7 +469,7 @@ def _result(
 ) -> ExtractionResult:
     return ExtractionResult(
         tables=tables,
-        errors=stats.errors,
+        failures=stats.failures,
         settings=plan.settings,
         n_cached=stats.n_cached,
         n_computed=stats.n_computed,
@@ -514,7 +538,8 @@ def extract_to_files(
     >>> result.errors_path  # doctest: +SKIP
     PosixPath('fma.errors.csv')
     """
-    from .io import remove_stale_temporaries, write_table
+    from .chunk import TableChunk
+    from .io import remove_stale_temporaries
     from .table_writer import TableWriter
 
     if "tables" in options:
@@ -543,8 +568,10 @@ def extract_to_files(
     )
     for kind in kinds:
         settings.for_table(kind).write_sidecar(outputs[kind])
-    if len(result.errors):
-        result.errors_path = write_table(result.errors, failures)
+    if result.failures:
+        with TableWriter(failures) as writer:
+            writer.write(TableChunk.from_rows(ERROR_COLUMNS, result.failures))
+        result.errors_path = failures
     else:
         failures.unlink(missing_ok=True)  # stale, from an earlier run
     return result

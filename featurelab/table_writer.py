@@ -5,6 +5,9 @@ memory. The rows go to a temporary file beside the target; :meth:`TableWriter.cl
 the target, and an exception (or :meth:`TableWriter.discard`) removes it, leaving any previous file
 untouched. The bytes written equal those of :func:`featurelab.io.write_table` on the concatenated
 table (CSV), or a file that reads back to the same table (Parquet; one row group per chunk).
+
+Chunks are :class:`~featurelab.chunk.TableChunk` objects (a CSV is then written without pandas) or
+DataFrames; Parquet imports pandas and pyarrow when the first chunk is written.
 """
 
 from __future__ import annotations
@@ -13,18 +16,20 @@ import contextlib
 import os
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
+from .chunk import TableChunk
 from .exceptions import TableError
 from .io import atomic_path, table_format
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["TableWriter"]
 
 
 class TableWriter:
-    """Append DataFrame chunks to a ``.csv`` or ``.parquet`` file; atomic on close.
+    """Append table chunks to a ``.csv`` or ``.parquet`` file; atomic on close.
 
     Parameters
     ----------
@@ -33,13 +38,14 @@ class TableWriter:
 
     Examples
     --------
-    >>> import pandas as pd, tempfile, pathlib
+    >>> import numpy as np, tempfile, pathlib
+    >>> from featurelab.chunk import TableChunk
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
     >>> with TableWriter(target) as writer:
-    ...     writer.write(pd.DataFrame({"a": [1, 2]}))
-    ...     writer.write(pd.DataFrame({"a": [3]}))
-    >>> pd.read_csv(target)["a"].tolist()
-    [1, 2, 3]
+    ...     writer.write(TableChunk({"a": np.array([1, 2])}))
+    ...     writer.write(TableChunk({"a": np.array([3])}))
+    >>> target.read_text().split()
+    ['a', '1', '2', '3']
     """
 
     def __init__(self, path: str | os.PathLike) -> None:
@@ -72,8 +78,13 @@ class TableWriter:
             self._tmp = self._stack.enter_context(atomic_path(self.path))
         return self._tmp
 
-    def write(self, frame: pd.DataFrame) -> None:
+    def write(self, frame: TableChunk | pd.DataFrame) -> None:
         """Append the rows of ``frame`` (its columns must match the first chunk's, in order).
+
+        Parameters
+        ----------
+        frame : TableChunk or pandas.DataFrame
+            The rows.
 
         Raises
         ------
@@ -91,11 +102,13 @@ class TableWriter:
         try:
             tmp = self._open()
             if self.format == "csv":
-                if self._handle is None:
+                header = self._handle is None
+                if header:
                     self._handle = self._stack.enter_context(open(tmp, "w", encoding="utf-8", newline=""))
-                    frame.to_csv(self._handle, index=False)
+                if isinstance(frame, TableChunk):
+                    frame.write_csv(self._handle, header=header)
                 else:
-                    frame.to_csv(self._handle, index=False, header=False)
+                    frame.to_csv(self._handle, index=False, header=header)
             else:
                 self._write_parquet(tmp, frame)
         except OSError as error:
@@ -106,10 +119,12 @@ class TableWriter:
             ) from error
         self.n_rows += len(frame)
 
-    def _write_parquet(self, tmp: Path, frame: pd.DataFrame) -> None:
+    def _write_parquet(self, tmp: Path, frame: TableChunk | pd.DataFrame) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
+        if isinstance(frame, TableChunk):
+            frame = frame.to_frame()
         table = pa.Table.from_pandas(frame, preserve_index=False)
         if self._parquet is None:
             self._schema = table.schema
@@ -128,7 +143,7 @@ class TableWriter:
             The target path.
         """
         if self._tmp is None:  # nothing written: still produce a valid (empty) table
-            self.write(pd.DataFrame(columns=self._columns or []))
+            self.write(TableChunk.empty(self._columns or []))
         try:
             self._stack.close()  # closes the file, then renames it over the target
         except OSError as error:

@@ -555,7 +555,9 @@ def test_disk_full_while_writing_keeps_the_previous_table(finished_run, monkeypa
             Path(target).write_bytes(b"filename,length\npartial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", full_disk)
+    from featurelab.chunk import TableChunk
+
+    monkeypatch.setattr(TableChunk, "write_csv", full_disk)  # what writes the CSV rows
     code, text = cli("extract", corpus, "-o", out, "-q", "-j", "1")
     assert code == 2 and "No space left on device" in text and "unchanged" in text
     assert len(text.strip().splitlines()) == 1

@@ -59,6 +59,36 @@ def test_extract_one_file_imports_no_model_library(tmp_path, write_wav):
     assert "numba" in imported  # the check sees what the command really imports
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["-o", "t.csv"],
+        ["-o", "t.csv", "-j", "2"],
+        ["--segment", "3", "-o", "t3.csv", "--track-out", "tt.csv"],
+        ["--segment", "3", "-o", "t3.csv", "--track-out", "tt.csv", "-j", "1", "--no-cache"],
+    ],
+)
+def test_extract_to_csv_imports_neither_pandas_nor_pyarrow(tmp_path, write_wav, options):
+    write_wav("one.wav", np.clip(music_like(7.0), -1, 1))
+    code = f"from featurelab.cli import main\nassert main(['extract', 'one.wav', '-q', *{options!r}]) == 0\n"
+    imported = _imported(code, tmp_path)
+    assert not imported & {"pandas", "pyarrow"}, imported
+    assert "librosa" in imported  # the check sees what the command really imports
+    for name in options[1::2]:
+        if name.endswith(".csv"):
+            assert (tmp_path / name).stat().st_size > 0
+
+
+def test_extract_with_failed_inputs_writes_the_errors_csv_without_pandas(tmp_path, write_wav):
+    write_wav("in/x/one.wav", np.clip(music_like(1.5), -1, 1))
+    (tmp_path / "in" / "x" / "broken.wav").write_bytes(b"RIFF\x00\x00\x00\x00WAVEnot audio")
+    command = ["extract", "in", "-o", "t.csv", "-q", "-j", "2"]
+    code = f"from featurelab.cli import main\nassert main({command!r}) == 1\n"  # 1: some inputs failed
+    imported = _imported(code, tmp_path)
+    assert not imported & {"pandas", "pyarrow"}, imported
+    assert "broken.wav" in (tmp_path / "t.errors.csv").read_text()
+
+
 def _svm_run(tmp_path):
     from featurelab.features.schema import GTZAN_FEATURE_COLUMNS
 

@@ -233,8 +233,8 @@ def extract(
         typer.echo(
             f"{rows} ({result.n_computed} computed, {result.n_cached} from cache{damaged}{speed})", err=True
         )
-        if len(result.errors):
-            typer.echo(f"{len(result.errors)} inputs failed; see {result.errors_path}", err=True)
-            for path, reason in result.errors.head(5).itertuples(index=False):
+        if result.failures:  # not result.errors: that DataFrame would import pandas
+            typer.echo(f"{len(result.failures)} inputs failed; see {result.errors_path}", err=True)
+            for path, reason in result.failures[:5]:
                 typer.echo(f"  {path}: {reason}", err=True)
-    return EXIT_PARTIAL if len(result.errors) else EXIT_OK
+    return EXIT_PARTIAL if result.failures else EXIT_OK
