@@ -64,7 +64,8 @@ def test_extract_to_csv_imports_no_table_model_or_librosa_package(tmp_path, writ
     imported = _imported(code, tmp_path)
     # No table library for a CSV, no model library, and an engine without librosa (whose import
     # costs seconds of scipy.signal/scipy.stats/numba wrappers).
-    assert not imported & {"pandas", "pyarrow", "sklearn", "torch", "matplotlib", "skops.io", "librosa"}, imported
+    forbidden = {"pandas", "pyarrow", "sklearn", "torch", "matplotlib", "skops.io", "librosa"}
+    assert not imported & forbidden, imported
     assert "numba" in imported  # the check sees what the command really imports
     for name in options[1::2]:
         if name.endswith(".csv"):
