@@ -460,6 +460,16 @@ def test_select_features_on_a_predefined_split(table, tmp_path):
     )
     assert result.protocol == "predefined split split (train+valid -> test)"
     assert result.curve["n_folds"].tolist() == [1] * len(result.curve)
+    # selection.json records what the lists matched, as gridsearch's results.json does
+    recorded = result.to_dict()["split"]
+    assert recorded["name"] == "split" and recorded["unlisted_rows"] == 0
+    assert recorded["rows"] == {"train": len(names[0::2]), "valid": 0, "test": len(names[1::2])}
+    assert (
+        "split"
+        not in select_features(
+            table, DecisionTreeClassifier(max_depth=3, random_state=0), k=4, cv=2, n_jobs=1
+        ).to_dict()
+    )
 
 
 def test_cli_select_checks_its_destination_before_computing(table, tmp_path, capsys, monkeypatch):

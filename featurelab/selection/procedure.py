@@ -215,7 +215,7 @@ def select_features(
 
     from .._version import __version__
     from ..models.data import Dataset, load_dataset
-    from ..models.splits import Protocol, iter_outer_splits, protocol_notes
+    from ..models.splits import Protocol, iter_outer_splits, protocol_notes, split_summary
 
     validate_params(
         {"k": k, "threshold": threshold, "cv": cv, "background": background, "seed": seed, "n_jobs": n_jobs},
@@ -252,6 +252,7 @@ def select_features(
         split_dir=None if split_dir is None else str(split_dir),
         grouped=dataset.groups is not None,
     )
+    split = None if split_dir is None else split_summary(dataset, split_dir)
     splits = [(fold, train, test) for _, fold, train, test in iter_outer_splits(dataset, protocol)]
     protocol_notes(dataset, protocol)
 
@@ -337,6 +338,8 @@ def select_features(
         "classes": dataset.classes,
         "is_segment_table": dataset.is_segment_table,
         "n_folds": len(folds),
+        # names matched and rows of each list (as gridsearch's protocol_settings.split)
+        **({} if split is None else {"split": split.to_dict()}),
         "fold_selected_k": fold_rule_ks,
         "ks": curve_ks,
         "background": background,
