@@ -269,12 +269,13 @@ def _plan(
     manifest: bool | None,
 ) -> _Plan:
     """Check what the settings cannot check alone (feature sets, n_jobs) and discover the inputs."""
-    n_jobs = resolve_n_jobs(n_jobs)
+    resolve_n_jobs(n_jobs, limit=1)  # a clear error for a bad value, before the discovery
     sets = resolve_feature_sets(list(settings.features))
     items, problems = discover(source, manifest=manifest)
+    n_jobs = resolve_n_jobs(n_jobs, limit=max(1, len(items)))  # one file: no core count
     if len(items) > 1:
         # Workers start (and load the feature code) while this process prepares the run.
-        prestart_workers(settings, min(n_jobs, len(items)))
+        prestart_workers(settings, n_jobs)
     return _Plan(settings, sets, kinds, items, problems, ResultCache(cache), n_jobs)
 
 
