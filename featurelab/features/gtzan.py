@@ -10,6 +10,13 @@ the spectral peaks behind the tuning estimate, the zero-crossing count), small c
 the same arithmetic in one pass (:mod:`~featurelab.features.hpss`, :mod:`~featurelab.features.spectral`,
 :mod:`~featurelab.features.pitch`, :mod:`~featurelab.features.temporal`,
 :mod:`~featurelab.features.inverse`; tested equal to librosa in ``tests/test_kernels.py``).
+The engine never imports librosa (its import costs seconds): what it takes from librosa -- STFT,
+RMS, chroma, tuning, mel filter bank, dB scaling, onset strength, MFCC, tempogram and tempo -- are
+numpy functions performing librosa's operations in the same order and dtypes
+(:mod:`~featurelab.features.frames`, :mod:`~featurelab.features.filters`,
+:mod:`~featurelab.features.chroma`, :mod:`~featurelab.features.cepstrum`,
+:mod:`~featurelab.features.rhythm`; equal bit for bit, ``tests/test_filters.py``,
+``tests/test_rhythm.py``).
 
 Memory is bounded by the block, not by the signal: frames are processed in blocks of
 ``block_frames`` with just enough context on each side (15 frames for the harmonic median filter,
