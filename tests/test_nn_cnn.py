@@ -209,6 +209,9 @@ def test_cnn_cli_split_dir_saves_the_split_model(corpus, tmp_path):
     assert code == 0
     results = json.loads((out / "results.json").read_text())
     assert results["protocol"].startswith("predefined split splits")
+    split = results["protocol_settings"]["split"]  # what the lists matched, as gridsearch records it
+    assert split["name"] == "splits" and split["unlisted_rows"] == 0
+    assert split["matched"] == split["listed"] == {"train": 12, "valid": 3, "test": 3}
     assert results["n_tracks"] == 18 and results["fold_scores"][0]["fold"] == 0
     assert sum(sum(row) for row in results["track_confusion_matrix"]) == 3  # the test tracks
     assert results["final_model"]["best_params"] == results["best_params"][0]
@@ -258,3 +261,26 @@ def test_cnn_progress_has_one_bar_per_fold(corpus):
     n_files = len(list(corpus.rglob("*.wav")))
     assert calls[:n_files] == [(i, n_files) for i in range(1, n_files + 1)]  # spectrograms
     assert calls[n_files:] == [(1, 2), (2, 2), (1, 2), (2, 2)]  # epochs of fold 1, then fold 2
+
+
+def test_a_partial_split_is_said_and_recorded_as_gridsearch_does(tmp_path, caplog):
+    from featurelab.nn.cnn.evaluate import _make_folds
+
+    # 3 labels x 4 tracks x 2 segments; the lists name a track the corpus lacks and leave one out
+    tracks = [f"{label}/{label}.{i:05d}.wav" for label in LABELS for i in range(4)]
+    segments = pd.DataFrame(
+        [{"path": f"/data/{t}", "label": t.split("/")[0], "group": t} for t in tracks for _ in range(2)]
+    )
+    parts = {"train": tracks[0::2], "test": tracks[1::2][:-1] + ["jazz/jazz.00099.wav"]}
+    for part, names in parts.items():
+        (tmp_path / f"{part}.txt").write_text("\n".join(names) + "\n")
+    with caplog.at_level("WARNING"):
+        folds, protocol, split = _make_folds(segments, cnn_config(), 5, str(tmp_path))
+    assert len(folds) == 1 and protocol.startswith("predefined split")
+    recorded = split.to_dict()
+    assert recorded["listed"]["test"] == len(parts["test"]) == recorded["matched"]["test"] + 1
+    assert recorded["unlisted_rows"] == 2 and recorded["unlisted_tracks"] == 1
+    assert recorded["rows"]["train"] == 2 * len(parts["train"])
+    assert "are in no list and are left out" in caplog.text and "2 segments (1 tracks)" in caplog.text
+    _, _, none = _make_folds(segments, cnn_config(), 2, None)
+    assert none is None

@@ -33,6 +33,7 @@ __all__ = [
     "read_split_dir",
     "split_membership",
     "split_summary",
+    "match_split",
     "check_n_splits",
     "split_originals",
     "check_holdout",
@@ -207,6 +208,42 @@ class SplitMembership:
         return self.unlisted_rows == 0 and self.matched == self.listed
 
 
+def match_split(track_ids: np.ndarray, split_dir: str | os.PathLike) -> SplitMembership:
+    """Match rows, given by their track ids, to the lists of a split folder (or a built-in split).
+
+    Parameters
+    ----------
+    track_ids : np.ndarray [shape=(n_rows,)]
+        The track of each row (:func:`featurelab.datasets.track_id`; segments: the track they were
+        cut from).
+    split_dir : path or str
+        A folder of ``train*.txt`` / ``valid*.txt`` / ``test*.txt`` lists, or a built-in split name.
+
+    Returns
+    -------
+    SplitMembership
+        Also for a split that matches no row (see :func:`split_summary` for the check).
+    """
+    from ..datasets import BUILTIN_SPLITS
+
+    parts = read_split_dir(split_dir)
+    name = str(split_dir) if str(split_dir) in BUILTIN_SPLITS else Path(split_dir).name
+    track_ids = np.asarray(track_ids)
+    member = np.full(len(track_ids), "", dtype=object)
+    present = set(track_ids.tolist())
+    for part, tracks in parts.items():
+        member[np.isin(track_ids, list(tracks))] = part
+    return SplitMembership(
+        name=name,
+        parts=member,
+        listed={part: len(tracks) for part, tracks in parts.items()},
+        matched={part: len(tracks & present) for part, tracks in parts.items()},
+        rows={part: int((member == part).sum()) for part in parts},
+        unlisted_rows=int((member == "").sum()),
+        unlisted_tracks=len(set(track_ids[member == ""].tolist())),
+    )
+
+
 def split_summary(dataset: Dataset, split_dir: str | os.PathLike) -> SplitMembership:
     """Match the rows of ``dataset`` to the lists of a split folder (or a built-in split).
 
@@ -222,23 +259,7 @@ def split_summary(dataset: Dataset, split_dir: str | os.PathLike) -> SplitMember
     TableError
         No row of the table belongs to the train list or to the test list.
     """
-    from ..datasets import BUILTIN_SPLITS
-
-    parts = read_split_dir(split_dir)
-    name = str(split_dir) if str(split_dir) in BUILTIN_SPLITS else Path(split_dir).name
-    member = np.full(dataset.n_samples, "", dtype=object)
-    present = set(dataset.track_ids.tolist())
-    for part, tracks in parts.items():
-        member[np.isin(dataset.track_ids, list(tracks))] = part
-    summary = SplitMembership(
-        name=name,
-        parts=member,
-        listed={part: len(tracks) for part, tracks in parts.items()},
-        matched={part: len(tracks & present) for part, tracks in parts.items()},
-        rows={part: int((member == part).sum()) for part in parts},
-        unlisted_rows=int((member == "").sum()),
-        unlisted_tracks=len(set(dataset.track_ids[member == ""].tolist())),
-    )
+    summary = match_split(dataset.track_ids, split_dir)
     for part in ("train", "test"):
         if not summary.rows[part]:
             raise TableError(

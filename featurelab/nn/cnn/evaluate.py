@@ -13,12 +13,13 @@ Augmentation touches training rows only (see :mod:`.training`). Predictions are 
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -34,7 +35,12 @@ from .classifier import CNNClassifier
 from .config import CNNConfig, load_cnn_config
 from .training import Fold, Trainer
 
+if TYPE_CHECKING:
+    from ...models.splits import SplitMembership
+
 __all__ = ["CNNRun", "evaluate_cnn"]
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -95,18 +101,17 @@ def _validation_tracks(
 
 def _make_folds(
     segments: pd.DataFrame, config: CNNConfig, cv: int, split_dir: str | None
-) -> tuple[list[Fold], str]:
-    from ...datasets import read_split_dir, track_id
-    from ...models.splits import check_n_splits, make_cv
+) -> tuple[list[Fold], str, SplitMembership | None]:
+    """Return the folds, the protocol's description and, for a split folder, what its lists matched."""
+    from ...datasets import track_id
+    from ...models.splits import check_n_splits, make_cv, match_split
 
     rows = np.arange(len(segments))
     labels = segments["label"].to_numpy()
     groups = segments["group"].to_numpy()
     if split_dir is not None:
-        parts = read_split_dir(split_dir)
-        tracks = segments["path"].map(track_id)
-        member = {part: tracks.isin(parts.get(part, set())).to_numpy() for part in parts}
-        member.setdefault("valid", np.zeros(len(segments), dtype=bool))
+        summary = match_split(segments["path"].map(track_id).to_numpy(), split_dir)
+        member = {part: summary.parts == part for part in ("train", "valid", "test")}
         for part in ("train", "test"):
             if not member[part].any():
                 raise ParameterError(
@@ -114,6 +119,8 @@ def _make_folds(
                     f"list of {str(split_dir)!r} (lines like blues/blues.00029.wav are matched "
                     "on the file stem)."
                 )
+        if not summary.complete:  # names the corpus lacks, or files in no list: said, as gridsearch does
+            logger.warning(summary.describe().replace(" rows", " segments"))
         train, valid = rows[member["train"]], rows[member["valid"]]
         if not len(valid):
             train, valid = _validation_tracks(train, segments, config.validation_fraction, 0)
@@ -122,7 +129,7 @@ def _make_folds(
             f"predefined split {Path(split_dir).name} (train {n_tracks['train']} -> test "
             f"{n_tracks['test']} tracks; valid {n_tracks['valid']} tracks for early stopping)"
         )
-        return [Fold(0, train, valid, rows[member["test"]])], protocol
+        return [Fold(0, train, valid, rows[member["test"]])], protocol, summary
     if not isinstance(cv, (int, np.integer)) or cv < 2:
         raise ParameterError(f"cv must be an integer >= 2. Got {cv!r} instead.")
     check_n_splits(labels, groups, int(cv), "cv (the number of folds)")
@@ -134,7 +141,7 @@ def _make_folds(
         )
         folds.append(Fold(index, fit_rows, valid, np.sort(test)))
     protocol = f"{int(cv)}-fold StratifiedGroupKFold (groups = tracks)"
-    return folds, protocol
+    return folds, protocol, None
 
 
 def _load_inputs(
@@ -241,7 +248,7 @@ def evaluate_cnn(
     segments, mels, problems = _load_inputs(source, config, cache=cache, n_jobs=n_jobs, progress=progress)
     classes, y = np.unique(segments["label"].to_numpy(), return_inverse=True)
     labels = classes[y]
-    folds, protocol = _make_folds(segments, config, cv, None if split_dir is None else str(split_dir))
+    folds, protocol, split = _make_folds(segments, config, cv, None if split_dir is None else str(split_dir))
     if augmenter is None and config.augment:
         augmenter = WaveAugmenter()
 
@@ -313,6 +320,7 @@ def evaluate_cnn(
         config=config,
         protocol=protocol,
         split_dir=split_dir,
+        split=split,
         cv=cv,
         device=device,
         problems=problems,
@@ -382,6 +390,7 @@ def _results(
     config: CNNConfig,
     protocol: str,
     split_dir: str | os.PathLike | None,
+    split: SplitMembership | None,
     cv: int,
     device: str,
     problems: list[tuple[str, str]],
@@ -407,6 +416,7 @@ def _results(
             "split_dir": None if split_dir is None else str(split_dir),
             "grouped": True,
             "nested": False,
+            **({} if split is None else {"split": split.to_dict()}),
         },
         table=str(source),
         n_samples=len(segments),
