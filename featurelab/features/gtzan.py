@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 
-from ._signal import quiet_edge_warnings
 from .cepstrum import mfcc as cepstrum_mfcc
 from .cepstrum import power_to_db
 from .chroma import chroma_stft, pitch_tuning
@@ -129,8 +128,7 @@ def gtzan_features_batch(
         raise ValueError(f"Y must be a 2-D array of non-empty signals. Got shape {Y.shape} instead.")
     if block_frames < 1:
         raise ValueError(f"block_frames must be a positive integer. Got {block_frames} instead.")
-    with quiet_edge_warnings():
-        return _batch(Y, int(sr), int(block_frames))
+    return _batch(Y, int(sr), int(block_frames))
 
 
 def gtzan_features_streamed(signal: Any, sr: int, *, block_frames: int = BLOCK_FRAMES) -> dict[str, float]:
@@ -160,8 +158,7 @@ def gtzan_features_streamed(signal: Any, sr: int, *, block_frames: int = BLOCK_F
     """
     if len(signal.shape) != 2 or signal.shape[0] != 1 or signal.shape[1] == 0:
         raise ValueError(f"signal must have shape (1, n), n > 0. Got {signal.shape} instead.")
-    with quiet_edge_warnings():
-        return dict(_batch(signal, int(sr), int(block_frames), streamed=True)[0])
+    return dict(_batch(signal, int(sr), int(block_frames), streamed=True)[0])
 
 
 class _MeanVar:
