@@ -11,7 +11,7 @@ import numpy as np
 
 from ..exceptions import ParameterError
 
-__all__ = ["check_signal", "quiet_edge_warnings"]
+__all__ = ["check_positive_int", "check_signal", "quiet_edge_warnings"]
 
 
 def check_signal(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
@@ -49,6 +49,19 @@ def check_signal(y: np.ndarray, sr: int) -> tuple[np.ndarray, int]:
     if isinstance(sr, bool) or not isinstance(sr, numbers.Integral) or sr <= 0:
         raise ParameterError(f"sr must be a positive integer. Got {sr!r} instead.")
     return y, int(sr)
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """Return ``value`` as an ``int`` if it is a positive integer (not a bool).
+
+    Raises
+    ------
+    ParameterError
+        "NAME must be a positive integer. Got VALUE instead."
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ParameterError(f"{name} must be a positive integer. Got {value!r} instead.")
+    return int(value)
 
 
 @contextmanager

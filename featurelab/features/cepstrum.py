@@ -15,6 +15,7 @@ import numpy as np
 import scipy.fft
 
 from ..exceptions import ParameterError
+from ._signal import check_positive_int
 
 __all__ = ["power_to_db", "mfcc"]
 
@@ -111,6 +112,5 @@ def mfcc(S: np.ndarray, *, n_mfcc: int = 20, dct_type: int = 2, norm: str | None
     >>> M.shape, np.allclose(M, [[2.0], [0.0]])
     ((2, 3), True)
     """
-    if isinstance(n_mfcc, bool) or not isinstance(n_mfcc, (int, np.integer)) or n_mfcc < 1:
-        raise ParameterError(f"n_mfcc must be a positive integer. Got {n_mfcc!r} instead.")
+    n_mfcc = check_positive_int("n_mfcc", n_mfcc)
     return scipy.fft.dct(S, axis=-2, type=dct_type, norm=norm)[..., :n_mfcc, :]

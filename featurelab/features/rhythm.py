@@ -14,14 +14,13 @@ Not supported (librosa needs scipy.signal / scipy.ndimage for them): onset ``det
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 import scipy.fft
 
 from ..exceptions import ParameterError
+from ._signal import check_positive_int
 from .filters import hann_window, normalize
 from .frames import frame
 
@@ -33,12 +32,6 @@ __all__ = [
     "time_to_frames",
     "autocorrelate",
 ]
-
-
-def _check_positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ParameterError(f"{name} must be a positive integer. Got {value!r} instead.")
-    return int(value)
 
 
 def autocorrelate(y: np.ndarray, *, max_size: int | None = None, axis: int = -1) -> np.ndarray:
@@ -144,9 +137,9 @@ def onset_strength(
     >>> onset_strength(S=S, hop_length=1024, aggregate=np.max)
     array([0., 0., 2., 0.], dtype=float32)
     """
-    lag = _check_positive_int("lag", lag)
-    hop_length = _check_positive_int("hop_length", hop_length)
-    n_fft = _check_positive_int("n_fft", n_fft)
+    lag = check_positive_int("lag", lag)
+    hop_length = check_positive_int("hop_length", hop_length)
+    n_fft = check_positive_int("n_fft", n_fft)
     if aggregate is None:
         aggregate = np.mean
     if not callable(aggregate):
@@ -219,11 +212,10 @@ def tempogram(
     >>> tempogram(onset_envelope=env, win_length=4, center=False)[:, 1]  # window [0, .5, 1, .5]
     array([1. , 0. , 0.5, 0. ])
     """
-    if isinstance(win_length, bool) or not isinstance(win_length, numbers.Integral) or win_length < 1:
-        raise ParameterError(f"win_length must be a positive integer. Got {win_length!r} instead.")
+    win_length = check_positive_int("win_length", win_length)
     if norm is not None and norm != np.inf:
         raise ParameterError(f"norm must be np.inf or None. Got {norm!r} instead.")
-    ac_window = hann_window(int(win_length))
+    ac_window = hann_window(win_length)
     onset_envelope = np.asarray(onset_envelope)
     n = onset_envelope.shape[-1]
     if center:
@@ -235,7 +227,7 @@ def tempogram(
             f"onset_envelope is too short (n={onset_envelope.shape[-1]}) for win_length={win_length} "
             "without centring; pad it or pass center=True."
         )
-    odf_frame = frame(onset_envelope, frame_length=int(win_length), hop_length=1)
+    odf_frame = frame(onset_envelope, frame_length=win_length, hop_length=1)
     if center:
         odf_frame = odf_frame[..., :n]
     ac_window = ac_window.reshape((1,) * (odf_frame.ndim - 2) + (-1, 1))
