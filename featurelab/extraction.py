@@ -32,6 +32,7 @@ import numpy as np
 from .cache import ResultCache, file_identity
 from .datasets import AudioItem, discover
 from .exceptions import ParameterError
+from .features.compiled import ensure_compiled
 from .features.registry import FeatureSet, resolve_feature_sets
 from .parallel import DEFAULT_N_JOBS, local_pool_options, resolve_n_jobs
 from .progress import ProgressBar, ProgressOption
@@ -273,6 +274,10 @@ def _plan(
     sets = resolve_feature_sets(list(settings.features))
     items, problems = discover(source, manifest=manifest)
     n_jobs = resolve_n_jobs(n_jobs, limit=max(1, len(items)))  # one file: no core count
+    if items:
+        # The engine's kernels, compiled ahead of time once per installation (a few seconds, in a
+        # child process), spare every later process numba's start-up (features.compiled).
+        ensure_compiled()
     if len(items) > 1:
         # Workers start (and load the feature code) while this process prepares the run.
         prestart_workers(settings, n_jobs)

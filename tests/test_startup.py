@@ -19,6 +19,7 @@ from models_helpers import track_table
 
 from featurelab._validation import Integral, Real, deferred, validate_params
 from featurelab.exceptions import ParameterError
+from featurelab.features import compiled
 from featurelab.models import _skops_fast, load_model, make_model, save_model
 from featurelab.models.persist import TRUSTED_TYPES
 from featurelab.models.zoo import with_probabilities
@@ -66,7 +67,9 @@ def test_extract_to_csv_imports_no_table_model_or_librosa_package(tmp_path, writ
     # costs seconds of scipy.signal/scipy.stats/numba wrappers).
     forbidden = {"pandas", "pyarrow", "sklearn", "torch", "matplotlib", "skops.io", "librosa"}
     assert not imported & forbidden, imported
-    assert "numba" in imported  # the check sees what the command really imports
+    assert "scipy" in imported  # the check sees what the command really imports (the MFCC's DCT)
+    if compiled.module_path().is_file():  # built by the first run (where a C compiler exists)
+        assert "numba" not in imported  # the compiled kernels need no numba
     for name in options[1::2]:
         if name.endswith(".csv"):
             assert (tmp_path / name).stat().st_size > 0

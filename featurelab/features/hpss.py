@@ -14,8 +14,9 @@ scipy's bit for bit, provided the window is centred and the edges are extended e
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from .compiled import kernel
 
 __all__ = ["median_filter_1d", "harmonic_stft", "hpss_spectrogram"]
 
@@ -23,7 +24,13 @@ __all__ = ["median_filter_1d", "harmonic_stft", "hpss_spectrogram"]
 _LANES = 128
 
 
-@numba.njit(nogil=True, cache=True, boundscheck=False, error_model="numpy")
+@kernel(
+    ("f4[:,:,::1]", ("f4[:,:,::1]", "i8", "f4[:,:,::1]", "i8")),
+    nogil=True,
+    cache=True,
+    boundscheck=False,
+    error_model="numpy",
+)
 def _sliding_median(padded, width, out, lanes):  # noqa: ANN001, ANN202 - numba kernel
     """Median along axis 1 of ``padded`` (B, L + width - 1, M) into ``out`` (B, L, M)."""
     # padded: (B, L + width - 1, M), out: (B, L, M); median along axis 1, M contiguous.
@@ -120,7 +127,26 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
     return np.moveaxis(out, -2, axis)
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+_HARMONIC_ARGS = (
+    "f4[:,:,::1]",
+    "f4[:,:,::1]",
+    "f4[:,:,::1]",
+    "f4[::1,:,:]",
+    "f4",
+    "f4",
+    "f4",
+    "f4",
+    "f4[:,:,::1]",
+)
+
+
+@kernel(
+    ("f4[:,:,::1]", _HARMONIC_ARGS),
+    ("f4[:,:,::1]", (*_HARMONIC_ARGS[:2], "f4[:,:,:]", *_HARMONIC_ARGS[3:])),
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+)
 def _harmonic_stft(D_parts, S, harm, perc, tiny, half, one, zero, out_parts):  # noqa: ANN001, ANN202
     # Complex values as (real, imag) pairs of floats, and every constant in S's dtype, so that the
     # loop vectorises and no step is promoted to another precision. Branch-free on purpose.

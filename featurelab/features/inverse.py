@@ -12,15 +12,20 @@ order), so its output equals librosa's bit for bit (``tests/test_kernels.py``).
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .compiled import kernel
 from .filters import hann_window, window_sumsquare
 
 __all__ = ["istft"]
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+@kernel(
+    ("f4[:,::1]", ("f4[:,:,::1]", "f8[::1]", "i8", "f4[::1]", "f4", "f4[:,::1]")),
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+)
 def _overlap_add(frames, window, hop, norm, tiny, out):  # noqa: ANN001, ANN202 - numba kernel
     # frames: (B, T, n_fft) float32; window: (n_fft,) float64; norm: (L,) float32; out: (B, L) zeros.
     n_batch, n_frames, n_fft = frames.shape

@@ -10,15 +10,20 @@ peaks and their values are bit-identical.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .compiled import kernel
 from .filters import fft_frequencies
 
 __all__ = ["piptrack_peaks"]
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+@kernel(
+    ("i8", ("f4[:,::1]", "i8", "i8", "f4", "f4", "f8", "f8", "f4[::1]", "f4[::1]")),
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+)
 def _peaks(S, f_lo, f_hi, threshold, half, sr, n_fft, pitches, mags):  # noqa: ANN001, ANN202
     # threshold and half are in S's dtype, sr and n_fft float64; the stores into pitches and mags
     # (S's dtype) do the final rounding, as librosa's assignments into zeros_like(S) do.

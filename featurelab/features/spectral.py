@@ -11,15 +11,20 @@ the centroid and bandwidth sum in a different order than NumPy (~1e-15 relative)
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from .compiled import kernel
 from .filters import mel_filter
 
 __all__ = ["centroid_bandwidth", "rolloff", "mel_basis", "melspectrogram"]
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+@kernel(
+    ("UniTuple(f8[:,:,::1], 2)", ("f4[::1,:,:]", "f8[::1]", "f8", "f8[:,:,::1]", "f8[:,:,::1]")),
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+)
 def _centroid_bandwidth(S, freq, tiny, centroid, bandwidth):  # noqa: ANN001, ANN202 - numba kernel
     n_batch, n_bins, n_frames = S.shape
     normalised = np.empty(n_bins, dtype=S.dtype)  # librosa keeps S / norm in S's dtype
@@ -75,7 +80,12 @@ def centroid_bandwidth(S: np.ndarray, freq: np.ndarray) -> tuple[np.ndarray, np.
     return centroid.reshape(out_shape), bandwidth.reshape(out_shape)
 
 
-@numba.njit(nogil=True, cache=True, error_model="numpy")
+@kernel(
+    ("f8[:,:,::1]", ("f4[::1,:,:]", "f8[::1]", "f4", "f8[:,:,::1]")),
+    nogil=True,
+    cache=True,
+    error_model="numpy",
+)
 def _rolloff(S, freq, roll_percent, out):  # noqa: ANN001, ANN202 - numba kernel
     n_batch, n_bins, n_frames = S.shape
     cumulative = np.empty(n_bins, dtype=S.dtype)
