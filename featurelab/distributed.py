@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -323,6 +324,8 @@ class _ConnectionError(ParameterError):
 
 def is_dask_active() -> bool:
     """Whether joblib's active backend is the Dask backend (inside :func:`dask_backend`)."""
+    if "joblib.parallel" not in sys.modules:  # no backend can be active: spare the import
+        return False
     from joblib.parallel import get_active_backend
 
     backend, _ = get_active_backend()
