@@ -434,14 +434,51 @@ def extract_tables(
     """
     settings = ExtractionSettings.coerce(settings, caller="extract_tables", **options)
     kinds = _table_kinds(settings, tables)
-    plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
-    chunks: dict[TableKind, list[TableChunk]] = {kind: [] for kind in kinds}
-    assemblers = {kind: _assembler(kind, plan, chunks[kind].append) for kind in kinds}
-    stats = _run(plan, assemblers, progress)
+    plan, stats, chunks = _extract_chunks(source, settings, kinds, n_jobs, cache, manifest, progress)
     import pandas as pd
 
     frames = {kind: pd.concat([c.to_frame() for c in chunks[kind]], ignore_index=True) for kind in kinds}
     return _result(plan, stats, frames, {kind: len(frame) for kind, frame in frames.items()})
+
+
+def _extract_chunks(
+    source: Source,
+    settings: ExtractionSettings,
+    kinds: tuple[TableKind, ...],
+    n_jobs: int | None,
+    cache: str | os.PathLike | None,
+    manifest: bool | None,
+    progress: ProgressOption,
+) -> tuple[_Plan, _RunStats, dict[TableKind, list[TableChunk]]]:
+    plan = _plan(source, settings, kinds, n_jobs=n_jobs, cache=cache, manifest=manifest)
+    chunks: dict[TableKind, list[TableChunk]] = {kind: [] for kind in kinds}
+    assemblers = {kind: _assembler(kind, plan, chunks[kind].append) for kind in kinds}
+    stats = _run(plan, assemblers, progress)
+    return plan, stats, chunks
+
+
+def extract_table_chunks(
+    source: Source,
+    *,
+    settings: ExtractionSettings,
+    n_jobs: int | None = DEFAULT_N_JOBS,
+    progress: ProgressOption = None,
+) -> tuple[list[TableChunk], list[tuple[str, str]]]:
+    """Extract the table of ``settings`` (:attr:`~ExtractionSettings.table`) as table chunks, no cache.
+
+    What :func:`extract_tables` does without building a DataFrame (no pandas import): for callers
+    that only read columns, such as ``featurelab predict``.
+
+    Returns
+    -------
+    chunks : list of TableChunk
+        The rows in input order.
+    failures : list of (str, str)
+        ``(path, reason)`` of each failed input.
+    """
+    kinds = _table_kinds(settings, None)
+    _, stats, chunks = _extract_chunks(source, settings, kinds, n_jobs, None, None, progress)
+    return chunks[kinds[0]], stats.failures
 
 
 def _assembler(kind: TableKind, plan: _Plan, emit: Callable[[TableChunk], None]) -> Any:

@@ -208,14 +208,17 @@ def predict_table(
 
 def _predictions(saved: Any, rows: Any, keys: Any, top: int) -> list[Prediction]:
     """Predict ``rows`` (table rows or arrays) and average their probabilities per key."""
-    import pandas as pd
-
-    from .models.scoring import aggregate_tracks
+    from collections import Counter
 
     proba = saved.predict_proba(rows)
     keys = np.asarray(keys)
-    names, mean = aggregate_tracks(proba, saved.classes, keys)
-    counts = pd.Series(keys).value_counts()
+    counts = Counter(keys.tolist())
+    if len(counts) == 1:  # one file's windows (predict_files): no grouping, no pandas
+        names, mean = keys[:1], proba.mean(axis=0, keepdims=True)
+    else:
+        from .models.scoring import aggregate_tracks
+
+        names, mean = aggregate_tracks(proba, saved.classes, keys)
     return [
         Prediction(path=str(name), top=top_k(row, saved.classes, top), n_segments=int(counts[name]))
         for name, row in zip(names, mean, strict=True)
@@ -283,7 +286,7 @@ def predict_files(
         raise ParameterError("paths must name at least one audio file.")
     top_k([0.0], ["x"], top)  # validate early
     settings = saved.extraction.for_prediction()
-    inputs = _extract(files, settings, saved.product, n_jobs=n_jobs, progress=progress)
+    inputs = _extract(files, settings, saved, n_jobs=n_jobs, progress=progress)
     results = []
     for path in files:
         rows = inputs.get(str(path))
@@ -300,15 +303,17 @@ def predict_files(
 def _extract(
     files: list[Path],
     settings: ExtractionSettings,
-    product: Any,
+    saved: Any,
     *,
     n_jobs: int | None,
     progress: ProgressOption,
 ) -> dict[str, Any]:
     """Extract ``files``; return path -> its rows or an error message (str).
 
-    The rows are a DataFrame, or the arrays of ``product`` for a model on arrays.
+    The rows are the model's feature columns (an array, one row per track or segment), or the
+    arrays of its product for a model on arrays.
     """
+    product = saved.product
     from .datasets import discover, segment_source
 
     items, problems = discover([str(p) for p in files])
@@ -317,12 +322,18 @@ def _extract(
         return out
     paths = [str(item.path) for item in items]
     if product is None:
-        from .extraction import extract_tables
+        from .extraction import extract_table_chunks
 
-        result = extract_tables(paths, settings=settings, n_jobs=n_jobs, progress=progress)
-        table = result.tables[settings.table]
-        names = table["filename"].astype(str)
-        keys = names.to_numpy() if settings.segment is None else np.array([segment_source(n) for n in names])
+        # Rows as table chunks (no pandas): each file's rows of the model's features, in its order.
+        chunks, failures = extract_table_chunks(paths, settings=settings, n_jobs=n_jobs, progress=progress)
+        names, matrices = [], []
+        for chunk in chunks:
+            if len(chunk):
+                saved.check_features(chunk.names)
+                names += [str(name) for name in chunk.columns["filename"]]
+                matrices.append(np.column_stack([chunk.columns[c] for c in saved.feature_names]))
+        keys = np.array(names if settings.segment is None else [segment_source(n) for n in names])
+        table = np.concatenate(matrices) if matrices else np.empty((0, len(saved.feature_names)))
         rows = {str(item.path): table[keys == item.name] for item in items}
     else:
         from .arrays import extract_arrays
@@ -330,8 +341,8 @@ def _extract(
         arrays = extract_arrays(paths, product, settings=settings, n_jobs=n_jobs, progress=progress)
         owner = arrays.segments["path"].astype(str).to_numpy()
         rows = {str(item.path): arrays.arrays[owner == str(item.path)] for item in items}
-        result = arrays
-    for path, reason in result.errors.itertuples(index=False):
+        failures = list(arrays.errors.itertuples(index=False))
+    for path, reason in failures:
         out[str(path)] = str(reason)
     for item in items:
         if str(item.path) not in out:

@@ -27,6 +27,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from ._light import LightObject
+
 #: skops protocols whose node semantics this reader mirrors (skops 0.10-0.16 write 2).
 PROTOCOLS = (2,)
 
@@ -41,6 +43,9 @@ SKLEARN_OBJECTS = (
     "sklearn.preprocessing._label.LabelEncoder",
     "sklearn.svm._classes.SVC",
 )
+
+#: Packages whose types a light read builds (cheap to import, present anyway).
+_LIGHT_MODULES = ("builtins", "collections", "numpy")
 
 _PRIMITIVES = ("builtins.int", "builtins.float", "builtins.str", "builtins.bool")
 _CONTAINERS = ("builtins.list", "builtins.set", "builtins.map", "builtins.tuple")
@@ -88,8 +93,10 @@ def _gettype(module: str, name: str) -> Any:
 class _Reader:
     """Checks a schema tree (``check``), then builds it (``build``), as skops's nodes do."""
 
-    def __init__(self, archive: zipfile.ZipFile, allowed: dict[str, frozenset[str]]) -> None:
-        self.archive, self.allowed = archive, allowed
+    def __init__(
+        self, archive: zipfile.ZipFile, allowed: dict[str, frozenset[str]], light: bool = False
+    ) -> None:
+        self.archive, self.allowed, self.light = archive, allowed, light
         self.states: dict[Any, dict[str, Any]] = {}  # __id__ -> the first state with that id
         self.built: dict[int, Any] = {}  # id(state) -> object
 
@@ -154,7 +161,16 @@ class _Reader:
         loader, content = state["__loader__"], state.get("content")
         if loader == "JsonNode":
             return json.loads(content)
-        cls = _gettype(state["__module__"], state["__class__"])
+        module, name = state["__module__"], state["__class__"]
+        if self.light and module.partition(".")[0] not in _LIGHT_MODULES:
+            # light: objects of other packages stay unbuilt (nothing of theirs is imported)
+            if loader != "ObjectNode":
+                raise _Unsupported(f"{loader} {module}.{name} in a light read")
+            attrs = self.build(content) if content is not None else {}
+            if not isinstance(attrs, dict):
+                raise _Unsupported("an object whose state is not a dict")
+            return LightObject(f"{module}.{name}", attrs)
+        cls = _gettype(module, name)
         if loader == "TypeNode":
             return cls
         if loader == "DictNode":
@@ -201,7 +217,7 @@ class _Reader:
         return instance
 
 
-def load(path: str | Path, trusted_types: Iterable[str]) -> Any | None:
+def load(path: str | Path, trusted_types: Iterable[str], *, light: bool = False) -> Any | None:
     """Load a skops file without skops, or return ``None`` when skops must do it.
 
     Parameters
@@ -210,6 +226,11 @@ def load(path: str | Path, trusted_types: Iterable[str]) -> Any | None:
         A ``.skops`` file (its checksum already verified).
     trusted_types : iterable of str
         Types trusted beyond skops's defaults (featurelab's ``TRUSTED_TYPES``).
+
+    light : bool
+        Build only builtins, numpy arrays and scalars; leave every other object as a
+        :class:`~featurelab.models._light.LightObject` (its type name and attributes), importing
+        nothing of its package. The file is checked against the allowlist all the same.
 
     Returns
     -------
@@ -223,7 +244,7 @@ def load(path: str | Path, trusted_types: Iterable[str]) -> Any | None:
                 return None
             if schema["protocol"] not in PROTOCOLS:
                 return None
-            reader = _Reader(archive, allowlist(trusted_types))
+            reader = _Reader(archive, allowlist(trusted_types), light)
             reader.check(schema)  # the whole tree, before anything is imported or built
             return reader.build(schema)
     except Exception:  # noqa: BLE001 - skops then loads it, or words why it cannot

@@ -26,8 +26,7 @@ import hashlib
 import json
 import os
 import platform
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -103,24 +102,47 @@ def library_versions() -> dict[str, str | None]:
     return versions
 
 
-@dataclass
 class SavedModel:
     """A loaded model with its metadata.
 
     Attributes
     ----------
     estimator : estimator
-        The fitted model (has ``predict_proba``).
+        The fitted model (has ``predict_proba``). For a model whose probabilities featurelab
+        computes with numpy alone (:mod:`featurelab.models._light`: the ``svm`` run's calibrated
+        SVM), it is built, importing scikit-learn, only when first read.
     metadata : dict
         ``model``, ``feature_names``, ``classes``, ``extraction`` (settings to reproduce the
         features), ``is_segment_table``, ``best_params``, ``versions``, ...
     path : Path
         The file it was loaded from.
+    predictor : object or None
+        The numpy predictor :meth:`predict_proba` uses instead of ``estimator``, where there is one.
     """
 
-    estimator: Any
-    metadata: dict[str, Any]
-    path: Path
+    def __init__(
+        self,
+        estimator: Any,
+        metadata: dict[str, Any],
+        path: str | os.PathLike,
+        *,
+        predictor: Any = None,
+        build: Callable[[], Any] | None = None,
+    ) -> None:
+        self._estimator, self._build = estimator, build
+        self.metadata = metadata
+        self.path = Path(path)
+        self.predictor = predictor
+
+    @property
+    def estimator(self) -> Any:
+        """The fitted estimator (built on first read after a light load)."""
+        if self._estimator is None and self._build is not None:
+            self._estimator, self._build = self._build(), None
+        return self._estimator
+
+    def __repr__(self) -> str:
+        return f"SavedModel(model={self.metadata.get('model')!r}, path={str(self.path)!r})"
 
     @property
     def feature_names(self) -> list[str]:
@@ -130,7 +152,8 @@ class SavedModel:
     @property
     def classes(self) -> list[str]:
         """Labels, in the order of the probability columns."""
-        return [str(c) for c in self.estimator.classes_]
+        source = self.predictor if self.predictor is not None else self.estimator
+        return [str(c) for c in source.classes_]
 
     @property
     def product(self) -> Any:
@@ -235,10 +258,26 @@ class SavedModel:
             if not np.isfinite(X).all():
                 raise ModelFileError("The arrays contain missing or infinite values.")
             return np.asarray(self.estimator.predict_proba(X))
+        if isinstance(frame, np.ndarray):  # rows of the model's features, in its order
+            X = np.asarray(frame, dtype=np.float64)
+            if X.ndim != 2 or X.shape[1] != len(self.feature_names):
+                raise ModelFileError(
+                    f"Model {str(self.path)!r} takes rows of {len(self.feature_names)} features. "
+                    f"Got an array of shape {X.shape} instead."
+                )
+            # feature_matrix's limits (models.data.MAX_FEATURE_MAGNITUDE; that module imports pandas)
+            usable = np.isfinite(X).all() and not (np.abs(X) > float(np.finfo(np.float32).max)).any()
+            if self.predictor is not None and usable:
+                return np.asarray(self.predictor.predict_proba(X))
+            import pandas as pd  # scikit-learn's estimators, or feature_matrix's wording of the error
+
+            frame = pd.DataFrame(X, columns=self.feature_names)
         from .data import feature_matrix
 
         self.check_features(frame.columns)
         X = feature_matrix(frame, self.feature_names)
+        if self.predictor is not None:
+            return np.asarray(self.predictor.predict_proba(X.to_numpy(dtype=np.float64)))
         return np.asarray(self.estimator.predict_proba(X))
 
 
@@ -403,6 +442,9 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> SavedModel:
     """
     path = _resolve(Path(path), trust)
     _check_checksum(path)
+    light = _load_light(path) if path.suffix.lower() == ".skops" else None
+    if light is not None:
+        return light
     if path.suffix.lower() in _PICKLE_SUFFIXES:
         if not trust:
             raise ModelFileError(
@@ -434,6 +476,42 @@ def load_model(path: str | os.PathLike, *, trust: bool = False) -> SavedModel:
     if "feature_names" not in metadata:
         raise ModelFileError(f"{str(path)!r} has no feature names in its metadata.")
     return SavedModel(estimator=estimator, metadata=metadata, path=path)
+
+
+def _load_light(path: Path) -> SavedModel | None:
+    """Load a skops file whose model numpy can predict, without importing scikit-learn; else None.
+
+    The file is read by the light skops reader (the same allowlist check), its estimator left
+    unbuilt; :func:`~featurelab.models._light.light_predictor` turns it into a numpy predictor. The
+    estimator itself is built (through :func:`load_model`'s usual path, checksum included) only
+    if someone reads ``SavedModel.estimator``.
+    """
+    from ._light import light_predictor
+    from ._skops_fast import load as load_fast
+
+    payload = load_fast(path, TRUSTED_TYPES, light=True)
+    if not (
+        isinstance(payload, dict)
+        and payload.get("format") == FORMAT
+        and isinstance(payload.get("format_version"), int)
+        and payload["format_version"] <= FORMAT_VERSION
+        and isinstance(payload.get("metadata"), dict)
+        and "feature_names" in payload["metadata"]
+        and "inputs" not in payload["metadata"]
+    ):
+        return None
+    predictor = light_predictor(payload.get("estimator"))
+    if predictor is None:
+        return None
+    names = payload["metadata"]["feature_names"]
+    if not isinstance(names, (list, tuple)) or len(names) != predictor.n_features_in_:
+        return None
+
+    def build() -> Any:
+        _check_checksum(path)
+        return _load_skops(path, trust=False)["estimator"]
+
+    return SavedModel(None, payload["metadata"], path, predictor=predictor, build=build)
 
 
 def _load_joblib(path: Path) -> Any:
