@@ -188,8 +188,12 @@ def mel_filter(*, sr: int, n_fft: int, n_mels: int = 128) -> np.ndarray:
     return weights
 
 
+@functools.lru_cache(maxsize=256, typed=True)  # typed: a float32 tuning is computed as float32
 def chroma_filter(*, sr: int, n_fft: int, tuning: float = 0.0, n_chroma: int = 12) -> np.ndarray:
     """Chroma filter bank (C first, octave-weighted around C5), ``librosa.filters.chroma``.
+
+    Built once per ``(sr, n_fft, tuning, n_chroma)`` (tunings are multiples of 0.01 bin, so
+    segments and files share them), read-only.
 
     Parameters
     ----------
@@ -215,7 +219,9 @@ def chroma_filter(*, sr: int, n_fft: int, tuning: float = 0.0, n_chroma: int = 1
     wts = normalize(wts, norm=2, axis=0)
     wts *= np.tile(np.exp(-0.5 * (((frqbins / n_chroma - 5.0) / 2) ** 2)), (n_chroma, 1))
     wts = np.roll(wts, -3 * (n_chroma // 12), axis=0)
-    return np.ascontiguousarray(wts[:, : int(1 + n_fft / 2)], dtype=np.float32)
+    weights = np.ascontiguousarray(wts[:, : int(1 + n_fft / 2)], dtype=np.float32)
+    weights.setflags(write=False)
+    return weights
 
 
 @functools.lru_cache(maxsize=8)

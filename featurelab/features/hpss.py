@@ -106,8 +106,23 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
     if data.dtype not in (np.float32, np.float64):
         raise ValueError(f"data must be float32 or float64. Got {data.dtype} instead.")
     axis = axis % data.ndim
+    half = width // 2  # scipy centres the window: [i - half, i + half]
     # The kernel filters along axis 1 of a (batch, n, series) array, vectorised over the last,
-    # contiguous axis: put the filtered axis second to last and another one last.
+    # contiguous axis. An array contiguous in some order of its axes, filtered along an axis
+    # that is not its innermost, is such an array as it lies in memory: the axes outside the
+    # filtered one are the batch, those inside it the series. No transposing copy, and the result
+    # has the input's memory layout.
+    order = sorted(range(data.ndim), key=lambda a: -abs(data.strides[a]))  # outermost first
+    position = order.index(axis)
+    in_memory = np.transpose(data, order)
+    shape = in_memory.shape
+    n_series = int(np.prod(shape[position + 1 :], dtype=np.int64))
+    if n_series >= _LANES // 2 and in_memory.flags.c_contiguous:  # (few series: SIMD lanes idle)
+        stacked = in_memory.reshape(int(np.prod(shape[:position], dtype=np.int64)), shape[position], -1)
+        padded = np.pad(stacked, ((0, 0), (half, half), (0, 0)), mode="symmetric")
+        out = _sliding_median(padded, width, np.empty(stacked.shape, data.dtype), _LANES)
+        return np.transpose(out.reshape(shape), np.argsort(order))
+    # Otherwise put the filtered axis second to last and another one last (a copy).
     work = data[..., np.newaxis] if data.ndim == 1 else data
     if axis == work.ndim - 1:
         work = np.swapaxes(work, -1, -2)
@@ -116,7 +131,6 @@ def median_filter_1d(data: np.ndarray, width: int, axis: int) -> np.ndarray:
         work = np.moveaxis(work, axis, -2)
         moved_to = None
     shape = work.shape
-    half = width // 2  # scipy centres the window: [i - half, i + half]
     stacked = work.reshape(-1, shape[-2], shape[-1])
     padded = np.ascontiguousarray(np.pad(stacked, ((0, 0), (half, half), (0, 0)), mode="symmetric"))
     out = _sliding_median(padded, width, np.empty(stacked.shape, data.dtype), _LANES).reshape(shape)
@@ -142,6 +156,7 @@ _HARMONIC_ARGS = (
 
 @kernel(
     ("f4[:,:,::1]", _HARMONIC_ARGS),
+    ("f4[:,:,::1]", (*_HARMONIC_ARGS[:3], "f4[:,:,::1]", *_HARMONIC_ARGS[4:])),
     ("f4[:,:,::1]", (*_HARMONIC_ARGS[:2], "f4[:,:,:]", *_HARMONIC_ARGS[3:])),
     nogil=True,
     cache=True,
