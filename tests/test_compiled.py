@@ -83,7 +83,7 @@ def test_calls_of_other_types_run_on_the_jit(built_folder, monkeypatch, rng):
     compiled.compiled_module.cache_clear()
     data32 = rng.random((3, 40, 5), dtype=np.float32)
     padded = np.ascontiguousarray(np.pad(data32, ((0, 0), (2, 2), (0, 0)), mode="symmetric"))
-    out = np.empty(data32.shape, np.float32)
+    out = np.zeros(data32.shape, np.float32)
     assert hpss._sliding_median.compiled_for((padded, 5, out, 128)) is not None
     # float64, or a strided view: not what the module was built for
     assert (
