@@ -3,8 +3,9 @@
 :func:`power_to_db` and :func:`mfcc` repeat :func:`librosa.power_to_db` and
 :func:`librosa.feature.mfcc` (librosa 0.11, ``S=`` given) operation by operation, in the same order
 and the same dtypes, so their arrays are equal bit for bit (``np.array_equal``, same dtype and
-memory layout; tested in ``tests/test_rhythm.py``). Only numpy and :mod:`scipy.fft` are imported:
-``import librosa`` costs seconds (scipy.signal, scipy.stats, numba), these cost milliseconds.
+memory layout; tested in ``tests/test_rhythm.py``). Only numpy and scipy's pocketfft extension
+(:mod:`._pocketfft`) are imported: ``import librosa`` costs seconds (scipy.signal, scipy.stats,
+numba), these cost milliseconds.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.fft
 
 from ..exceptions import ParameterError
+from . import _pocketfft
 from ._signal import check_positive_int
 
 __all__ = ["power_to_db", "mfcc"]
@@ -113,4 +114,4 @@ def mfcc(S: np.ndarray, *, n_mfcc: int = 20, dct_type: int = 2, norm: str | None
     ((2, 3), True)
     """
     n_mfcc = check_positive_int("n_mfcc", n_mfcc)
-    return scipy.fft.dct(S, axis=-2, type=dct_type, norm=norm)[..., :n_mfcc, :]
+    return _pocketfft.dct(S, axis=-2, type=dct_type, norm=norm)[..., :n_mfcc, :]

@@ -4,9 +4,10 @@ Each function repeats its librosa 0.11 counterpart (:func:`librosa.onset.onset_s
 precomputed log-power spectrogram, :func:`librosa.feature.tempogram`, :func:`librosa.feature.tempo`,
 :func:`librosa.time_to_frames`, :func:`librosa.tempo_frequencies`) operation by operation, in the
 same order and the same dtypes, so the arrays are equal bit for bit (``np.array_equal``, same dtype;
-tested in ``tests/test_rhythm.py``). Only numpy and :mod:`scipy.fft` are imported: the Hann window
-is built as :func:`scipy.signal.get_window` builds it, the autocorrelation is librosa's
-FFT-based one, and the normalization is :func:`librosa.util.normalize`'s with ``norm=np.inf``.
+tested in ``tests/test_rhythm.py``). Only numpy and scipy's pocketfft extension
+(:mod:`._pocketfft`) are imported: the Hann window is built as :func:`scipy.signal.get_window`
+builds it, the autocorrelation is librosa's FFT-based one, and the normalization is
+:func:`librosa.util.normalize`'s with ``norm=np.inf``.
 
 Not supported (librosa needs scipy.signal / scipy.ndimage for them): onset ``detrend``, a
 ``max_size`` above 1, other windows than Hann, and tempo priors.
@@ -17,9 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-import scipy.fft
 
 from ..exceptions import ParameterError
+from . import _pocketfft
 from ._signal import check_positive_int
 from .filters import hann_window, normalize
 from .frames import frame
@@ -71,8 +72,8 @@ def autocorrelate(y: np.ndarray, *, max_size: int | None = None, axis: int = -1)
     if max_size is None:
         max_size = y.shape[axis]
     max_size = int(min(max_size, y.shape[axis]))
-    n_pad = scipy.fft.next_fast_len(2 * y.shape[axis] - 1, real=True)
-    spectrum = scipy.fft.rfft(y, n=n_pad, axis=axis)
+    n_pad = _pocketfft.next_fast_len(2 * y.shape[axis] - 1, real=True)
+    spectrum = _pocketfft.rfft(y, n=n_pad, axis=axis)
     # librosa: irfft(abs2(spectrum)) with abs2 = re**2 + im**2 (a numba ufunc), which irfft turns
     # into the complex array ``abs2 + 0j``. The same values, made in place in the spectrum:
     re, im = spectrum.real, spectrum.imag
@@ -80,7 +81,7 @@ def autocorrelate(y: np.ndarray, *, max_size: int | None = None, axis: int = -1)
     np.square(im, out=im)
     re += im  # never -0.0, so adding +0j would not change it either
     im[...] = 0.0
-    autocorr = scipy.fft.irfft(spectrum, n=n_pad, axis=axis)
+    autocorr = _pocketfft.irfft(spectrum, n=n_pad, axis=axis)
     subslice = [slice(None)] * autocorr.ndim
     subslice[axis] = slice(max_size)
     return autocorr[tuple(subslice)]
