@@ -96,7 +96,9 @@ class ResultCache:
             entry = {name: value for name, value in entry.items() if name not in arrays}
             entry[_ARRAYS] = list(arrays)
         with _replacing(target, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle, allow_nan=False)
+            # dumps, not dump: one call of the C encoder (json.dump streams through the pure-Python
+            # one, ~6 ms per 30 s file's rows); the same text
+            handle.write(json.dumps(entry, allow_nan=False))
 
     def remove_stale_temporaries(self) -> list[Path]:
         """Remove the temporaries of writes killed midway (those no running process holds).

@@ -85,11 +85,11 @@ def test_a_writer_holds_its_temporary_until_it_is_renamed(tmp_path, monkeypatch)
     key = "cd" + "0" * 62
     seen = []
 
-    def dump(entry, handle, **kwargs):  # another process cleaning the cache during the write
+    def dumps(entry, **kwargs):  # another process cleaning the cache during the write
         seen.append(ResultCache(cache.directory).remove_stale_temporaries())
-        json.dump(entry, handle, **kwargs)
+        return json.dumps(entry, **kwargs)
 
-    monkeypatch.setattr(featurelab.cache, "json", type("J", (), {"dump": staticmethod(dump)}))
+    monkeypatch.setattr(featurelab.cache, "json", type("J", (), {"dumps": staticmethod(dumps)}))
     cache.put(key, {"x": 1})
     monkeypatch.undo()
     assert seen == [[]] and cache.get(key) == {"x": 1}
