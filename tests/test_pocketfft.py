@@ -20,8 +20,8 @@ def backend(request, monkeypatch):
     """Both paths: the extension loaded alone, and the fallback to scipy.fft itself."""
     if request.param == "scipy.fft":
         monkeypatch.setattr(_pocketfft, "_extension", lambda: None)
-    else:
-        assert _pocketfft._extension() is not None
+    elif _pocketfft._extension() is None:  # scipy >= 1.18 computes with ducc0, not pocketfft
+        pytest.skip("this scipy has no pocketfft extension: features._pocketfft uses scipy.fft")
     return request.param
 
 
@@ -60,6 +60,7 @@ def test_next_fast_len_equals_scipy(backend):
             assert _pocketfft.next_fast_len(n, real) == scipy.fft.next_fast_len(n, real)
 
 
+@pytest.mark.skipif(_pocketfft._extension() is None, reason="this scipy has no pocketfft extension")
 def test_the_extension_loads_without_scipy_fft_and_scipy_fft_reuses_it():
     code = (
         "import sys\nfrom featurelab.features import _pocketfft\nimport numpy as np\n"

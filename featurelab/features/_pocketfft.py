@@ -10,8 +10,9 @@ uses the same module) and calls it with the arguments ``scipy.fft`` passes for t
 input converted as ``scipy.fft`` converts it, zero-padded or cut to ``n``, normalisation ``"backward"``
 or ``"ortho"``, one thread): the same function on the same arguments, so the same values
 (``tests/test_rhythm.py`` and ``tests/test_filters.py`` compare with :mod:`scipy.fft` and librosa
-bit for bit). Where the extension cannot be loaded (another scipy layout), :mod:`scipy.fft` is
-imported and called instead.
+bit for bit). Where the extension cannot be loaded -- scipy 1.18 computes its FFTs with ducc0
+instead of pocketfft -- :mod:`scipy.fft` is imported and called instead (the same values as librosa
+then, only the import is paid).
 """
 
 from __future__ import annotations
