@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +20,11 @@ from conftest import checkout_env, music_like
 from featurelab.features import compiled, hpss
 from featurelab.features.gtzan import gtzan_features, gtzan_features_batch
 
-HAS_COMPILER = shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
+#: numba.pycc needs a C compiler and Python's headers (python3-dev on a system Python)
+HAS_COMPILER = (
+    shutil.which((sysconfig.get_config_var("CC") or "cc").split()[0]) is not None
+    and (Path(sysconfig.get_paths()["include"]) / "Python.h").is_file()
+)
 
 
 @pytest.fixture
@@ -37,7 +42,7 @@ def kernel_folder(tmp_path, monkeypatch):
 def built_folder(tmp_path_factory):
     """A folder holding a freshly built module (skipped where no C compiler exists)."""
     if not HAS_COMPILER:
-        pytest.skip("no C compiler: the compiled module cannot be built here")
+        pytest.skip("no C compiler or no Python headers: the compiled module cannot be built here")
     folder = tmp_path_factory.mktemp("built")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(compiled.ENV_FOLDER, str(folder))
