@@ -348,7 +348,6 @@ def build(path: Path) -> None:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # numba.pycc's pending-deprecation notice
-        from numba.core import compiler as numba_compiler  # noqa: F401 - Flags below
         from numba.pycc import CC
         from numba.pycc import compiler as pycc_compiler
 

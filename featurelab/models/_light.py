@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["LightObject", "CalibratedSVCPredictor", "light_predictor"]
+__all__ = ["LightObject", "CalibratedSVCPredictor", "light_predictor", "SUPPORTED_TYPE"]
 
 _CALIBRATED = "sklearn.calibration.CalibratedClassifierCV"
+#: The type of the estimators :func:`light_predictor` may serve (the svm run's).
+SUPPORTED_TYPE = _CALIBRATED
 _CALIBRATED_ONE = "sklearn.calibration._CalibratedClassifier"
 _TEMPERATURE = "sklearn.calibration._TemperatureScaling"
 _PIPELINE = "sklearn.pipeline.Pipeline"

@@ -226,7 +226,6 @@ def load(path: str | Path, trusted_types: Iterable[str], *, light: bool = False)
         A ``.skops`` file (its checksum already verified).
     trusted_types : iterable of str
         Types trusted beyond skops's defaults (featurelab's ``TRUSTED_TYPES``).
-
     light : bool
         Build only builtins, numpy arrays and scalars; leave every other object as a
         :class:`~featurelab.models._light.LightObject` (its type name and attributes), importing
@@ -248,4 +247,17 @@ def load(path: str | Path, trusted_types: Iterable[str], *, light: bool = False)
             reader.check(schema)  # the whole tree, before anything is imported or built
             return reader.build(schema)
     except Exception:  # noqa: BLE001 - skops then loads it, or words why it cannot
+        return None
+
+
+def entry_type(path: str | Path, key: str) -> str | None:
+    """Return the type (``module.Class``) of entry ``key`` of a skops file holding a dict, or ``None``.
+
+    Reads ``schema.json`` only: what a caller needs to know before reading a whole file.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            node = json.loads(archive.read("schema.json"))["content"][key]
+        return f"{node['__module__']}.{node['__class__']}"
+    except Exception:  # noqa: BLE001 - not such a file: the caller takes its usual path
         return None

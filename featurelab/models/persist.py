@@ -486,9 +486,12 @@ def _load_light(path: Path) -> SavedModel | None:
     estimator itself is built (through :func:`load_model`'s usual path, checksum included) only
     if someone reads ``SavedModel.estimator``.
     """
-    from ._light import light_predictor
+    from ._light import SUPPORTED_TYPE, light_predictor
+    from ._skops_fast import entry_type
     from ._skops_fast import load as load_fast
 
+    if entry_type(path, "estimator") != SUPPORTED_TYPE:  # other models: no second read of the file
+        return None
     payload = load_fast(path, TRUSTED_TYPES, light=True)
     if not (
         isinstance(payload, dict)
