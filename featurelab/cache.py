@@ -14,6 +14,9 @@ the temporaries no running process is writing -- also while another run shares t
 Entries may hold numpy arrays (the log-mel segments of :mod:`featurelab.arrays`): those go to a
 ``<key>.npz`` file beside the JSON entry, written first, so a JSON entry is only ever present with
 its arrays complete.
+
+:func:`user_cache_dir` is featurelab's folder for what it keeps across runs (converted musicnn
+weights, the compiled kernels).
 """
 
 from __future__ import annotations
@@ -29,7 +32,19 @@ from typing import IO, Any
 
 import numpy as np
 
-__all__ = ["ResultCache", "file_identity"]
+__all__ = ["ResultCache", "file_identity", "user_cache_dir"]
+
+
+def user_cache_dir() -> Path:
+    """Return featurelab's cache folder (not created here).
+
+    ``$FEATURELAB_CACHE``, else ``$XDG_CACHE_HOME/featurelab``, else ``~/.cache/featurelab``.
+    """
+    root = os.environ.get("FEATURELAB_CACHE")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME")
+        root = str(Path(xdg) / "featurelab") if xdg else str(Path.home() / ".cache" / "featurelab")
+    return Path(root).expanduser()
 
 
 def file_identity(path: str | os.PathLike) -> dict[str, Any]:

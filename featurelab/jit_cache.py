@@ -31,7 +31,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["cache_fingerprint", "ensure_numba_cache", "is_warm", "mark_warm"]
+__all__ = ["cache_fingerprint", "ensure_numba_cache", "is_private", "is_warm", "mark_warm"]
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +163,21 @@ def _has_locator(folder: Path, user_wide: Path) -> bool:
     return _writable(folder / "__pycache__") or _writable(user_wide / subpath)
 
 
+def is_private(path: Path) -> bool:
+    """Whether ``path`` belongs to this user and nobody else can write it.
+
+    Compiled code is loaded from such places only. Always true where there are no POSIX owners
+    (Windows).
+    """
+    if not hasattr(os, "getuid"):  # pragma: no cover - Windows: the user's own profile folder
+        return True
+    try:
+        stat = path.lstat()
+    except OSError:
+        return False
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
+
+
 def _private_folder() -> Path | None:
     """Return a cache folder only this user can write: ``<tmp>/featurelab-numba-<uid>`` or a new one."""
     uid = os.getuid() if hasattr(os, "getuid") else None
@@ -170,10 +185,8 @@ def _private_folder() -> Path | None:
         folder = Path(tempfile.gettempdir()) / f"featurelab-numba-{uid}"
         try:
             folder.mkdir(mode=0o700, exist_ok=True)
-            stat = folder.lstat()
             # Compiled code is loaded from there: never a folder another user made or can write.
-            private = stat.st_uid == uid and not stat.st_mode & 0o022
-            if folder.is_dir() and not folder.is_symlink() and private and _writable(folder):
+            if folder.is_dir() and not folder.is_symlink() and is_private(folder) and _writable(folder):
                 return folder
         except OSError:
             pass

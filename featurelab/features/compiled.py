@@ -39,6 +39,9 @@ from typing import Any
 
 import numpy as np
 
+from ..cache import user_cache_dir
+from ..jit_cache import is_private
+
 __all__ = ["Kernel", "kernel", "ensure_compiled", "compiled_module", "module_path", "KERNEL_MODULES"]
 
 #: Modules whose :class:`Kernel` objects go into the compiled module.
@@ -218,29 +221,14 @@ def module_name() -> str:
     return f"_featurelab_kernels_{digest.hexdigest()[:20]}"
 
 
-def _private(path: Path) -> bool:
-    """Whether ``path`` belongs to this user and nobody else can write it (code is loaded from it)."""
-    if not hasattr(os, "getuid"):  # pragma: no cover - Windows: the user's own profile folder
-        return True
-    try:
-        stat = path.lstat()
-    except OSError:
-        return False
-    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
-
-
 def folder() -> Path:
-    """Folder of the compiled module: ``$FEATURELAB_COMPILED_DIR`` or the user's cache folder."""
+    """Return the folder of the compiled module.
+
+    ``$FEATURELAB_COMPILED_DIR``, else ``kernels`` in featurelab's cache folder
+    (:func:`featurelab.cache.user_cache_dir`).
+    """
     custom = os.environ.get(ENV_FOLDER)
-    if custom:
-        return Path(custom)
-    if sys.platform == "win32":  # pragma: no cover - not tested here
-        base = Path(os.environ.get("LOCALAPPDATA") or os.path.expanduser("~/AppData/Local"))
-    elif sys.platform == "darwin":  # pragma: no cover - not tested here
-        base = Path(os.path.expanduser("~/Library/Caches"))
-    else:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"))
-    return base / "featurelab" / "kernels"
+    return Path(custom) if custom else user_cache_dir() / "kernels"
 
 
 def module_path() -> Path:
@@ -260,7 +248,7 @@ def compiled_module() -> Any:
     if not enabled():
         return None
     path = module_path()
-    if not path.is_file() or not (_private(path) and _private(path.parent)):
+    if not path.is_file() or not (is_private(path) and is_private(path.parent)):
         return None
     try:
         loader = importlib.machinery.ExtensionFileLoader(module_name(), str(path))
@@ -295,7 +283,7 @@ def ensure_compiled(*, timeout: float = BUILD_TIMEOUT) -> bool:
     if path.is_file():
         if compiled_module() is not None:
             return True
-        if not _private(path.parent):
+        if not is_private(path.parent):
             return False
         path.unlink(missing_ok=True)  # damaged (e.g. a disk that filled up): built again
     failed = failure_path()
@@ -305,7 +293,7 @@ def ensure_compiled(*, timeout: float = BUILD_TIMEOUT) -> bool:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError:
         return False
-    if not _private(path.parent):
+    if not is_private(path.parent):
         return False
     env = dict(os.environ, **{ENV_SWITCH: "0"})  # the builder imports the kernel modules: no loading
     try:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...cache import user_cache_dir
 from ...exceptions import ModelFileError, ParameterError
 from ...io import atomic_path
 from ._checkpoint import read_checkpoint
@@ -109,12 +110,8 @@ def model_labels(model: str = "MSD_musicnn") -> list[str]:
 
 
 def cache_dir() -> Path:
-    """Where converted weights are cached (``$FEATURELAB_CACHE/musicnn`` or the user cache)."""
-    root = os.environ.get("FEATURELAB_CACHE")
-    if not root:
-        xdg = os.environ.get("XDG_CACHE_HOME")
-        root = str(Path(xdg) / "featurelab") if xdg else str(Path.home() / ".cache" / "featurelab")
-    return Path(root).expanduser() / "musicnn"
+    """Where converted weights are cached (``musicnn`` in :func:`featurelab.cache.user_cache_dir`)."""
+    return user_cache_dir() / "musicnn"
 
 
 def _version() -> str:
